@@ -1,0 +1,36 @@
+"""The REST API under /api/v1: one blueprint per resource."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import flask_swagger_ui
+from flask import Flask, abort, request, send_from_directory
+
+from .base import init_api
+
+_SWAGGER_ASSETS = Path(flask_swagger_ui.__file__).resolve().parent / "dist"
+
+
+def register_api(app: Flask) -> None:
+    """Register every API blueprint and the locally served docs assets on `app`."""
+    from . import articles, meta
+
+    api = init_api(app)
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "description": "kbservice API token"}
+    )
+    for blueprint in (meta.blp, articles.blp):
+        api.register_blueprint(blueprint, url_prefix="/api/v1")
+
+    @app.before_request
+    def refuse_oversized_bodies() -> None:
+        # Refuse by the declared length before any view reads the body, on every route.
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        if limit is not None and (request.content_length or 0) > limit:
+            abort(413)
+
+    # Helpdesk networks are often offline: serve the Swagger UI assets from the package.
+    @app.get("/api/v1/docs/assets/<path:filename>")
+    def docs_assets(filename: str):  # type: ignore[no-untyped-def]
+        return send_from_directory(_SWAGGER_ASSETS, filename, max_age=86400)

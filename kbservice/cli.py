@@ -1,0 +1,152 @@
+"""The `kbservice` command line: database, seeds, serving."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import create_app
+from .config import ConfigError
+from .flask_db import get_database
+
+log = logging.getLogger("kbservice")
+
+
+class _AppContext:
+    """Builds the Flask app on first use, so `--help` works without a database."""
+
+    def __init__(self) -> None:
+        self._app: Any = None
+
+    @property
+    def app(self) -> Any:
+        if self._app is None:
+            try:
+                self._app = create_app()
+            except ConfigError as exc:
+                raise click.ClickException(str(exc)) from exc
+            # Close pooled connections when the command ends, not at interpreter exit.
+            click.get_current_context().call_on_close(get_database(self._app).engine.dispose)
+        return self._app
+
+    @property
+    def url(self) -> str:
+        return self.app.config["DATABASE_URL"]
+
+
+pass_ctx = click.make_pass_decorator(_AppContext, ensure=True)
+
+
+def _display_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="kbservice")
+def main() -> None:
+    """kbservice: knowledge-base articles with "does this apply to my system?" rules.
+
+    The database is chosen by KB_DATABASE_URL (an SQLAlchemy URL such as
+    postgresql+psycopg://user@host/db); without it, an SQLite file in the
+    instance folder is used.
+    """
+
+
+@main.group()
+def db() -> None:
+    """Database schema management."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target migration.")
+@pass_ctx
+def db_upgrade(ctx: _AppContext, revision: str) -> None:
+    """Apply the Alembic migrations."""
+    from .migrate import upgrade
+
+    click.echo(f"Migrating {_display_url(ctx.url)} to {revision} …")
+    upgrade(ctx.url, revision)
+    click.echo("Database is up to date.")
+
+
+@db.command("check")
+@pass_ctx
+def db_check(ctx: _AppContext) -> None:
+    """Fail if the models and the migrations disagree."""
+    from alembic.util.exc import CommandError
+
+    from .migrate import check
+
+    try:
+        check(ctx.url)
+    except CommandError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo("No drift: models and migrations agree.")
+
+
+@main.command("seed")
+@click.option(
+    "--seeds-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder with products.yaml and articles/*.yaml (default: the project's seeds/).",
+)
+@pass_ctx
+def seed_command(ctx: _AppContext, seeds_dir: Path | None) -> None:
+    """Load the product catalog and seed articles (idempotent: a second run changes nothing)."""
+    from .seeding import seed
+
+    folder = seeds_dir or Path(ctx.app.config["SEEDS_DIR"])
+    with get_database(ctx.app).write() as session:
+        report = seed(session, folder)
+    click.echo(f"Products changed: {report.products_changed}")
+    for kb in report.articles_created:
+        click.echo(f"Created article KB{kb}")
+    if report.articles_present:
+        click.echo(f"Already present: {', '.join('KB' + kb for kb in report.articles_present)}")
+    if not report.products_changed and not report.articles_created:
+        click.echo("Nothing to do: the database already holds the seeds.")
+
+
+def prepare_database(app: Any) -> None:
+    """Migrate and seed an empty database; migrate an existing one."""
+    from .migrate import needs_setup, upgrade
+    from .seeding import seed
+
+    url = app.config["DATABASE_URL"]
+    empty = needs_setup(url)
+    upgrade(url)
+    if empty:
+        with get_database(app).write() as session:
+            report = seed(session, Path(app.config["SEEDS_DIR"]))
+        log.info("seeded an empty database: %d article(s)", len(report.articles_created))
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--workers",
+    default=lambda: min(2 * (os.cpu_count() or 1) + 1, 8),
+    show_default="2 × cores + 1, at most 8",
+    type=click.IntRange(1, 64),
+    help="gunicorn worker processes.",
+)
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.option("--timeout", default=60, show_default=True, type=click.IntRange(1, 3600))
+@pass_ctx
+def serve(ctx: _AppContext, host: str, port: int, workers: int, threads: int, timeout: int) -> None:
+    """Serve the API with gunicorn; an empty database is migrated and seeded first."""
+    from .server import run_gunicorn
+
+    app = ctx.app
+    prepare_database(app)
+    # The workers fork from this process: they must not inherit pooled connections.
+    get_database(app).engine.dispose()
+    click.echo(f"kbservice on http://{host}:{port}/api/v1 ({_display_url(ctx.url)})")
+    run_gunicorn(app, host=host, port=port, workers=workers, threads=threads, timeout=timeout)

@@ -1,0 +1,67 @@
+"""Configuration: defaults, then `KB_`-prefixed environment variables, then overrides."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+_MIB = 1024 * 1024
+
+DEFAULTS: dict[str, Any] = {
+    # None means "an SQLite file in the instance folder" (resolved in create_app).
+    "DATABASE_URL": None,
+    "LOCALES": ("ja", "en"),
+    "MAX_CONTENT_LENGTH": 10 * _MIB,
+    "MAX_BATCH_SYSTEMS": 5000,
+    "MAX_PER_PAGE": 100,
+    "MAX_QUERY_LENGTH": 2000,
+    "MAX_RULE_DEPTH": 32,
+    "MAX_RULE_NODES": 1000,
+    "MAX_JSON_DEPTH": 64,
+    "SEEDS_DIR": str(Path(__file__).resolve().parent.parent / "seeds"),
+    "LOG_LEVEL": "INFO",
+    "CORS_ORIGINS": (),
+}
+
+# Keys whose environment value is a comma-separated list or an integer.
+_LIST_KEYS = {"LOCALES", "CORS_ORIGINS"}
+_INT_KEYS = {
+    "MAX_CONTENT_LENGTH",
+    "MAX_BATCH_SYSTEMS",
+    "MAX_PER_PAGE",
+    "MAX_QUERY_LENGTH",
+    "MAX_RULE_DEPTH",
+    "MAX_RULE_NODES",
+    "MAX_JSON_DEPTH",
+}
+
+
+class ConfigError(ValueError):
+    """A configuration value cannot be used."""
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Return the settings given as `KB_*` environment variables, typed."""
+    environ = os.environ if environ is None else environ
+    settings: dict[str, Any] = {}
+    for key in DEFAULTS:
+        raw = environ.get(f"KB_{key}")
+        if raw is None or raw == "":
+            continue
+        if key in _LIST_KEYS:
+            settings[key] = tuple(part.strip() for part in raw.split(",") if part.strip())
+        elif key in _INT_KEYS:
+            try:
+                settings[key] = int(raw)
+            except ValueError as exc:
+                raise ConfigError(f"KB_{key} must be an integer, got {raw!r}") from exc
+        else:
+            settings[key] = raw
+    return settings
+
+
+def build_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Merge defaults, environment and explicit overrides (later wins)."""
+    return {**DEFAULTS, **from_environment(), **(overrides or {})}

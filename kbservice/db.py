@@ -1,0 +1,130 @@
+"""Database plumbing: declarative base, UTC timestamps, engine and sessions, SQLite hooks."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import NullPool
+from sqlalchemy.types import TypeDecorator
+
+# Named constraints: SQLite can only drop or alter a constraint that has a name.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every kbservice table."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timestamp stored in UTC and always returned timezone-aware, on every engine."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; pass an aware datetime")
+        utc = value.astimezone(dt.UTC)
+        # SQLite has no time zone type: store naive UTC so that ordering is textual-safe.
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    """Return the current time, timezone-aware in UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+def _install_sqlite_hooks(engine: Engine) -> None:
+    """WAL, busy timeout and foreign keys; take over BEGIN so SAVEPOINTs really roll back."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT semantics.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # Writers take the write lock up front: a deferred transaction that upgrades
+        # later fails with SQLITE_BUSY at once, without waiting for the busy timeout.
+        mode = connection.get_execution_options().get("kb_begin", "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine for `url` with the settings kbservice relies on."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        options: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 15}}
+        if parsed.database in (None, "", ":memory:"):
+            raise ValueError("kbservice needs a file-backed SQLite database, not :memory:")
+        engine = create_engine(url, **options, **kwargs)
+        _install_sqlite_hooks(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def make_null_pool_engine(url: str) -> Engine:
+    """An engine that keeps no connections open, for one-off CLI work."""
+    return make_engine(url, poolclass=NullPool)
+
+
+class Database:
+    """The engine and session factory of one application."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.session_factory = sessionmaker(bind=engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        """The backend name: `sqlite` or `postgresql`."""
+        return self.engine.dialect.name
+
+    def session(self) -> Session:
+        """Open a new session (the caller closes it)."""
+        return self.session_factory()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Session]:
+        """One write transaction: commit on success, roll back on any error."""
+        with self.session() as session:
+            if self.dialect == "sqlite":
+                session.connection(execution_options={"kb_begin": "IMMEDIATE"})
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise

@@ -1,0 +1,46 @@
+"""The application's database handle and the per-request session."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+from sqlalchemy.orm import Session
+
+from .catalog import Catalog
+from .catalog_store import CatalogCache
+from .db import Database, make_engine
+
+_EXTENSION = "kbservice.database"
+_CATALOG = "kbservice.catalog"
+
+
+def init_app(app: Flask, database: Database | None = None) -> Database:
+    """Attach a Database to `app` and close each request's session at teardown."""
+    if database is None:
+        database = Database(make_engine(app.config["DATABASE_URL"]))
+    app.extensions[_EXTENSION] = database
+    app.extensions[_CATALOG] = CatalogCache()
+    app.teardown_appcontext(_close_session)
+    return database
+
+
+def get_database(app: Flask | None = None) -> Database:
+    """The Database of `app` (default: the current app)."""
+    return (app or current_app).extensions[_EXTENSION]
+
+
+def get_session() -> Session:
+    """The request's read session, opened on first use."""
+    if "db_session" not in g:
+        g.db_session = get_database().session()
+    return g.db_session
+
+
+def get_catalog() -> Catalog:
+    """The product catalog, cached per application."""
+    return current_app.extensions[_CATALOG].get(get_session())
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()

@@ -1,0 +1,126 @@
+"""The tables: product catalog, articles with immutable revisions and their localized texts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .db import Base, UTCDateTime, utcnow
+
+intpk = Annotated[int, mapped_column(Integer, primary_key=True)]
+timestamp = Annotated[dt.datetime, mapped_column(UTCDateTime, default=utcnow)]
+json_list = Annotated[list[Any], mapped_column(JSON, default=list)]
+json_dict = Annotated[dict[str, Any], mapped_column(JSON, default=dict)]
+
+
+class Product(Base):
+    """A catalog product (e.g. windows_server_2003) with lifecycle dates and recognition aliases."""
+
+    __tablename__ = "products"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    # The catalog entry as reviewed in seeds/products.yaml; kbservice.catalog interprets it.
+    data: Mapped[json_dict]
+    mainstream_end: Mapped[dt.date | None] = mapped_column(Date)
+    extended_end: Mapped[dt.date | None] = mapped_column(Date)
+    updated_at: Mapped[timestamp]
+
+
+class Article(Base):
+    """A knowledge-base article: stable KB number and source locale; content lives in revisions."""
+
+    __tablename__ = "articles"
+
+    id: Mapped[intpk]
+    kb: Mapped[str] = mapped_column(String(16), unique=True)
+    source_locale: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[timestamp]
+    # Sequence number of the published revision; revisions are never updated.
+    current_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+    revisions: Mapped[list[Revision]] = relationship(
+        back_populates="article", order_by="Revision.seq", lazy="raise"
+    )
+
+
+class Revision(Base):
+    """One immutable published state of an article: metadata, rules and every locale's text."""
+
+    __tablename__ = "revisions"
+    __table_args__ = (
+        # One revision per sequence number: two writers racing from the same base revision
+        # cannot both insert seq+1, so the database itself decides who wins.
+        UniqueConstraint("article_id", "seq"),
+        UniqueConstraint("article_id", "number"),
+        CheckConstraint("seq >= 1", name="seq_positive"),
+    )
+
+    id: Mapped[intpk]
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[timestamp]
+    author: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    keywords: Mapped[json_list]
+    related: Mapped[json_list]
+    applies_to: Mapped[json_list]
+    rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    article: Mapped[Article] = relationship(back_populates="revisions", lazy="raise")
+    texts: Mapped[list[RevisionText]] = relationship(
+        back_populates="revision", order_by="RevisionText.locale", lazy="selectin"
+    )
+
+
+class RevisionText(Base):
+    """The title and ordered sections of one revision in one locale."""
+
+    __tablename__ = "revision_texts"
+    __table_args__ = (UniqueConstraint("revision_id", "locale"),)
+
+    id: Mapped[intpk]
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id", ondelete="CASCADE"))
+    locale: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(Text)
+    # [{"heading": str | None, "body": markdown}], in order.
+    sections: Mapped[json_list]
+    # The seq of the revision whose source-locale text this text was written from.
+    # The source text itself records the seq where it last changed; a translation is
+    # outdated when its value is lower than the source text's.
+    source_seq: Mapped[int] = mapped_column(Integer)
+    # The seq of the revision where this locale's text last changed.
+    changed_seq: Mapped[int] = mapped_column(Integer)
+
+    revision: Mapped[Revision] = relationship(back_populates="texts", lazy="raise")
+
+
+class ArticleApplicability(Base):
+    """Applies-to entries of each article's current revision, for filtering by product."""
+
+    __tablename__ = "article_applicability"
+    __table_args__ = (Index(None, "product", "edition", "architecture"),)
+
+    id: Mapped[intpk]
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    product: Mapped[str] = mapped_column(String(64))
+    edition: Mapped[str | None] = mapped_column(String(64))
+    architecture: Mapped[str | None] = mapped_column(String(16))
+    sp_min: Mapped[int | None] = mapped_column(Integer)
+    sp_max: Mapped[int | None] = mapped_column(Integer)

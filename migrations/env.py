@@ -1,0 +1,46 @@
+"""Alembic environment: the same engine settings and metadata as the application."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from kbservice import models  # noqa: F401  (registers every table on the metadata)
+from kbservice.config import build_config
+from kbservice.db import Base, make_null_pool_engine
+
+config = context.config
+
+
+def _url() -> str:
+    url = config.get_main_option("sqlalchemy.url") or build_config()["DATABASE_URL"]
+    if not url:
+        raise RuntimeError("no database URL: set KB_DATABASE_URL or use `kbservice db upgrade`")
+    return url
+
+
+def run_migrations_online() -> None:
+    """Run migrations on a live connection (batch mode, so SQLite can alter tables)."""
+    connectable = config.attributes.get("connection")
+    if connectable is not None:
+        _run(connectable)
+        return
+    engine = make_null_pool_engine(_url())
+    with engine.connect() as connection:
+        _run(connection)
+    engine.dispose()
+
+
+def _run(connection) -> None:  # type: ignore[no-untyped-def]
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=True,
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    raise RuntimeError("offline (SQL script) migrations are not supported")
+run_migrations_online()

@@ -1,0 +1,80 @@
+"""A throwaway PostgreSQL cluster in a temporary folder, for the test suite."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def postgres_available() -> bool:
+    """True when initdb and pg_ctl are on PATH."""
+    return bool(shutil.which("initdb") and shutil.which("pg_ctl"))
+
+
+@dataclass
+class Cluster:
+    """A running cluster; `url(db)` gives an SQLAlchemy URL for one of its databases."""
+
+    folder: Path
+    port: int
+    user: str
+    run_as: str | None
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{database}"
+
+    def _cmd(self, *args: str) -> list[str]:
+        # PostgreSQL refuses to run as root: run its binaries as the postgres user.
+        return ["runuser", "-u", self.run_as, "--", *args] if self.run_as else list(args)
+
+    def stop(self) -> None:
+        subprocess.run(
+            self._cmd("pg_ctl", "-D", str(self.folder / "data"), "-m", "immediate", "stop"),
+            check=False,
+            capture_output=True,
+        )
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def start_cluster() -> Cluster:
+    """initdb + pg_ctl start on a free loopback port; trust authentication for user `kb`."""
+    folder = Path(tempfile.mkdtemp(prefix="kbservice-pg-"))
+    run_as = None
+    if os.geteuid() == 0:
+        run_as = "postgres"
+        entry = pwd.getpwnam(run_as)
+        os.chown(folder, entry.pw_uid, entry.pw_gid)
+    port = _free_port()
+    cluster = Cluster(folder=folder, port=port, user="kb", run_as=run_as)
+    data = folder / "data"
+    subprocess.run(
+        cluster._cmd(
+            "initdb", "-D", str(data), "-U", "kb", "--auth=trust", "-E", "UTF8", "--no-locale"
+        ),
+        check=True,
+        capture_output=True,
+    )
+    options = (
+        f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off "
+        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+    )
+    subprocess.run(
+        cluster._cmd(
+            "pg_ctl", "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"
+        ),
+        check=True,
+        capture_output=True,
+    )
+    return cluster
