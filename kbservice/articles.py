@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from .db import utcnow
 from .errors import Conflict, NotFound
 from .models import Article, ArticleApplicability, Revision, RevisionText
+from .rules import validate_rules
 
 _KB_PATTERN = re.compile(r"^(?:kb)?0*(\d{1,10})$", re.IGNORECASE)
 
@@ -85,7 +86,7 @@ class ArticleSnapshot:
         return text is not None and text.source_seq < source.changed_seq
 
 
-def _snapshot(article: Article, revision: Revision) -> ArticleSnapshot:
+def snapshot_of(article: Article, revision: Revision) -> ArticleSnapshot:
     texts = {
         text.locale: LocalizedText(
             locale=text.locale,
@@ -121,7 +122,8 @@ def revision_info(revision: Revision) -> RevisionInfo:
     )
 
 
-def _find_article(session: Session, kb: str) -> Article:
+def find_article(session: Session, kb: str) -> Article:
+    """The article with KB number `kb`, or NotFound."""
     number = normalize_kb(kb)
     article = (
         session.scalar(select(Article).where(Article.kb == number)) if number is not None else None
@@ -133,29 +135,29 @@ def _find_article(session: Session, kb: str) -> Article:
 
 def get_article(session: Session, kb: str) -> ArticleSnapshot:
     """The current revision of article `kb` (`885348` or `KB885348`)."""
-    article = _find_article(session, kb)
+    article = find_article(session, kb)
     revision = session.scalars(
         select(Revision).where(
             Revision.article_id == article.id, Revision.seq == article.current_seq
         )
     ).one()
-    return _snapshot(article, revision)
+    return snapshot_of(article, revision)
 
 
 def get_revision(session: Session, kb: str, number: str) -> ArticleSnapshot:
     """Article `kb` exactly as it was at revision `number` (e.g. `2.2`)."""
-    article = _find_article(session, kb)
+    article = find_article(session, kb)
     revision = session.scalar(
         select(Revision).where(Revision.article_id == article.id, Revision.number == number)
     )
     if revision is None:
         raise NotFound(f"Article KB{article.kb} has no revision {number!r}.")
-    return _snapshot(article, revision)
+    return snapshot_of(article, revision)
 
 
 def list_revisions(session: Session, kb: str) -> list[RevisionInfo]:
     """Every revision of article `kb`, newest first."""
-    article = _find_article(session, kb)
+    article = find_article(session, kb)
     revisions = session.scalars(
         select(Revision).where(Revision.article_id == article.id).order_by(Revision.seq.desc())
     )
@@ -186,6 +188,8 @@ def create_article(session: Session, new: NewArticle) -> ArticleSnapshot:
         raise NotFound(f"{new.kb!r} is not a KB number.")
     if session.scalar(select(func.count()).where(Article.kb == kb)):
         raise Conflict(f"Article KB{kb} already exists.")
+    if new.rules is not None:
+        validate_rules(new.rules)
     created_at = new.created_at or utcnow()
     article = Article(kb=kb, source_locale=new.source_locale, created_at=created_at, current_seq=1)
     session.add(article)
@@ -218,7 +222,7 @@ def create_article(session: Session, new: NewArticle) -> ArticleSnapshot:
     replace_applicability_index(session, article.id, revision.applies_to)
     session.flush()
     session.expire(revision, ["texts"])
-    return _snapshot(article, revision)
+    return snapshot_of(article, revision)
 
 
 def replace_applicability_index(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,11 @@ class CatalogError(ValueError):
 def alias_key(text: str) -> str:
     """Fold a name, caption or CPE value to the lowercase words aliases are compared as."""
     return _SEPARATORS.sub(" ", _MARKS.sub(" ", text.lower())).strip()
+
+
+def version_prefix(version: str) -> str:
+    """The `major.minor` of a Windows version such as `5.2.3790`."""
+    return ".".join(version.split(".")[:2])
 
 
 def localized(texts: Mapping[str, str], locale: str) -> str:
@@ -116,6 +121,7 @@ class Product:
     cpe: tuple[str, ...] = ()  # CPE 2.3 prefixes `cpe:2.3:part:vendor:product`
     captions: tuple[str, ...] = ()  # phrases within a WMI Caption
     wmi_versions: tuple[str, ...] = ()  # `major.minor` of Win32_OperatingSystem.Version
+    version_architectures: dict[str, str] = field(default_factory=dict)  # `major.minor` → id
 
     @property
     def architectures(self) -> tuple[str, ...]:
@@ -248,7 +254,7 @@ class Catalog:
 
     def products_for_version(self, version: str, product_type: int | None) -> tuple[Product, ...]:
         """Products whose WMI Version (`5.2.3790`) and ProductType fit."""
-        candidates = self._by_version.get(".".join(version.split(".")[:2]), ())
+        candidates = self._by_version.get(version_prefix(version), ())
         kind = PRODUCT_TYPE_KINDS.get(product_type) if product_type is not None else None
         return tuple(p for p in candidates if p.kind == kind) if kind else candidates
 
@@ -293,6 +299,12 @@ class Catalog:
             self._by_cpe[key] = (*self._by_cpe.get(key, ()), product)
         for version in product.wmi_versions:
             self._by_version[version] = (*self._by_version.get(version, ()), product)
+        for version, arch_id in product.version_architectures.items():
+            if version not in product.wmi_versions or arch_id not in product.architectures:
+                raise CatalogError(
+                    f"product {product.id}: wmi_version_architectures {version}: {arch_id} is not"
+                    " one of its wmi_versions and architectures"
+                )
         self._captions += [(f" {alias_key(c)} ", product.id) for c in product.captions]
 
 
@@ -385,6 +397,7 @@ def _product(data: object, where: str) -> Product:
         cpe=_strings(aliases, "cpe", f"{where}.aliases"),
         captions=_strings(aliases, "captions", f"{where}.aliases"),
         wmi_versions=_strings(aliases, "wmi_versions", f"{where}.aliases"),
+        version_architectures=_string_map(aliases, "wmi_version_architectures", f"{where}.aliases"),
     )
 
 
@@ -417,6 +430,13 @@ def _strings(data: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
     if not all(isinstance(v, str) and v for v in values):
         raise CatalogError(f"{where}.{key}: expected a list of non-empty strings")
     return tuple(values)
+
+
+def _string_map(data: Mapping[str, Any], key: str, where: str) -> dict[str, str]:
+    values = _mapping(data.get(key, {}), f"{where}.{key}")
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in values.items()):
+        raise CatalogError(f"{where}.{key}: expected a mapping of strings")
+    return dict(values)
 
 
 def _texts(data: Mapping[str, Any], key: str, where: str) -> dict[str, str]:

@@ -150,3 +150,64 @@ def serve(ctx: _AppContext, host: str, port: int, workers: int, threads: int, ti
     get_database(app).engine.dispose()
     click.echo(f"kbservice on http://{host}:{port}/api/v1 ({_display_url(ctx.url)})")
     run_gunicorn(app, host=host, port=port, workers=workers, threads=threads, timeout=timeout)
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens for editors and administrators."""
+
+
+@tokens.command("create")
+@click.option("--name", required=True, help="Who or what uses the token (unique).")
+@click.option(
+    "--role",
+    type=click.Choice(["reader", "editor", "admin"]),
+    default="editor",
+    show_default=True,
+    help="reader < editor < admin.",
+)
+@pass_ctx
+def tokens_create(ctx: _AppContext, name: str, role: str) -> None:
+    """Create a token; it is printed once, as the last line (only its hash is stored)."""
+    from .errors import KBServiceError
+    from .tokens import Role, create_token
+
+    try:
+        with get_database(ctx.app).write() as session:
+            token = create_token(session, name, Role.parse(role))
+    except KBServiceError as exc:
+        raise click.ClickException(exc.detail) from exc
+    click.echo(f"Created {role} token {name!r}. Store it now: it cannot be shown again.")
+    click.echo(token)
+
+
+@tokens.command("list")
+@pass_ctx
+def tokens_list(ctx: _AppContext) -> None:
+    """List tokens (never their secrets)."""
+    from .tokens import list_tokens
+
+    with get_database(ctx.app).session() as session:
+        rows = list_tokens(session)
+    if not rows:
+        click.echo("No tokens yet: create one with `kbservice tokens create`.")
+    for row in rows:
+        used = row.last_used_at.isoformat(timespec="seconds") if row.last_used_at else "never"
+        state = "revoked" if row.revoked_at else "active"
+        click.echo(f"{row.id:>4}  {row.name:<24} {row.role:<7} {state:<8} last used: {used}")
+
+
+@tokens.command("revoke")
+@click.argument("name_or_id")
+@pass_ctx
+def tokens_revoke(ctx: _AppContext, name_or_id: str) -> None:
+    """Revoke a token by name or id; it stops working at once."""
+    from .errors import KBServiceError
+    from .tokens import revoke_token
+
+    try:
+        with get_database(ctx.app).write() as session:
+            info = revoke_token(session, name_or_id)
+    except KBServiceError as exc:
+        raise click.ClickException(exc.detail) from exc
+    click.echo(f"Revoked token {info.name!r}.")

@@ -8,6 +8,7 @@ class KBServiceError(Exception):
 
     status = 400
     title = "Bad request"
+    headers: dict[str, str] = {}  # noqa: RUF012  (read-only per class)
 
     def __init__(self, detail: str, *, errors: dict[str, list[str]] | None = None) -> None:
         super().__init__(detail)

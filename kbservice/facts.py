@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .catalog import CaptionMatch, Catalog, Product, localized
+from .catalog import CaptionMatch, Catalog, Product, localized, version_prefix
 
 Errors = dict[str, list[str]]
 
@@ -31,7 +30,7 @@ _CPE_ESCAPE = re.compile(r"\\(.)")
 _CPE_SERVICE_PACK = re.compile(r"sp(\d+)")
 _CPE_RTM = frozenset({"-", "gold", "rtm"})  # NVD spells Server 2003 RTM `gold`
 _CSD_SERVICE_PACK = re.compile(r"service pack (\d+)", re.IGNORECASE)
-_KB = re.compile(r"(?:KB)?(\d{1,9})")
+_KB = re.compile(r"(?:KB\s*)?(\d{1,9})")
 _CANONICAL_UPDATES = re.compile(r"KB\d{1,9}(?:,KB\d{1,9})*")
 _VERSION = re.compile(r"\d+(?:\.\d+)*")
 
@@ -82,9 +81,13 @@ def normalize_system(raw: object, catalog: Catalog) -> NormalizedSystem:
         facts["architecture"] = catalog.architecture_for(_text(facts, "architecture"))
         if facts["architecture"] is None:
             _fail(errors, "architecture", f"must be one of {', '.join(catalog.architecture_ids)}")
+    cpe_text = _text(facts, "cpe")
+    cpe = _Cpe.parse(cpe_text) if cpe_text is not None else None
+    if cpe_text is not None and cpe is None:
+        _fail(errors, "cpe", "must be a CPE 2.3 formatted string (cpe:2.3:o:vendor:product:…)")
     if errors:
         raise FactsValidationError(errors)
-    return _Derivation(facts, catalog).run()
+    return _Derivation(facts, catalog, cpe).run()
 
 
 # Checks: each returns the canonical value and records what is wrong under `path`.
@@ -163,9 +166,9 @@ def _installed_updates(value: object, path: str, errors: Errors) -> object:
     return _each_update(value, path, errors)
 
 
-def _cpe(value: object, path: str, errors: Errors) -> object:
-    if not isinstance(value, str) or _Cpe.parse(value) is None:
-        _fail(errors, path, "must be a CPE 2.3 formatted string (cpe:2.3:o:vendor:product:…)")
+def _string(value: object, path: str, errors: Errors) -> object:
+    if not isinstance(value, str):
+        _fail(errors, path, "must be a string")
     return value
 
 
@@ -213,7 +216,7 @@ _CHECKS: dict[str, Check] = {
     "behind_nat": _boolean,
     "ip_addresses": _list_of(_ip_address, "must be an IPv4 or IPv6 address"),
     "installed_updates": _installed_updates,
-    "cpe": _cpe,
+    "cpe": _string,
     "os_caption": _wmi_text,
     "os_version": _os_version,
     "csd_version": _wmi_text,
@@ -255,16 +258,15 @@ class _Cpe:
     sw_edition: str | None
     target_hw: str | None
 
-    @staticmethod
-    @functools.lru_cache(maxsize=1024)  # a fleet repeats a handful of CPE names
-    def parse(text: str) -> _Cpe | None:
+    @classmethod
+    def parse(cls, text: str) -> _Cpe | None:
         """Split a CPE 2.3 formatted string into its slots; None if it is not one."""
         match = _CPE.fullmatch(text)
         if match is None:
             return None
         slots = [None if value == "*" else _unescape(value).lower() for value in match.groups()]
         part, vendor, product, _version, update, edition, _lang, sw_edition, _sw, hw, _ = slots
-        return _Cpe(part or "*", vendor, product, update, edition, sw_edition, hw)
+        return cls(part or "*", vendor, product, update, edition, sw_edition, hw)
 
     def service_pack(self) -> int | None:
         """The service pack the update slot names (`sp2`, or RTM as `-`, `gold`, `rtm`)."""
@@ -298,22 +300,23 @@ def _warning(code: str, en: str, ja: str) -> FactWarning:
 class _Derivation:
     """Fills in derived facts; given facts, then earlier sources, win."""
 
-    def __init__(self, facts: dict[str, object], catalog: Catalog) -> None:
+    def __init__(self, facts: dict[str, object], catalog: Catalog, cpe: _Cpe | None) -> None:
         self.facts = facts
         self.catalog = catalog
+        self.cpe = cpe
         self.derived: dict[str, str] = {}
         self.warnings: list[FactWarning] = []
 
     def run(self) -> NormalizedSystem:
         """Derive every fact the input allows and return the normalized system."""
-        catalog = self.catalog
-        cpe_text, caption_text = _text(self.facts, "cpe"), _text(self.facts, "os_caption")
-        cpe = _Cpe.parse(cpe_text) if cpe_text else None
+        catalog, cpe = self.catalog, self.cpe
+        caption_text = _text(self.facts, "os_caption")
         caption = catalog.match_caption(caption_text) if caption_text is not None else None
-        product = self._product(cpe, caption)
+        cpe_products = self._cpe_products(cpe) if cpe is not None else None
+        product = self._product(cpe_products, caption)
         if product is not None:
             self._edition_given(product)
-            if cpe is not None and self._describes(product, "cpe", self._cpe_products(cpe)):
+            if cpe is not None and self._describes(product, "cpe", cpe_products or ()):
                 self.put("service_pack", cpe.service_pack(), "cpe")
                 self.put("edition", catalog.edition_for(product, cpe.sw_edition), "cpe")
                 self.put("edition", catalog.edition_for(product, cpe.edition), "cpe")
@@ -324,7 +327,7 @@ class _Derivation:
             ):
                 caption = None
             self.put("edition", caption.edition if caption else None, "os_caption")
-        self._wmi(caption if product is not None else None)
+        self._wmi(product, caption if product is not None else None)
         self._behind_nat()
         return NormalizedSystem(self.facts, self.derived, tuple(self.warnings))
 
@@ -340,7 +343,9 @@ class _Derivation:
         hints = (cpe.sw_edition, cpe.edition)
         return self.catalog.products_for_cpe(cpe.part, cpe.vendor, cpe.product, hints)
 
-    def _product(self, cpe: _Cpe | None, caption: CaptionMatch | None) -> Product | None:
+    def _product(
+        self, cpe_products: tuple[Product, ...] | None, caption: CaptionMatch | None
+    ) -> Product | None:
         facts = self.facts
         given = _text(facts, "product")
         if given is not None:
@@ -352,8 +357,8 @@ class _Derivation:
                 )
             return product
         sources: list[tuple[str, tuple[Product, ...]]] = []
-        if cpe is not None:
-            sources.append(("cpe", self._cpe_products(cpe)))
+        if cpe_products is not None:
+            sources.append(("cpe", cpe_products))
         if _text(facts, "os_caption") is not None:
             sources.append(("os_caption", (caption.product,) if caption else ()))
         version = _text(facts, "os_version")
@@ -425,7 +430,7 @@ class _Derivation:
         )
         return False
 
-    def _wmi(self, caption: CaptionMatch | None) -> None:
+    def _wmi(self, product: Product | None, caption: CaptionMatch | None) -> None:
         facts = self.facts
         if "csd_version" in facts:
             self.put("service_pack", _csd_service_pack(facts["csd_version"]), "csd_version")
@@ -434,7 +439,11 @@ class _Derivation:
         self.put("architecture", caption.architecture if caption else None, "os_caption")
         version = _text(facts, "os_version")
         if version is not None:
-            self.put("product_version", ".".join(version.split(".")[:2]), "os_version")
+            prefix = version_prefix(version)
+            self.put("product_version", prefix, "os_version")
+            if product is not None:
+                # e.g. XP on NT 5.2 is XP Professional x64 Edition
+                self.put("architecture", product.version_architectures.get(prefix), "os_version")
 
     def _behind_nat(self) -> None:
         addresses = self.facts.get("ip_addresses")

@@ -5,12 +5,14 @@ from __future__ import annotations
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
+from .applicability import RuleCache, RuleIndex
 from .catalog import Catalog
 from .catalog_store import CatalogCache
 from .db import Database, make_engine
 
 _EXTENSION = "kbservice.database"
 _CATALOG = "kbservice.catalog"
+_RULES = "kbservice.rules"
 
 
 def init_app(app: Flask, database: Database | None = None) -> Database:
@@ -19,6 +21,9 @@ def init_app(app: Flask, database: Database | None = None) -> Database:
         database = Database(make_engine(app.config["DATABASE_URL"]))
     app.extensions[_EXTENSION] = database
     app.extensions[_CATALOG] = CatalogCache()
+    app.extensions[_RULES] = RuleCache(
+        max_depth=app.config["MAX_RULE_DEPTH"], max_nodes=app.config["MAX_RULE_NODES"]
+    )
     app.teardown_appcontext(_close_session)
     return database
 
@@ -38,6 +43,11 @@ def get_session() -> Session:
 def get_catalog() -> Catalog:
     """The product catalog, cached per application."""
     return current_app.extensions[_CATALOG].get(get_session())
+
+
+def get_rule_index() -> RuleIndex:
+    """Compiled rules of every article's current revision, cached per application."""
+    return current_app.extensions[_RULES].index(get_session())
 
 
 def _close_session(_exc: BaseException | None) -> None:

@@ -124,3 +124,54 @@ class ArticleApplicability(Base):
     architecture: Mapped[str | None] = mapped_column(String(16))
     sp_min: Mapped[int | None] = mapped_column(Integer)
     sp_max: Mapped[int | None] = mapped_column(Integer)
+
+
+class ApiToken(Base):
+    """A bearer token. Only a hash of its secret is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    # Public half of the token: finds the row without comparing secrets in SQL.
+    lookup: Mapped[str] = mapped_column(String(32), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEvent(Base):
+    """One write, recorded in the same transaction as the write itself."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64))
+    kb: Mapped[str | None] = mapped_column(String(16), index=True)
+    revision: Mapped[str | None] = mapped_column(String(32))
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Draft(Base):
+    """One pending edit. There is one slot per article, kind and locale."""
+
+    __tablename__ = "drafts"
+    __table_args__ = (UniqueConstraint("kb", "kind", "locale"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kb: Mapped[str] = mapped_column(String(16), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    # "" for kinds that are not per locale: NULLs would not be unique.
+    locale: Mapped[str] = mapped_column(String(16), default="")
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The published revision the draft was started from (None for a new article).
+    base_revision_id: Mapped[int | None] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    author: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,9 +1,14 @@
-"""Fixtures: the same suite runs on SQLite and on a throwaway PostgreSQL cluster."""
+"""Fixtures: the same suite runs on SQLite and on a throwaway PostgreSQL cluster.
+
+Each test that uses `app` gets its own copy of a migrated and seeded template
+database, so writes commit for real and nothing leaks between tests.
+"""
 
 from __future__ import annotations
 
 import itertools
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,10 +17,11 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.engine import make_url
 
 from kbservice import create_app
-from kbservice.db import Database, make_engine, make_null_pool_engine
+from kbservice.db import Database, make_null_pool_engine
+from kbservice.flask_db import get_database
 from kbservice.migrate import upgrade
 from kbservice.seeding import seed
 
@@ -38,23 +44,39 @@ def pg_cluster() -> Iterator[Cluster]:
 
 
 class DatabaseFactory:
-    """Creates empty databases of one engine."""
+    """Creates empty databases of one engine, or copies of a template database."""
 
     def __init__(self, engine_name: str, tmp: Path, request: pytest.FixtureRequest) -> None:
         self.engine_name = engine_name
         self.tmp = tmp
         self.request = request
 
-    def new_url(self) -> str:
-        name = f"kb_test_{next(_names)}"
-        if self.engine_name == "sqlite":
-            return f"sqlite:///{self.tmp / name}.sqlite3"
+    def _admin(self, statement: str) -> None:
         cluster: Cluster = self.request.getfixturevalue("pg_cluster")
         admin = make_null_pool_engine(cluster.url("postgres"))
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text(statement))
         admin.dispose()
+
+    def new_url(self, template: str | None = None) -> str:
+        """A new database: empty, or a copy of the database at `template`."""
+        name = f"kb_test_{next(_names)}"
+        if self.engine_name == "sqlite":
+            path = self.tmp / f"{name}.sqlite3"
+            if template is not None:
+                shutil.copyfile(make_url(template).database, path)
+            return f"sqlite:///{path}"
+        cluster: Cluster = self.request.getfixturevalue("pg_cluster")
+        suffix = f' TEMPLATE "{make_url(template).database}"' if template else ""
+        self._admin(f'CREATE DATABASE "{name}"{suffix}')
         return cluster.url(name)
+
+    def drop(self, url: str) -> None:
+        """Remove a database made by new_url."""
+        if self.engine_name == "sqlite":
+            Path(make_url(url).database).unlink(missing_ok=True)
+        else:
+            self._admin(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session", params=ENGINES)
@@ -71,40 +93,46 @@ def database_factory(
 
 def migrated_and_seeded(url: str) -> str:
     upgrade(url)
-    database = Database(make_null_pool_engine(url))
+    engine = make_null_pool_engine(url)
+    database = Database(engine)
     with database.write() as session:
         seed(session, SEEDS)
-    database.engine.dispose()
+    if engine.dialect.name == "sqlite":
+        # Fold the WAL into the main file so that a file copy is a complete database.
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
     return url
 
 
 @pytest.fixture(scope="session")
-def seeded_url(database_factory: DatabaseFactory) -> str:
-    """A migrated and seeded database shared by the tests of one engine (rolled back per test)."""
+def seeded_template(database_factory: DatabaseFactory) -> str:
+    """A migrated and seeded database that each test gets a fresh copy of."""
     return migrated_and_seeded(database_factory.new_url())
 
 
 @pytest.fixture
-def fresh_url(database_factory: DatabaseFactory) -> str:
-    """A new, empty database for tests that commit for real (CLI, concurrency, servers)."""
-    return database_factory.new_url()
+def seeded_url(database_factory: DatabaseFactory, seeded_template: str) -> Iterator[str]:
+    """A fresh copy of the seeded database for one test; writes really commit."""
+    url = database_factory.new_url(template=seeded_template)
+    yield url
+    database_factory.drop(url)
+
+
+@pytest.fixture
+def fresh_url(database_factory: DatabaseFactory) -> Iterator[str]:
+    """A new, empty database."""
+    url = database_factory.new_url()
+    yield url
+    database_factory.drop(url)
 
 
 @pytest.fixture
 def app(seeded_url: str) -> Iterator[Flask]:
-    """The app on the shared seeded database, inside a transaction rolled back after the test."""
-    engine = make_engine(seeded_url)
-    connection = engine.connect()
-    outer = connection.begin()
-    database = Database(engine)
-    database.session_factory = sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-    )
-    application = create_app({"DATABASE_URL": seeded_url, "TESTING": True}, database=database)
+    """The application on its own seeded database."""
+    application = create_app({"DATABASE_URL": seeded_url, "TESTING": True})
     yield application
-    outer.rollback()
-    connection.close()
-    engine.dispose()
+    get_database(application).engine.dispose()
 
 
 @pytest.fixture
@@ -116,3 +144,17 @@ def client(app: Flask) -> FlaskClient:
 def cli(fresh_url: str) -> CliRunner:
     """A CLI runner whose KB_DATABASE_URL is a fresh empty database."""
     return CliRunner(env={"KB_DATABASE_URL": fresh_url})
+
+
+def make_token(app: Flask, role: str, name: str | None = None) -> str:
+    """Create an API token in `app`'s database and return it."""
+    from kbservice.tokens import Role, create_token
+
+    with app.app_context(), get_database(app).write() as session:
+        return create_token(session, name or f"{role}-{next(_names)}", Role.parse(role))
+
+
+@pytest.fixture
+def editor(app: Flask) -> dict[str, str]:
+    """Authorization header of an editor."""
+    return {"Authorization": f"Bearer {make_token(app, 'editor', 'Emi Editor')}"}

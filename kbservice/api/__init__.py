@@ -14,13 +14,20 @@ _SWAGGER_ASSETS = Path(flask_swagger_ui.__file__).resolve().parent / "dist"
 
 def register_api(app: Flask) -> None:
     """Register every API blueprint and the locally served docs assets on `app`."""
-    from . import articles, meta
+    from . import applicability, articles, drafts, editing, history, meta
 
     api = init_api(app)
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "kbservice API token"}
     )
-    for blueprint in (meta.blp, articles.blp):
+    for blueprint in (
+        meta.blp,
+        articles.blp,
+        editing.blp,
+        drafts.blp,
+        history.blp,
+        applicability.blp,
+    ):
         api.register_blueprint(blueprint, url_prefix="/api/v1")
 
     @app.before_request

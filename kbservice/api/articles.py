@@ -4,37 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Response, jsonify
 
 from .. import articles
-from ..db import utcnow
-from ..flask_db import get_catalog, get_session
+from ..flask_db import get_session
 from .base import Blueprint
-from .localized import article_etag, choose_locale, localize
-from .presenters import article_body, list_item_body, revision_body
+from .localized import choose_locale, localize
+from .presenters import list_item_body, revision_body
+from .rules_view import rules_body
 from .schemas import (
     ArticleListQuerySchema,
     ArticleListSchema,
     ArticleSchema,
     LocaleQuerySchema,
     RevisionListSchema,
+    RulesBodySchema,
 )
+from .serving import serve_snapshot
 
 blp = Blueprint("articles", __name__, description="Knowledge-base articles")
-
-
-def _serve_snapshot(snapshot: articles.ArticleSnapshot, requested_locale: str | None) -> Response:
-    locale = choose_locale(requested_locale, snapshot.source_locale)
-    if locale not in snapshot.texts:
-        locale = snapshot.source_locale
-    catalog = get_catalog()
-    body = article_body(snapshot, locale, catalog, utcnow().date())
-    notices = "|".join(notice["text"] for notice in body["notices"])
-    etag = article_etag(snapshot.kb, snapshot.revision_id, locale, notices)
-    # A matching If-None-Match gets 304 with the same ETag and no body.
-    response = Response(status=304) if request.if_none_match.contains(etag) else jsonify(body)
-    response.set_etag(etag)
-    return localize(response, locale)
 
 
 @blp.route("/articles/<string:kb>")
@@ -44,7 +32,7 @@ def _serve_snapshot(snapshot: articles.ArticleSnapshot, requested_locale: str | 
 @blp.alt_response(404, description="No such article")
 def get_article(kb: str, locale: str | None = None) -> Response:
     """The current revision of an article, in the negotiated locale, with a strong ETag."""
-    return _serve_snapshot(articles.get_article(get_session(), kb), locale)
+    return serve_snapshot(articles.get_article(get_session(), kb), locale)
 
 
 @blp.route("/articles/<string:kb>/revisions")
@@ -63,7 +51,15 @@ def list_revisions(kb: str) -> Response:
 @blp.alt_response(404, description="No such article or revision")
 def get_revision(kb: str, number: str, locale: str | None = None) -> Response:
     """The article exactly as it was at one revision."""
-    return _serve_snapshot(articles.get_revision(get_session(), kb, number), locale)
+    return serve_snapshot(articles.get_revision(get_session(), kb, number), locale)
+
+
+@blp.route("/articles/<string:kb>/rules")
+@blp.response(200, RulesBodySchema)
+@blp.alt_response(404, description="No such article")
+def get_rules(kb: str) -> Response:
+    """The rule document of the article's current revision (see docs/rules.md)."""
+    return rules_body(articles.get_article(get_session(), kb))
 
 
 @blp.route("/articles")

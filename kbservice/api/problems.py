@@ -99,6 +99,7 @@ def handle_domain_error(error: KBServiceError) -> Response:
         error.detail,
         errors=error.errors,
         problem_type=body["type"],
+        headers=error.headers,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
+from webargs.fields import DelimitedList
 
 
 class ProblemSchema(Schema):
@@ -89,6 +90,14 @@ class ArticleSchema(Schema):
     revision = fields.Nested(RevisionRefSchema)
 
 
+class RulesBodySchema(Schema):
+    """An article's current rule document."""
+
+    kb = fields.String()
+    revision = fields.Nested(RevisionRefSchema)
+    rules = fields.Dict(metadata={"description": "a rule document (docs/rules.md)"})
+
+
 class RevisionListSchema(Schema):
     """An article's revisions, newest first."""
 
@@ -156,3 +165,230 @@ class HealthSchema(Schema):
     """Service health."""
 
     status = fields.String(metadata={"example": "ok"})
+
+
+class ApplicabilityRequestSchema(Schema):
+    """One system, optionally restricted to some articles."""
+
+    system = fields.Dict(
+        required=True,
+        metadata={
+            "description": "SYSTEM facts (see the contract); custom keys are custom facts",
+            "example": {
+                "product": "windows_server_2003",
+                "edition": "enterprise",
+                "architecture": "x86",
+                "service_pack": 2,
+                "roles": ["vpn_server"],
+                "ip_addresses": ["192.168.1.10"],
+            },
+        },
+    )
+    articles = fields.List(
+        fields.String(validate=validate.Length(max=32)),
+        validate=validate.Length(max=1000),
+        metadata={"description": "KB numbers; one result per KB, in this order"},
+    )
+    locale = fields.String(validate=validate.Length(max=35))
+    explain = fields.Boolean(load_default=False, metadata={"description": "add a rule trace"})
+
+
+class ApplicabilityBatchRequestSchema(Schema):
+    """Many systems at once; each carries an `id` echoed in its result."""
+
+    systems = fields.List(
+        fields.Raw(),
+        required=True,
+        metadata={"description": "SYSTEM objects, each with an optional `id`"},
+    )
+    articles = fields.List(
+        fields.String(validate=validate.Length(max=32)), validate=validate.Length(max=1000)
+    )
+    locale = fields.String(validate=validate.Length(max=35))
+    explain = fields.Boolean(load_default=False)
+
+
+class ApplicabilityQuerySchema(Schema):
+    """Facts as query parameters, for helpdesk links; lists are comma-separated."""
+
+    product = fields.String(validate=validate.Length(max=64))
+    edition = fields.String(validate=validate.Length(max=64))
+    architecture = fields.String(validate=validate.Length(max=16))
+    service_pack = fields.Integer(validate=validate.Range(min=0, max=99))
+    roles = DelimitedList(fields.String(validate=validate.Length(max=64)))
+    behind_nat = fields.Boolean()
+    ip_addresses = DelimitedList(fields.String(validate=validate.Length(max=64)))
+    installed_updates = DelimitedList(fields.String(validate=validate.Length(max=32)))
+    cpe = fields.String(validate=validate.Length(max=512))
+    os_caption = fields.String(validate=validate.Length(max=256))
+    os_version = fields.String(validate=validate.Length(max=64))
+    csd_version = fields.String(validate=validate.Length(max=64))
+    os_architecture = fields.String(validate=validate.Length(max=32))
+    os_product_type = fields.Integer(validate=validate.Range(min=1, max=3))
+    locale = fields.String(validate=validate.Length(max=35))
+    explain = fields.Boolean(load_default=False)
+
+
+class ApplicabilityResultSchema(Schema):
+    """The verdict on one article."""
+
+    kb = fields.String()
+    title = fields.String()
+    verdict = fields.String(validate=validate.OneOf(["applies", "not_applicable", "unknown"]))
+    reasons = fields.List(fields.String())
+    missing_facts = fields.List(fields.String())
+    revision = fields.Dict()
+    trace = fields.Dict(metadata={"description": "with explain=true: the per-node trace"})
+
+
+class ApplicabilityResponseSchema(Schema):
+    """Verdicts for one system."""
+
+    locale = fields.String()
+    system = fields.Dict(metadata={"description": "normalized SYSTEM, derived facts filled in"})
+    derived = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"example": {"behind_nat": "ip_addresses"}},
+    )
+    results = fields.List(fields.Nested(ApplicabilityResultSchema))
+    warnings = fields.List(fields.String())
+
+
+class BatchEntrySchema(ApplicabilityResponseSchema):
+    """One system's answer, or its error."""
+
+    id = fields.Raw(allow_none=True)
+    error = fields.Nested(ProblemSchema)
+
+
+class ApplicabilityBatchResponseSchema(Schema):
+    """One entry per system, in request order."""
+
+    locale = fields.String()
+    results = fields.List(fields.Nested(BatchEntrySchema))
+
+
+KB_PATTERN = r"^(?:[Kk][Bb])?\d{1,10}$"
+
+
+class SectionInSchema(Schema):
+    """A section as editors send it."""
+
+    heading = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=500))
+    body = fields.String(required=True, validate=validate.Length(max=200_000))
+
+
+class AppliesToInSchema(Schema):
+    """An applies-to entry as editors send it; the product must be in the catalog."""
+
+    product = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    edition = fields.String(allow_none=True, validate=validate.Length(max=64))
+    architecture = fields.String(allow_none=True, validate=validate.Length(max=16))
+    service_pack_min = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=99))
+    service_pack_max = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=99))
+
+
+def _sections() -> fields.List:
+    return fields.List(
+        fields.Nested(SectionInSchema), required=True, validate=validate.Length(min=1, max=500)
+    )
+
+
+def _title() -> fields.String:
+    return fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+def _summary() -> fields.String:
+    return fields.String(
+        load_default="", validate=validate.Length(max=1000), metadata={"description": "why"}
+    )
+
+
+def _keywords() -> fields.List:
+    return fields.List(
+        fields.String(validate=validate.Length(min=1, max=100)), validate=validate.Length(max=200)
+    )
+
+
+def _related() -> fields.List:
+    return fields.List(
+        fields.String(validate=validate.Regexp(KB_PATTERN, error="must be a KB number")),
+        validate=validate.Length(max=200),
+    )
+
+
+class ArticleCreateSchema(Schema):
+    """A new article with its first revision."""
+
+    kb = fields.String(
+        required=True,
+        validate=validate.Regexp(KB_PATTERN, error="must be a KB number such as 885348"),
+    )
+    source_locale = fields.String(required=True, validate=validate.Length(min=2, max=35))
+    title = _title()
+    sections = _sections()
+    applies_to = fields.List(
+        fields.Nested(AppliesToInSchema), required=True, validate=validate.Length(max=500)
+    )
+    rules = fields.Dict(required=True, allow_none=True, metadata={"description": "RULES"})
+    keywords = _keywords()
+    related = _related()
+    summary = _summary()
+
+
+class TranslationInSchema(Schema):
+    """A locale's text."""
+
+    title = _title()
+    sections = _sections()
+    summary = _summary()
+
+
+class RulesInSchema(Schema):
+    """A new rule document."""
+
+    rules = fields.Dict(required=True, metadata={"description": "RULES (docs/rules.md)"})
+    summary = _summary()
+
+
+class MetadataInSchema(Schema):
+    """Keywords, related articles and applies-to; omitted fields stay as they are."""
+
+    keywords = _keywords()
+    related = _related()
+    applies_to = fields.List(fields.Nested(AppliesToInSchema), validate=validate.Length(max=500))
+    summary = _summary()
+
+
+class RestoreInSchema(Schema):
+    """Why an old revision is restored."""
+
+    summary = _summary()
+
+
+class DraftSchema(Schema):
+    """A pending edit, visible to editors only."""
+
+    id = fields.Integer()
+    kb = fields.String()
+    kind = fields.String(metadata={"example": "translation"})
+    locale = fields.String(allow_none=True)
+    payload = fields.Dict()
+    base_revision_id = fields.Integer(allow_none=True)
+    version = fields.Integer()
+    author = fields.String()
+    created_at = fields.String()
+    updated_at = fields.String()
+
+
+class DraftListSchema(Schema):
+    """Drafts of an article."""
+
+    items = fields.List(fields.Nested(DraftSchema))
+
+
+class PublishInSchema(Schema):
+    """Why a draft is published."""
+
+    summary = _summary()

@@ -1,0 +1,201 @@
+"""Drafts: save beside the published text, then publish as a revision or discard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, g, jsonify, request
+
+from .. import articles, audit, drafts
+from ..errors import ValidationFailed
+from ..flask_db import get_catalog, get_database, get_session
+from ..search import index_article
+from ..tokens import Role
+from .auth import actor, require, require_if_match
+from .base import Blueprint
+from .editing import check_applies_to, check_locale, check_rules
+from .presenters import rfc3339
+from .schemas import (
+    ArticleSchema,
+    DraftListSchema,
+    DraftSchema,
+    MetadataInSchema,
+    PublishInSchema,
+    RulesInSchema,
+    TranslationInSchema,
+)
+from .serving import serve_snapshot
+
+blp = Blueprint("drafts", __name__, description="Drafts (editor role)")
+
+_DOC = {"security": [{"bearerAuth": []}]}
+
+
+def draft_body(info: drafts.DraftInfo) -> dict[str, Any]:
+    """A draft as JSON."""
+    return {
+        "id": info.id,
+        "kb": info.kb,
+        "kind": info.kind,
+        "locale": info.locale,
+        "payload": info.payload,
+        "base_revision_id": info.base_revision_id,
+        "version": info.version,
+        "author": info.author,
+        "created_at": rfc3339(info.created_at),
+        "updated_at": rfc3339(info.updated_at),
+    }
+
+
+def _expected_version() -> int | None:
+    # Draft versions travel as ETags "draft-<version>" so a colleague's save is not lost.
+    header = request.headers.get("If-Match", "").strip().strip('"')
+    if not header.startswith("draft-"):
+        return None
+    try:
+        return int(header.removeprefix("draft-"))
+    except ValueError:
+        raise ValidationFailed(
+            "If-Match for a draft must be the draft's ETag.", errors={"If-Match": ["malformed"]}
+        ) from None
+
+
+def _save(kb: str, kind: str, payload: dict[str, Any], locale: str = "") -> Response:
+    base = articles.get_article(get_session(), kb).revision_id
+    with get_database().write() as session:
+        info, created = drafts.save_draft(
+            session,
+            kb,
+            kind,
+            payload,
+            author=g.principal.name,
+            base_revision_id=base,
+            locale=locale,
+            expected_version=_expected_version(),
+        )
+        audit.record(session, actor(), f"draft.save.{kind}", kb=info.kb, details={"id": info.id})
+    response = jsonify(draft_body(info))
+    response.status_code = 201 if created else 200
+    response.set_etag(f"draft-{info.version}")
+    return response
+
+
+@blp.route("/articles/<string:kb>/drafts")
+@blp.doc(**_DOC)
+@require(Role.EDITOR)
+@blp.response(200, DraftListSchema)
+def list_for_article(kb: str) -> Response:
+    """Drafts of one article."""
+    return jsonify({"items": [draft_body(d) for d in drafts.list_drafts(get_session(), kb)]})
+
+
+@blp.route("/drafts")
+@blp.doc(**_DOC)
+@require(Role.EDITOR)
+@blp.response(200, DraftListSchema)
+def list_all() -> Response:
+    """Every draft, including drafts of articles not yet published."""
+    return jsonify({"items": [draft_body(d) for d in drafts.list_drafts(get_session())]})
+
+
+@blp.route("/articles/<string:kb>/drafts/translations/<string:locale>", methods=["PUT"])
+@blp.doc(**_DOC)
+@require(Role.EDITOR)
+@blp.arguments(TranslationInSchema)
+@blp.response(200, DraftSchema)
+def save_translation(body: dict[str, Any], kb: str, locale: str) -> Response:
+    """Save a translation draft; the published text does not change."""
+    chosen = check_locale(locale, "locale")
+    return _save(kb, "translation", body, chosen)
+
+
+@blp.route("/articles/<string:kb>/drafts/rules", methods=["PUT"])
+@blp.doc(**_DOC)
+@require(Role.EDITOR)
+@blp.arguments(RulesInSchema)
+@blp.response(200, DraftSchema)
+def save_rules(body: dict[str, Any], kb: str) -> Response:
+    """Save a rules draft (validated now, so publishing cannot fail on it)."""
+    check_rules(body["rules"])
+    return _save(kb, "rules", body)
+
+
+@blp.route("/articles/<string:kb>/drafts/metadata", methods=["PUT"])
+@blp.doc(**_DOC)
+@require(Role.EDITOR)
+@blp.arguments(MetadataInSchema)
+@blp.response(200, DraftSchema)
+def save_metadata(body: dict[str, Any], kb: str) -> Response:
+    """Save a metadata draft (keywords, related, applies-to)."""
+    check_applies_to(body.get("applies_to"), get_catalog())
+    return _save(kb, "metadata", body)
+
+
+@blp.route("/drafts/<int:draft_id>")
+@blp.doc(**_DOC)
+@require(Role.EDITOR)
+@blp.response(200, DraftSchema)
+def get_one(draft_id: int) -> Response:
+    """One draft."""
+    info = drafts.draft_info(get_session(), draft_id)
+    response = jsonify(draft_body(info))
+    response.set_etag(f"draft-{info.version}")
+    return response
+
+
+@blp.route("/drafts/<int:draft_id>", methods=["DELETE"])
+@blp.doc(**_DOC)
+@require(Role.EDITOR)
+@blp.response(204)
+def discard(draft_id: int) -> Response:
+    """Discard a draft; the published article is untouched."""
+    with get_database().write() as session:
+        info = drafts.discard_draft(session, draft_id)
+        audit.record(session, actor(), "draft.discard", kb=info.kb, details={"id": draft_id})
+    return Response(status=204)
+
+
+def _publish_existing(draft: drafts.DraftInfo, summary: str) -> Response:
+    @require_if_match
+    def run(kb: str) -> Response:
+        with get_database().write() as session:
+            snapshot = drafts.publish_draft(
+                session, draft.id, g.base_revision_id, author=g.principal.name, summary=summary
+            )
+            index_article(session, snapshot.article_id)
+            audit.record(
+                session,
+                actor(),
+                f"draft.publish.{draft.kind}",
+                kb=snapshot.kb,
+                revision=snapshot.revision.number,
+                details={"id": draft.id},
+            )
+        return serve_snapshot(snapshot, draft.locale)
+
+    return run(kb=draft.kb)
+
+
+@blp.route("/drafts/<int:draft_id>/publish", methods=["POST"])
+@blp.doc(**_DOC)
+@require(Role.EDITOR)
+@blp.arguments(PublishInSchema)
+@blp.response(200, ArticleSchema)
+@blp.alt_response(201, description="A new article was published")
+@blp.alt_response(412, description="If-Match is not the current revision")
+@blp.alt_response(428, description="If-Match is missing")
+def publish(body: dict[str, Any], draft_id: int) -> Response:
+    """Publish a draft: a new revision (If-Match required) or, for a new article, 201."""
+    draft = drafts.draft_info(get_session(), draft_id)
+    if draft.kind != "article":
+        return _publish_existing(draft, body["summary"])
+    with get_database().write() as session:
+        snapshot = drafts.publish_draft(
+            session, draft_id, None, author=g.principal.name, summary=body["summary"]
+        )
+        index_article(session, snapshot.article_id)
+        audit.record(session, actor(), "draft.publish.article", kb=snapshot.kb, revision="1.0")
+    response = serve_snapshot(snapshot, snapshot.source_locale)
+    response.status_code = 201
+    response.headers["Location"] = f"/api/v1/articles/{snapshot.kb}"
+    return response

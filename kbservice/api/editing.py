@@ -1,0 +1,225 @@
+"""Writes by support staff: create articles, translations, rules, metadata; restore."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, g
+
+from .. import articles, audit, revisions
+from ..catalog import Catalog
+from ..errors import ValidationFailed
+from ..flask_db import get_catalog, get_database, get_session
+from ..rules import RuleValidationError, validate_rules
+from ..search import index_article
+from ..tokens import Role
+from .auth import actor, require, require_if_match
+from .base import Blueprint
+from .rules_view import rules_body
+from .schemas import (
+    ArticleCreateSchema,
+    ArticleSchema,
+    MetadataInSchema,
+    RestoreInSchema,
+    RulesBodySchema,
+    RulesInSchema,
+    TranslationInSchema,
+)
+from .serving import serve_snapshot
+
+blp = Blueprint("editing", __name__, description="Editing articles (editor role)")
+
+_WRITE_DOC = {"security": [{"bearerAuth": []}]}
+
+
+def check_locale(locale: str, field: str) -> str:
+    """The configured locale `locale` names, or a 422 naming `field`."""
+    chosen = locale.strip().lower()
+    supported = current_app.config["LOCALES"]
+    if chosen not in supported:
+        raise ValidationFailed(
+            f"Locale {locale!r} is not configured.",
+            errors={field: [f"must be one of {', '.join(supported)}"]},
+        )
+    return chosen
+
+
+def check_rules(rules: dict[str, Any] | None, prefix: str = "rules") -> None:
+    """Validate a rule document; errors name paths from the body root (`rules.all.0`)."""
+    if rules is None:
+        return
+    try:
+        validate_rules(
+            rules,
+            max_depth=current_app.config["MAX_RULE_DEPTH"],
+            max_nodes=current_app.config["MAX_RULE_NODES"],
+        )
+    except RuleValidationError as exc:
+        errors = {".".join(p for p in (prefix, path) if p): m for path, m in exc.errors.items()}
+        raise ValidationFailed(
+            "The rule document is invalid: " + ", ".join(sorted(errors)) + ".", errors=errors
+        ) from exc
+
+
+def check_applies_to(entries: list[dict[str, Any]] | None, catalog: Catalog) -> None:
+    """Every applies-to entry must name a catalog product, edition and architecture."""
+    errors: dict[str, list[str]] = {}
+    for position, entry in enumerate(entries or ()):
+        product = catalog.get(entry["product"])
+        path = f"applies_to.{position}"
+        if product is None:
+            errors[f"{path}.product"] = [f"unknown product {entry['product']!r}"]
+            continue
+        edition = entry.get("edition")
+        if edition is not None and product.edition(edition) is None:
+            errors[f"{path}.edition"] = [f"{product.id} has no edition {edition!r}"]
+        architecture = entry.get("architecture")
+        if architecture is not None and architecture not in product.architectures:
+            errors[f"{path}.architecture"] = [f"{product.id} has no architecture {architecture!r}"]
+        low, high = entry.get("service_pack_min"), entry.get("service_pack_max")
+        if low is not None and high is not None and low > high:
+            errors[f"{path}.service_pack_min"] = ["must not exceed service_pack_max"]
+    if errors:
+        raise ValidationFailed("The applies-to list is invalid.", errors=errors)
+
+
+def _written(snapshot: articles.ArticleSnapshot, locale: str, status: int) -> Response:
+    response = serve_snapshot(snapshot, locale)
+    response.status_code = status
+    return response
+
+
+@blp.route("/articles", methods=["POST"])
+@blp.doc(**_WRITE_DOC)
+@require(Role.EDITOR)
+@blp.arguments(ArticleCreateSchema)
+@blp.response(201, ArticleSchema)
+@blp.alt_response(409, description="The KB number exists already")
+def create(body: dict[str, Any]) -> Response:
+    """Create an article with its first revision (1.0) in its source locale."""
+    source_locale = check_locale(body["source_locale"], "source_locale")
+    check_applies_to(body["applies_to"], get_catalog())
+    check_rules(body["rules"])
+    new = articles.NewArticle(
+        kb=body["kb"],
+        source_locale=source_locale,
+        texts={source_locale: (body["title"], body["sections"])},
+        applies_to=body["applies_to"],
+        rules=body["rules"],
+        keywords=body.get("keywords", []),
+        related=[articles.normalize_kb(kb) or kb for kb in body.get("related", [])],
+        author=g.principal.name,
+        summary=body["summary"] or "Created",
+    )
+    with get_database().write() as session:
+        snapshot = articles.create_article(session, new)
+        index_article(session, snapshot.article_id)
+        audit.record(session, actor(), "article.create", kb=snapshot.kb, revision="1.0")
+    response = _written(snapshot, source_locale, 201)
+    response.headers["Location"] = f"/api/v1/articles/{snapshot.kb}"
+    return response
+
+
+def _publish(kb: str, change: revisions.Change, summary: str, action: str) -> Any:
+    with get_database().write() as session:
+        snapshot = revisions.publish(
+            session, kb, g.base_revision_id, change, author=g.principal.name, summary=summary
+        )
+        index_article(session, snapshot.article_id)
+        audit.record(
+            session,
+            actor(),
+            action,
+            kb=snapshot.kb,
+            revision=snapshot.revision.number,
+            details={"summary": summary},
+        )
+    return snapshot
+
+
+@blp.route("/articles/<string:kb>/translations/<string:locale>", methods=["PUT"])
+@blp.doc(**_WRITE_DOC)
+@require(Role.EDITOR)
+@require_if_match
+@blp.arguments(TranslationInSchema)
+@blp.response(200, ArticleSchema)
+@blp.alt_response(201, description="The locale's text was created")
+@blp.alt_response(412, description="If-Match is not the current revision")
+@blp.alt_response(428, description="If-Match is missing")
+def put_translation(body: dict[str, Any], kb: str, locale: str) -> Response:
+    """Create (201) or replace (200) one locale's text; returns the article in that locale."""
+    chosen = check_locale(locale, "locale")
+    existed = chosen in articles.get_article(get_session(), kb).texts
+    summary = body["summary"] or f"{'Updated' if existed else 'Added'} {chosen} text"
+    change = revisions.Change(texts={chosen: (body["title"], body["sections"])})
+    snapshot = _publish(kb, change, summary, "translation.put")
+    return _written(snapshot, chosen, 200 if existed else 201)
+
+
+@blp.route("/articles/<string:kb>/rules", methods=["PUT"])
+@blp.doc(**_WRITE_DOC)
+@require(Role.EDITOR)
+@require_if_match
+@blp.arguments(RulesInSchema)
+@blp.response(200, RulesBodySchema)
+@blp.alt_response(412, description="If-Match is not the current revision")
+@blp.alt_response(428, description="If-Match is missing")
+def put_rules(body: dict[str, Any], kb: str) -> Response:
+    """Replace the rule document (validated by the rule language)."""
+    check_rules(body["rules"])
+    snapshot = _publish(
+        kb, revisions.Change(rules=body["rules"]), body["summary"] or "Rules", "rules.put"
+    )
+    return rules_body(snapshot)
+
+
+@blp.route("/articles/<string:kb>/metadata", methods=["PUT"])
+@blp.doc(**_WRITE_DOC)
+@require(Role.EDITOR)
+@require_if_match
+@blp.arguments(MetadataInSchema)
+@blp.response(200, ArticleSchema)
+@blp.alt_response(412, description="If-Match is not the current revision")
+@blp.alt_response(428, description="If-Match is missing")
+def put_metadata(body: dict[str, Any], kb: str) -> Response:
+    """Replace keywords, related articles and/or applies-to."""
+    check_applies_to(body.get("applies_to"), get_catalog())
+    change = revisions.Change(
+        keywords=body.get("keywords"),
+        related=[articles.normalize_kb(k) or k for k in body["related"]]
+        if "related" in body
+        else None,
+        applies_to=body.get("applies_to"),
+    )
+    snapshot = _publish(kb, change, body["summary"] or "Metadata", "metadata.put")
+    return _written(snapshot, snapshot.source_locale, 200)
+
+
+@blp.route("/articles/<string:kb>/revisions/<string:number>/restore", methods=["POST"])
+@blp.doc(**_WRITE_DOC)
+@require(Role.EDITOR)
+@require_if_match
+@blp.arguments(RestoreInSchema)
+@blp.response(200, ArticleSchema)
+@blp.alt_response(404, description="No such article or revision")
+def restore(body: dict[str, Any], kb: str, number: str) -> Response:
+    """Publish an old revision's content again as a new revision."""
+    with get_database().write() as session:
+        snapshot = revisions.restore(
+            session,
+            kb,
+            number,
+            g.base_revision_id,
+            author=g.principal.name,
+            summary=body["summary"],
+        )
+        index_article(session, snapshot.article_id)
+        audit.record(
+            session,
+            actor(),
+            "revision.restore",
+            kb=snapshot.kb,
+            revision=snapshot.revision.number,
+            details={"restored": number},
+        )
+    return _written(snapshot, snapshot.source_locale, 200)

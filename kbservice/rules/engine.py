@@ -1,0 +1,251 @@
+"""Compile rule documents to closures and evaluate them against system facts."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from .language import DEFAULT_MAX_DEPTH, DEFAULT_MAX_NODES, validate_rules
+from .messages import reason_text
+from .model import TRUTH_OF, Reason, Truth, Verdict
+from .tree import ANY, EXISTS, NOT, Node, build, facts_read, products_needed
+
+Facts = Mapping[str, object]
+# A compiled node: appends the reasons that decided it to the list, returns True/False/None.
+Compiled = Callable[[Facts, list[Reason]], bool | None]
+
+_VERDICTS = {True: Verdict.APPLIES, False: Verdict.NOT_APPLICABLE, None: Verdict.UNKNOWN}
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """The verdict for one system, with the reasons that decided it."""
+
+    verdict: Verdict
+    missing_facts: tuple[str, ...]
+    reasons: tuple[Reason, ...]
+    trace: dict[str, object] | None = None
+    # Reason texts are rendered from these facts on demand, so callers must not mutate them.
+    system_facts: Facts = field(default_factory=dict, repr=False, compare=False)
+
+    def reason_texts(self, locale: str) -> list[str]:
+        """The reasons as sentences in `locale` ("en" or "ja"; anything else gets English)."""
+        return [
+            reason_text(reason, self.verdict, self.system_facts, locale) for reason in self.reasons
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    """A validated rule document compiled for fast repeated evaluation."""
+
+    products: frozenset[str] | None
+    facts: frozenset[str]
+    _tree: Node = field(repr=False, compare=False)
+    _resolution_tree: Node | None = field(repr=False, compare=False)
+    _main: Compiled = field(repr=False, compare=False)
+    _resolution: Compiled | None = field(repr=False, compare=False)
+
+    def evaluate(self, facts: Facts, *, explain: bool = False) -> Evaluation:
+        """Decide whether the rule applies to a system described by `facts`."""
+        reasons: list[Reason] = []
+        result = self._main(facts, reasons)
+        verdict = _VERDICTS[result]
+        # A rule that is already false needs no resolution check.
+        if result is not False and self._resolution is not None:
+            checked: list[Reason] = []
+            resolved = self._resolution(facts, checked)
+            if resolved:
+                verdict, reasons = Verdict.NOT_APPLICABLE, checked
+            elif resolved is None:
+                reasons += checked
+        missing = _missing(reasons) if verdict is Verdict.UNKNOWN else ()
+        trace = _document_trace(self._tree, self._resolution_tree, facts) if explain else None
+        return Evaluation(verdict, missing, tuple(reasons), trace, facts)
+
+
+def compile_rules(
+    doc: dict[str, object],
+    *,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    max_nodes: int = DEFAULT_MAX_NODES,
+) -> CompiledRule:
+    """Validate a rule document and compile it; raises RuleValidationError."""
+    validate_rules(doc, max_depth=max_depth, max_nodes=max_nodes)
+    tree = build({key: value for key, value in doc.items() if key != "resolved_by"})
+    resolution = doc.get("resolved_by")
+    resolution_tree = (
+        build(resolution, "resolved_by", resolution=True) if isinstance(resolution, dict) else None
+    )
+    read = facts_read(tree) | (facts_read(resolution_tree) if resolution_tree else frozenset())
+    return CompiledRule(
+        products=products_needed(tree),
+        facts=read,
+        _tree=tree,
+        _resolution_tree=resolution_tree,
+        _main=_compile(tree),
+        _resolution=_compile(resolution_tree) if resolution_tree else None,
+    )
+
+
+def _missing(reasons: Iterable[Reason]) -> tuple[str, ...]:
+    return tuple(sorted(set().union(*(reason.unknown_facts() for reason in reasons))))
+
+
+# Compilation to closures. Each combinator keeps only the reasons of the children that
+# decided its result, trimming the shared list in place instead of allocating new ones.
+
+
+def _compile(node: Node) -> Compiled:
+    if node.kind == EXISTS:
+        return _exists(node)
+    if node.predicate is not None:
+        return _leaf(node)
+    children = tuple(_compile(child) for child in node.children)
+    compiled = (
+        _not(children[0]) if node.kind == NOT else _combine(children, decisive=node.kind == ANY)
+    )
+    return _grouped(node, compiled) if node.info.labels else compiled
+
+
+def _leaf(node: Node) -> Compiled:
+    name, test = node.info.fact, node.predicate
+    assert name is not None and test is not None
+    # Leaf reasons are fixed per outcome, so evaluating allocates none.
+    yes, no, unknown = (
+        Reason(node.info, truth) for truth in (Truth.TRUE, Truth.FALSE, Truth.UNKNOWN)
+    )
+
+    def evaluate(facts: Facts, out: list[Reason]) -> bool | None:
+        value = facts.get(name)
+        if value is None:
+            out.append(unknown)
+            return None
+        if test(value):
+            out.append(yes)
+            return True
+        out.append(no)
+        return False
+
+    return evaluate
+
+
+def _exists(node: Node) -> Compiled:
+    name, wanted = node.info.fact, node.info.expected
+    yes, no = Reason(node.info, Truth.TRUE), Reason(node.info, Truth.FALSE)
+
+    def evaluate(facts: Facts, out: list[Reason]) -> bool | None:
+        if (facts.get(name) is not None) is wanted:
+            out.append(yes)
+            return True
+        out.append(no)
+        return False
+
+    return evaluate
+
+
+def _not(child: Compiled) -> Compiled:
+    def evaluate(facts: Facts, out: list[Reason]) -> bool | None:
+        result = child(facts, out)
+        return None if result is None else not result
+
+    return evaluate
+
+
+def _combine(children: tuple[Compiled, ...], *, decisive: bool) -> Compiled:
+    """Kleene `all` (decisive=False: one false child decides) or `any` (decisive=True)."""
+
+    def evaluate(facts: Facts, out: list[Reason]) -> bool | None:
+        start = len(out)
+        unknown = False
+        for child in children:
+            mark = len(out)
+            result = child(facts, out)
+            if result is decisive:
+                del out[start:mark]
+                return decisive
+            if result is None:
+                if not unknown:
+                    # From now on only unknown children can explain the result.
+                    del out[start:mark]
+                    unknown = True
+            elif unknown:
+                del out[mark:]
+        return None if unknown else not decisive
+
+    return evaluate
+
+
+def _grouped(node: Node, compiled: Compiled) -> Compiled:
+    """A labelled combinator reports one reason holding its children's reasons."""
+    info = node.info
+
+    def evaluate(facts: Facts, out: list[Reason]) -> bool | None:
+        mark = len(out)
+        result = compiled(facts, out)
+        children = tuple(out[mark:])
+        del out[mark:]
+        out.append(Reason(info, TRUTH_OF[result], children))
+        return result
+
+    return evaluate
+
+
+# Explain traces walk the tree without short-circuits, so every node shows its result.
+
+
+def _document_trace(tree: Node, resolution: Node | None, facts: Facts) -> dict[str, object]:
+    _, trace = _trace(tree, facts)
+    if resolution is not None:
+        trace["resolved_by"] = _trace(resolution, facts)[1]
+    return trace
+
+
+def _trace(node: Node, facts: Facts) -> tuple[bool | None, dict[str, object]]:
+    info = node.info
+    entry: dict[str, object]
+    if node.children:
+        results, children = zip(*(_trace(child, facts) for child in node.children), strict=True)
+        result = _kleene(node.kind, results)
+        entry = {"path": info.path, "op": node.kind, "result": None, "children": list(children)}
+    else:
+        value = facts.get(info.fact or "")
+        if node.kind == EXISTS:
+            result = (value is not None) is info.expected
+        else:
+            assert node.predicate is not None
+            result = None if value is None else node.predicate(value)
+        entry = {
+            "path": info.path,
+            "test": info.test,
+            "fact": info.fact,
+            "expected": copy.deepcopy(info.expected),
+            "actual": _jsonable(value),
+            "result": None,
+        }
+    entry["result"] = TRUTH_OF[result].value
+    if info.labels:
+        entry["label"] = dict(info.labels)
+    return result, entry
+
+
+def _kleene(kind: str, results: tuple[bool | None, ...]) -> bool | None:
+    if kind == NOT:
+        return None if results[0] is None else not results[0]
+    decisive = kind == ANY
+    if decisive in results:
+        return decisive
+    return None if None in results else not decisive
+
+
+def _jsonable(value: object) -> object:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, (set, frozenset)):
+        return sorted((_jsonable(item) for item in value), key=repr)
+    if isinstance(value, Mapping):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    return str(value)

@@ -1,0 +1,229 @@
+"""Reason texts in English and Japanese, built only when asked for."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .language import PLATFORM_TESTS
+from .model import Reason, Truth, Verdict
+
+_SHOWN_ITEMS = 8
+_FLIP = {Truth.TRUE: Truth.FALSE, Truth.FALSE: Truth.TRUE, Truth.UNKNOWN: Truth.UNKNOWN}
+
+
+@dataclass(frozen=True)
+class _Language:
+    """Every phrase of one language; `{}` fields are filled by `_leaf` and `_describe`."""
+
+    code: str
+    verdicts: Mapping[Verdict, str]
+    resolved: str
+    note: str
+    stop: str
+    sentences: Mapping[Truth, str]
+    outcomes: Mapping[Truth, str]
+    labelled: str
+    separator: str
+    subjects: Mapping[str, str]
+    fact_subject: str
+    present: str
+    absent: str
+    more: str
+    requirements: Mapping[str, tuple[str, str]]
+
+
+EN = _Language(
+    code="en",
+    verdicts={
+        Verdict.APPLIES: "Applies: ",
+        Verdict.NOT_APPLICABLE: "Not applicable: ",
+        Verdict.UNKNOWN: "Cannot tell: ",
+    },
+    resolved="Not applicable, already resolved: ",
+    note="Note: could not check whether this is already resolved: ",
+    stop=".",
+    sentences={
+        Truth.TRUE: "{subject} is {actual} (required: {requirement})",
+        Truth.FALSE: "{subject} is {actual}, but the rule requires {requirement}",
+        Truth.UNKNOWN: "{subject} is not known (fact '{fact}' is missing; required: {requirement})",
+    },
+    outcomes={
+        Truth.TRUE: "holds",
+        Truth.FALSE: "does not hold",
+        Truth.UNKNOWN: "cannot be checked",
+    },
+    labelled="{label} — {outcome}: {detail}",
+    separator="; ",
+    subjects={
+        "product": "Product",
+        "edition": "Edition",
+        "architecture": "Architecture",
+        "service_pack": "Service pack",
+        "product_version": "Product version",
+    },
+    fact_subject="{fact}",
+    present="present",
+    absent="absent",
+    more=", … ({count} more)",
+    requirements={
+        "equals": ("{x}", "a value other than {x}"),
+        "in": ("one of {x}", "none of {x}"),
+        "contains": ("a list that includes {x}", "a list that does not include {x}"),
+        "exists": ("the fact to be present", "the fact to be absent"),
+        "lt": ("a number less than {x}", "anything but a number less than {x}"),
+        "le": ("a number of at most {x}", "anything but a number of at most {x}"),
+        "gt": ("a number greater than {x}", "anything but a number greater than {x}"),
+        "ge": ("a number of at least {x}", "anything but a number of at least {x}"),
+        "version_eq": ("version {x}", "a version other than {x}"),
+        "version_lt": ("a version lower than {x}", "anything but a version lower than {x}"),
+        "version_le": ("version {x} or lower", "anything but version {x} or lower"),
+        "version_gt": ("a version higher than {x}", "anything but a version higher than {x}"),
+        "version_ge": ("version {x} or higher", "anything but version {x} or higher"),
+        "in_cidr": ("an address in {x}", "no address in {x}"),
+        "range": ("from {min} to {max}", "anything but {min} to {max}"),
+        "min": ("at least {min}", "anything but at least {min}"),
+        "max": ("at most {max}", "anything but at most {max}"),
+    },
+)
+
+JA = _Language(
+    code="ja",
+    verdicts={
+        Verdict.APPLIES: "該当します: ",
+        Verdict.NOT_APPLICABLE: "該当しません: ",
+        Verdict.UNKNOWN: "判定できません: ",
+    },
+    resolved="該当しません（解決済み）: ",
+    note="注意: 解決済みかどうかを確認できませんでした: ",
+    stop="。",
+    sentences={
+        Truth.TRUE: "{subject}は {actual} です（条件: {requirement}）",
+        Truth.FALSE: "{subject}は {actual} ですが、条件は「{requirement}」です",
+        Truth.UNKNOWN: (
+            "{subject}が不明です（ファクト「{fact}」がありません。条件: {requirement}）"
+        ),
+    },
+    outcomes={Truth.TRUE: "成立", Truth.FALSE: "不成立", Truth.UNKNOWN: "確認できません"},
+    labelled="{label} — {outcome}: {detail}",
+    separator="、",
+    subjects={
+        "product": "製品",
+        "edition": "エディション",
+        "architecture": "アーキテクチャ",
+        "service_pack": "サービス パック",
+        "product_version": "製品バージョン",
+    },
+    fact_subject="「{fact}」",
+    present="あり",
+    absent="なし",
+    more=", …（ほか {count} 件）",
+    requirements={
+        "equals": ("{x}", "{x} 以外の値"),
+        "in": ("{x} のいずれか", "{x} のいずれでもない値"),
+        "contains": ("{x} を含むリスト", "{x} を含まないリスト"),
+        "exists": ("値があること", "値がないこと"),
+        "lt": ("{x} 未満の数値", "{x} 未満の数値以外"),
+        "le": ("{x} 以下の数値", "{x} 以下の数値以外"),
+        "gt": ("{x} より大きい数値", "{x} より大きい数値以外"),
+        "ge": ("{x} 以上の数値", "{x} 以上の数値以外"),
+        "version_eq": ("バージョン {x}", "バージョン {x} 以外"),
+        "version_lt": ("バージョン {x} より前", "バージョン {x} より前以外"),
+        "version_le": ("バージョン {x} 以前", "バージョン {x} 以前以外"),
+        "version_gt": ("バージョン {x} より後", "バージョン {x} より後以外"),
+        "version_ge": ("バージョン {x} 以降", "バージョン {x} 以降以外"),
+        "in_cidr": ("{x} 内のアドレス", "{x} 内にないアドレス"),
+        "range": ("{min} 以上 {max} 以下", "{min} 以上 {max} 以下以外"),
+        "min": ("{min} 以上", "{min} 以上以外"),
+        "max": ("{max} 以下", "{max} 以下以外"),
+    },
+)
+
+_LANGUAGES = {"en": EN, "ja": JA}
+
+
+def reason_text(reason: Reason, verdict: Verdict, facts: Mapping[str, object], locale: str) -> str:
+    """One sentence saying how `reason` led to `verdict`; unknown locales get English."""
+    language = _LANGUAGES.get(locale.replace("_", "-").split("-", 1)[0].lower(), EN)
+    if not reason.node.resolution:
+        prefix = language.verdicts[verdict]
+    elif verdict is Verdict.NOT_APPLICABLE:
+        prefix = language.resolved
+    else:
+        prefix = language.note
+    return prefix + _describe(reason, facts, language) + language.stop
+
+
+def _describe(reason: Reason, facts: Mapping[str, object], language: _Language) -> str:
+    if reason.children:
+        detail = language.separator.join(
+            _describe(child, facts, language) for child in reason.children
+        )
+    else:
+        detail = _leaf(reason, facts, language)
+    label = reason.node.label(language.code)
+    if label is None:
+        return detail
+    return language.labelled.format(
+        label=label, outcome=language.outcomes[reason.result], detail=detail
+    )
+
+
+def _leaf(reason: Reason, facts: Mapping[str, object], language: _Language) -> str:
+    node = reason.node
+    fact = node.fact or ""
+    value = facts.get(fact)
+    # Under an odd number of `not`s the rule wants the opposite of the leaf's own test.
+    effective = _FLIP[reason.result] if node.negated else reason.result
+    if node.test == "exists":
+        actual = language.present if value is not None else language.absent
+    else:
+        actual = _shown(value, language)
+    return language.sentences[effective].format(
+        subject=language.subjects.get(node.test) or language.fact_subject.format(fact=fact),
+        actual=actual,
+        fact=fact,
+        requirement=_requirement(reason, language),
+    )
+
+
+def _requirement(reason: Reason, language: _Language) -> str:
+    node = reason.node
+    expected = node.expected
+    negated = node.negated
+    key = node.test
+    if key == "exists":
+        # `exists: false` is the negative phrasing.
+        negated = negated == bool(expected)
+    elif isinstance(expected, dict):
+        key = "range" if len(expected) == 2 else "min" if "min" in expected else "max"
+    elif key in PLATFORM_TESTS:
+        key = (
+            "in"
+            if isinstance(expected, list)
+            else "version_eq"
+            if key == "product_version"
+            else "equals"
+        )
+    template = language.requirements[key][negated]
+    bounds = expected if isinstance(expected, dict) else {}
+    return template.format(x=_plain(expected), min=bounds.get("min"), max=bounds.get("max"))
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_plain(item) for item in value)
+    return str(value)
+
+
+def _shown(value: object, language: _Language) -> str:
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else list(value)
+        shown = ", ".join(_plain(item) for item in items[:_SHOWN_ITEMS])
+        rest = len(items) - _SHOWN_ITEMS
+        return f"[{shown}{language.more.format(count=rest) if rest > 0 else ''}]"
+    return _plain(value)
