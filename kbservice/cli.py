@@ -211,3 +211,39 @@ def tokens_revoke(ctx: _AppContext, name_or_id: str) -> None:
     except KBServiceError as exc:
         raise click.ClickException(exc.detail) from exc
     click.echo(f"Revoked token {info.name!r}.")
+
+
+@main.command("import-text")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--locale", required=True, help="Language of the text: ja or en.")
+@click.option("--kb", help="KB number, when the text's properties block lacks one.")
+@click.option("--author", default="import-text", show_default=True, help="Recorded as author.")
+@pass_ctx
+def import_text(ctx: _AppContext, file: Any, locale: str, kb: str | None, author: str) -> None:
+    """Import a legacy plain-text article (help-center export) as a draft.
+
+    A new KB number becomes a draft article; a known one, a translation draft. Nothing is
+    published: an editor reviews the draft and publishes it (POST /api/v1/drafts/ID/publish).
+    """
+    from .audit import Actor, record
+    from .catalog_store import CatalogCache
+    from .errors import KBServiceError
+    from .legacy_import import import_legacy_text
+    from .legacy_text import LegacyTextError
+
+    database = get_database(ctx.app)
+    try:
+        with database.write() as session:
+            catalog = CatalogCache().get(session)
+            result = import_legacy_text(
+                session, file.read(), locale=locale, catalog=catalog, author=author, kb=kb
+            )
+            record(session, Actor(author), "draft.import_text", kb=result.draft.kb)
+    except (KBServiceError, LegacyTextError) as exc:
+        raise click.ClickException(str(getattr(exc, "detail", exc))) from exc
+    click.echo("Recognised:")
+    for line in result.parsed.report():
+        click.echo(f"  {line}")
+    kind = "a draft article" if result.new_article else f"a {locale} translation draft"
+    click.echo(f"Saved {kind} for KB{result.draft.kb} as draft {result.draft.id}.")
+    click.echo(f"Review it, then publish: POST /api/v1/drafts/{result.draft.id}/publish")

@@ -151,6 +151,11 @@ def publish_draft(
                 keywords=payload.get("keywords", []),
                 related=payload.get("related", []),
                 number=payload.get("number", "1.0"),
+                created_at=(
+                    dt.datetime.fromisoformat(payload["created_at"])
+                    if payload.get("created_at")
+                    else None
+                ),
                 author=author,
                 summary=summary or payload.get("summary") or "Published draft",
             ),

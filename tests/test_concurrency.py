@@ -1,0 +1,56 @@
+"""Truly concurrent edits: the database decides, exactly one writer wins, nothing is lost."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from .conftest import make_token
+
+KB = "/api/v1/articles/885348"
+WRITERS = 8
+
+
+def test_many_writers_with_the_same_etag_exactly_one_wins(app):
+    headers = {"Authorization": f"Bearer {make_token(app, 'editor')}"}
+    etag = app.test_client().get(KB).headers["ETag"]
+    start = threading.Barrier(WRITERS)
+
+    def write(number: int) -> tuple[int, str]:
+        client = app.test_client()
+        start.wait()
+        response = client.put(
+            f"{KB}/translations/en",
+            json={
+                "title": f"Title from writer {number}",
+                "sections": [{"heading": None, "body": f"Body {number}"}],
+            },
+            headers={**headers, "If-Match": etag},
+        )
+        return response.status_code, response.get_json().get("title", "")
+
+    with ThreadPoolExecutor(WRITERS) as pool:
+        outcomes = list(pool.map(write, range(WRITERS)))
+
+    statuses = sorted(status for status, _ in outcomes)
+    assert statuses == [200] + [412] * (WRITERS - 1), outcomes
+    (winner_title,) = [title for status, title in outcomes if status == 200]
+    client = app.test_client()
+    assert client.get(f"{KB}?locale=en").get_json()["title"] == winner_title
+    numbers = [item["number"] for item in client.get(f"{KB}/revisions").get_json()["items"]]
+    assert numbers == ["2.3", "2.2"]
+
+
+def test_sequential_writers_each_get_a_contiguous_revision(app):
+    headers = {"Authorization": f"Bearer {make_token(app, 'editor')}"}
+    client = app.test_client()
+    for round_number in range(5):
+        etag = client.get(KB).headers["ETag"]
+        response = client.put(
+            f"{KB}/metadata",
+            json={"keywords": [f"k{round_number}"]},
+            headers={**headers, "If-Match": etag},
+        )
+        assert response.status_code == 200
+    numbers = [item["number"] for item in client.get(f"{KB}/revisions").get_json()["items"]]
+    assert numbers == ["2.7", "2.6", "2.5", "2.4", "2.3", "2.2"]
