@@ -39,12 +39,39 @@ class Cluster:
         # PostgreSQL refuses to run as root: run its binaries as the postgres user.
         return ["runuser", "-u", self.run_as, "--", *args] if self.run_as else list(args)
 
-    def stop(self) -> None:
+    def stop_server(self, mode: str = "fast") -> None:
+        """Stop the server but keep its data (to simulate an outage)."""
         subprocess.run(
-            self._cmd("pg_ctl", "-D", str(self.folder / "data"), "-m", "immediate", "stop"),
+            self._cmd("pg_ctl", "-D", str(self.folder / "data"), "-m", mode, "stop"),
             check=False,
             capture_output=True,
         )
+
+    def start_server(self) -> None:
+        """Start (or restart) the server on its port."""
+        options = (
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        subprocess.run(
+            self._cmd(
+                "pg_ctl",
+                "-D",
+                str(self.folder / "data"),
+                "-o",
+                options,
+                "-l",
+                str(self.folder / "log"),
+                "-w",
+                "start",
+            ),
+            check=True,
+            capture_output=True,
+        )
+
+    def stop(self) -> None:
+        """Stop the server and delete its folder."""
+        self.stop_server("immediate")
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -58,23 +85,20 @@ def start_cluster() -> Cluster:
         os.chown(folder, entry.pw_uid, entry.pw_gid)
     port = _free_port()
     cluster = Cluster(folder=folder, port=port, user="kb", run_as=run_as)
-    data = folder / "data"
     subprocess.run(
         cluster._cmd(
-            "initdb", "-D", str(data), "-U", "kb", "--auth=trust", "-E", "UTF8", "--no-locale"
+            "initdb",
+            "-D",
+            str(folder / "data"),
+            "-U",
+            "kb",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
         ),
         check=True,
         capture_output=True,
     )
-    options = (
-        f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off "
-        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-    )
-    subprocess.run(
-        cluster._cmd(
-            "pg_ctl", "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"
-        ),
-        check=True,
-        capture_output=True,
-    )
+    cluster.start_server()
     return cluster

@@ -8,6 +8,7 @@ import flask_swagger_ui
 from flask import Flask, abort, request, send_from_directory
 
 from .base import init_api
+from .hardening import init_hardening
 
 _SWAGGER_ASSETS = Path(flask_swagger_ui.__file__).resolve().parent / "dist"
 
@@ -17,6 +18,7 @@ def register_api(app: Flask) -> None:
     from . import applicability, articles, drafts, editing, history, meta
 
     api = init_api(app)
+    init_hardening(app)
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "kbservice API token"}
     )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, jsonify
+from flask import Response, current_app, jsonify
 
 from .. import articles
+from ..errors import ValidationFailed
 from ..flask_db import get_session
 from .base import Blueprint
 from .localized import choose_locale, localize
@@ -67,6 +68,14 @@ def get_rules(kb: str) -> Response:
 @blp.response(200, ArticleListSchema)
 def list_articles(query: dict[str, Any]) -> Response:
     """List and search articles, best match first, paginated."""
+    q = query.get("q")
+    limit = current_app.config["MAX_QUERY_LENGTH"]
+    if q is not None and len(q) > limit:
+        raise ValidationFailed(
+            f"The query is longer than {limit} characters.",
+            errors={"q": [f"Longer than maximum length {limit}."]},
+        )
+    locale = choose_locale(query.get("locale"), "")
     page = articles.list_articles(
         get_session(),
         product=query.get("product"),
@@ -75,8 +84,9 @@ def list_articles(query: dict[str, Any]) -> Response:
         service_pack=query.get("service_pack"),
         page=query["page"],
         per_page=query["per_page"],
+        q=q,
+        locale=locale or None,
     )
-    locale = choose_locale(query.get("locale"), "")
     items = [list_item_body(hit, locale) for hit in page.items]
     response = jsonify(
         {"items": items, "total": page.total, "page": query["page"], "per_page": query["per_page"]}

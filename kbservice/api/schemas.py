@@ -106,12 +106,24 @@ class RevisionListSchema(Schema):
 
 
 class ArticleListItemSchema(Schema):
-    """One hit in the article list."""
+    """One hit in the article list; search hits (`q`) add snippet, matched_locale and score."""
 
     kb = fields.String()
     locale = fields.String()
     title = fields.String()
     revision = fields.Nested(RevisionRefSchema)
+    snippet = fields.String(
+        metadata={
+            "description": "HTML: the matched passage, escaped, with each match in <mark>",
+            "example": "NAT-T の使用は<mark>推奨</mark>されない",
+        }
+    )
+    matched_locale = fields.String(
+        metadata={"description": "The locale whose text matched best", "example": "ja"}
+    )
+    score = fields.Float(
+        metadata={"description": "Relevance (BM25); KB numbers named in q come first anyway"}
+    )
 
 
 class ArticleListSchema(Schema):
@@ -123,13 +135,27 @@ class ArticleListSchema(Schema):
     per_page = fields.Integer()
 
 
+# PostgreSQL text cannot hold NUL: refuse it before it reaches SQL.
+_NO_NUL = validate.Regexp(r"\A[^\x00]*\Z", error="Must not contain NUL characters.")
+
+
 class ArticleListQuerySchema(LocaleQuerySchema):
     """Filters and paging of the article list."""
 
-    q = fields.String(metadata={"description": "Full-text query in any locale, or a KB number"})
-    product = fields.String(validate=validate.Length(max=64))
-    edition = fields.String(validate=validate.Length(max=64))
-    architecture = fields.String(validate=validate.Length(max=16))
+    q = fields.String(
+        metadata={
+            "description": (
+                "Full-text query over titles and bodies of every locale, or a KB number "
+                '(885348, KB885348). "Quotes" make a phrase; a Japanese run is matched as '
+                "written. At most MAX_QUERY_LENGTH (2000) characters. With q, locale is "
+                "preferred (its hits rank higher), not required."
+            ),
+            "example": "推奨",
+        }
+    )
+    product = fields.String(validate=[validate.Length(max=64), _NO_NUL])
+    edition = fields.String(validate=[validate.Length(max=64), _NO_NUL])
+    architecture = fields.String(validate=[validate.Length(max=16), _NO_NUL])
     service_pack = fields.Integer(validate=validate.Range(min=0, max=99))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))

@@ -1,0 +1,108 @@
+"""Hostile input, security headers, CORS, and database outages."""
+
+from __future__ import annotations
+
+import pytest
+
+from kbservice import create_app
+from kbservice.flask_db import get_database
+
+from .pg import postgres_available, start_cluster
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        ("[" * 100_000, "nested"),
+        ('{"system": ' + "[" * 5000 + "]" * 5000 + "}", "nested"),
+        ('{"system": {"a": NaN}}', "NaN"),
+        ('{"system": {"a": Infinity}}', "Infinity"),
+        (b'{"system": "\xff"}', "Invalid JSON"),
+        ("", "Invalid JSON"),
+    ],
+)
+def test_hostile_json_is_a_400_problem(client, body, detail):
+    response = client.post("/api/v1/applicability", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert detail in response.get_json()["detail"]
+
+
+def test_json_depth_limit_is_configurable(client, app):
+    app.config["MAX_JSON_DEPTH"] = 3
+    nested = {"system": {"tags": [["x"]]}}
+    response = client.post("/api/v1/applicability", json=nested)
+    assert response.status_code == 400
+
+
+def test_security_headers(client):
+    response = client.get("/api/v1/articles/885348")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["Cache-Control"] == "no-cache"
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_cors_is_off_by_default_and_configurable(seeded_url):
+    closed = create_app({"DATABASE_URL": seeded_url}).test_client()
+    response = closed.get("/api/v1/health", headers={"Origin": "https://helpdesk.example"})
+    assert "Access-Control-Allow-Origin" not in response.headers
+    app = create_app({"DATABASE_URL": seeded_url, "CORS_ORIGINS": ("https://helpdesk.example",)})
+    opened = app.test_client()
+    allowed = opened.get("/api/v1/health", headers={"Origin": "https://helpdesk.example"})
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://helpdesk.example"
+    other = opened.get("/api/v1/health", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
+    get_database(app).engine.dispose()
+
+
+def _assert_unavailable(client):
+    health = client.get("/api/v1/health")
+    assert health.status_code == 503
+    assert health.headers["Content-Type"] == "application/problem+json"
+    article = client.get("/api/v1/articles/885348")
+    assert article.status_code == 503
+    assert article.headers["Content-Type"] == "application/problem+json"
+    assert article.headers["Retry-After"]
+
+
+def test_sqlite_unreachable_then_recovers_without_restart(tmp_path, engine_name):
+    if engine_name != "sqlite":
+        pytest.skip("the SQLite variant")
+    from .conftest import migrated_and_seeded
+
+    folder = tmp_path / "not-yet"
+    url = f"sqlite:///{folder / 'kb.sqlite3'}"
+    app = create_app({"DATABASE_URL": url})
+    client = app.test_client()
+    _assert_unavailable(client)
+    folder.mkdir()
+    migrated_and_seeded(url)
+    assert client.get("/api/v1/health").status_code == 200
+    assert client.get("/api/v1/articles/885348").status_code == 200
+    get_database(app).engine.dispose()
+
+
+def test_postgresql_outage_is_503_then_recovers_without_restart(engine_name):
+    if engine_name != "postgresql":
+        pytest.skip("the PostgreSQL variant")
+    if not postgres_available():
+        pytest.skip("initdb/pg_ctl not on PATH")
+    from .conftest import migrated_and_seeded
+
+    cluster = start_cluster()
+    try:
+        url = migrated_and_seeded(cluster.url("postgres"))
+        app = create_app({"DATABASE_URL": url})
+        client = app.test_client()
+        try:
+            assert client.get("/api/v1/articles/885348").status_code == 200
+            cluster.stop_server()
+            _assert_unavailable(client)
+            cluster.start_server()
+            assert client.get("/api/v1/health").status_code == 200
+            assert client.get("/api/v1/articles/885348").status_code == 200
+        finally:
+            get_database(app).engine.dispose()
+    finally:
+        cluster.stop()
