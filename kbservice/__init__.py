@@ -49,6 +49,8 @@ def create_app(
     flask_db.init_app(app, database)
 
     from .api import register_api
+    from .observability import init_observability
 
     register_api(app)
+    init_observability(app)
     return app

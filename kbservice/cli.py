@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +145,8 @@ def serve(ctx: _AppContext, host: str, port: int, workers: int, threads: int, ti
     """Serve the API with gunicorn; an empty database is migrated and seeded first."""
     from .server import run_gunicorn
 
+    # Workers share metrics through files; this must be set before the app is built.
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="kbservice-metrics-"))
     app = ctx.app
     prepare_database(app)
     # The workers fork from this process: they must not inherit pooled connections.
@@ -247,3 +250,30 @@ def import_text(ctx: _AppContext, file: Any, locale: str, kb: str | None, author
     kind = "a draft article" if result.new_article else f"a {locale} translation draft"
     click.echo(f"Saved {kind} for KB{result.draft.kb} as draft {result.draft.id}.")
     click.echo(f"Review it, then publish: POST /api/v1/drafts/{result.draft.id}/publish")
+
+
+@main.group()
+def search() -> None:
+    """The full-text search index."""
+
+
+@search.command("reindex")
+@pass_ctx
+def search_reindex(ctx: _AppContext) -> None:
+    """Rebuild the search index from every article's current revision, in one transaction."""
+    import sys
+    import time
+
+    from tqdm import tqdm
+
+    from .search import count_articles, rebuild_index
+
+    started = time.perf_counter()
+    with get_database(ctx.app).write() as session:
+        total = count_articles(session)
+        with tqdm(total=total, unit="article", desc="Indexing", file=sys.stderr) as bar:
+            report = rebuild_index(session, progress=bar.update)
+    click.echo(
+        f"Indexed {report.articles} article(s): {report.documents} document(s), "
+        f"{report.postings} posting(s) in {time.perf_counter() - started:.1f} s."
+    )

@@ -41,7 +41,8 @@ def run_gunicorn(
         # Request lines up to 8 KiB must reach the application; 0 lifts gunicorn's
         # 8190-byte cap, and the application answers over-long URLs itself (414).
         "limit_request_line": 0,
-        "accesslog": "-",
+        # kbservice logs each request itself (JSON, with its request id).
+        "accesslog": None,
         "errorlog": "-",
         "post_fork": _post_fork,
         "proc_name": "kbservice",

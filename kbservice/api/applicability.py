@@ -11,6 +11,7 @@ from ..applicability import Assessment, RuleEntry, RuleIndex, assess
 from ..errors import TooLarge, ValidationFailed
 from ..facts import FactsValidationError, NormalizedSystem, normalize_system
 from ..flask_db import get_catalog, get_rule_index
+from ..observability import count_verdicts
 from .base import Blueprint
 from .localized import choose_locale, localize
 from .problems import problem_dict
@@ -48,6 +49,7 @@ def _result_body(item: Assessment, locale: str) -> dict[str, Any]:
 
 
 def _system_body(system: NormalizedSystem, results: list[Assessment], locale: str) -> dict:
+    count_verdicts([item.verdict.value for item in results])
     return {
         "system": system.facts,
         "derived": system.derived,
