@@ -31,7 +31,7 @@ class _AppContext:
             except ConfigError as exc:
                 raise click.ClickException(str(exc)) from exc
             # Close pooled connections when the command ends, not at interpreter exit.
-            click.get_current_context().call_on_close(get_database(self._app).engine.dispose)
+            click.get_current_context().call_on_close(get_database(self._app).dispose)
         return self._app
 
     @property
@@ -150,7 +150,7 @@ def serve(ctx: _AppContext, host: str, port: int, workers: int, threads: int, ti
     app = ctx.app
     prepare_database(app)
     # The workers fork from this process: they must not inherit pooled connections.
-    get_database(app).engine.dispose()
+    get_database(app).dispose()
     click.echo(f"kbservice on http://{host}:{port}/api/v1 ({_display_url(ctx.url)})")
     run_gunicorn(app, host=host, port=port, workers=workers, threads=threads, timeout=timeout)
 
@@ -276,4 +276,85 @@ def search_reindex(ctx: _AppContext) -> None:
     click.echo(
         f"Indexed {report.articles} article(s): {report.documents} document(s), "
         f"{report.postings} posting(s) in {time.perf_counter() - started:.1f} s."
+    )
+
+
+@main.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@pass_ctx
+def export_command(ctx: _AppContext, file: Path) -> None:
+    """Back up the whole database to FILE as JSON lines ("-": standard output).
+
+    The file is portable: `kbservice import` restores it into an empty database on
+    SQLite or PostgreSQL, and exporting that database again gives the same bytes. It
+    is read from one consistent snapshot while the service keeps running. The search
+    index is left out (import rebuilds it). FILE is replaced only once complete and is
+    readable by its owner only (it holds token hashes). Progress and the summary go to
+    standard error.
+    """
+    import sys
+
+    from tqdm import tqdm
+
+    from .backup import BackupError, Exporter
+
+    try:
+        with get_database(ctx.app).session() as session:
+            exporter = Exporter(session)
+            total = exporter.header.total_rows
+            with tqdm(total=total, unit="row", desc="Exporting", file=sys.stderr) as bar:
+                if str(file) == "-":
+                    rows = exporter.write(click.get_binary_stream("stdout"), progress=bar.update)
+                else:
+                    rows = exporter.write_file(file, progress=bar.update)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except OSError as exc:
+        raise click.ClickException(f"Cannot write {file}: {exc.strerror}.") from exc
+    click.echo(
+        f"Exported {total} row(s) at schema {exporter.header.schema} to {file}:", err=True
+    )
+    for name, count in rows.items():
+        click.echo(f"  {name:<24}{count:>10}", err=True)
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_ctx
+def import_command(ctx: _AppContext, file: Path) -> None:
+    """Restore FILE, made by `kbservice export`, into an empty database: all or nothing.
+
+    A database without tables is migrated first; one holding any rows is refused. FILE
+    must come from a kbservice at the same schema revision. Rows keep their ids, and the
+    search index is rebuilt. On any error nothing is imported and the message names the
+    line of FILE at fault.
+    """
+    import sys
+
+    from tqdm import tqdm
+
+    from .backup import BackupError, Importer
+    from .migrate import needs_setup, upgrade
+
+    try:
+        with file.open("rb") as stream:
+            # The header is checked before the target database is touched.
+            importer = Importer(stream)
+            if needs_setup(ctx.url):
+                click.echo(f"Creating the schema in {_display_url(ctx.url)} …")
+                upgrade(ctx.url)
+            total = importer.total_steps
+            with (
+                get_database(ctx.app).write() as session,
+                tqdm(total=total, unit="row", desc="Importing", file=sys.stderr) as bar,
+            ):
+                report = importer.load_into(session, progress=bar.update)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Imported {sum(report.rows.values())} row(s) into {_display_url(ctx.url)}:")
+    for name, count in report.rows.items():
+        click.echo(f"  {name:<24}{count:>10}")
+    click.echo(
+        f"Rebuilt the search index: {report.index.articles} article(s), "
+        f"{report.index.documents} document(s)."
     )

@@ -12,6 +12,8 @@ _MIB = 1024 * 1024
 DEFAULTS: dict[str, Any] = {
     # None means "an SQLite file in the instance folder" (resolved in create_app).
     "DATABASE_URL": None,
+    # Optional read-only URL (e.g. a streaming replica) for the public read endpoints.
+    "READ_DATABASE_URL": None,
     "LOCALES": ("ja", "en"),
     "MAX_CONTENT_LENGTH": 10 * _MIB,
     "MAX_BATCH_SYSTEMS": 5000,

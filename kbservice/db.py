@@ -103,9 +103,15 @@ def make_null_pool_engine(url: str) -> Engine:
 class Database:
     """The engine and session factory of one application."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, read_engine: Engine | None = None) -> None:
         self.engine = engine
+        self.read_engine = read_engine
         self.session_factory = sessionmaker(bind=engine, expire_on_commit=False)
+        self.read_session_factory = (
+            sessionmaker(bind=read_engine, expire_on_commit=False)
+            if read_engine is not None
+            else self.session_factory
+        )
 
     @property
     def dialect(self) -> str:
@@ -113,8 +119,18 @@ class Database:
         return self.engine.dialect.name
 
     def session(self) -> Session:
-        """Open a new session (the caller closes it)."""
+        """Open a new session on the primary database (the caller closes it)."""
         return self.session_factory()
+
+    def read_session(self) -> Session:
+        """Open a session for reads: on the read-only replica URL when one is configured."""
+        return self.read_session_factory()
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+        if self.read_engine is not None:
+            self.read_engine.dispose()
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:

@@ -18,7 +18,11 @@ _RULES = "kbservice.rules"
 def init_app(app: Flask, database: Database | None = None) -> Database:
     """Attach a Database to `app` and close each request's session at teardown."""
     if database is None:
-        database = Database(make_engine(app.config["DATABASE_URL"]))
+        read_url = app.config.get("READ_DATABASE_URL")
+        database = Database(
+            make_engine(app.config["DATABASE_URL"]),
+            make_engine(read_url) if read_url else None,
+        )
     app.extensions[_EXTENSION] = database
     app.extensions[_CATALOG] = CatalogCache()
     app.extensions[_RULES] = RuleCache(
@@ -34,10 +38,17 @@ def get_database(app: Flask | None = None) -> Database:
 
 
 def get_session() -> Session:
-    """The request's read session, opened on first use."""
+    """The request's read session (replica when configured), opened on first use."""
     if "db_session" not in g:
-        g.db_session = get_database().session()
+        g.db_session = get_database().read_session()
     return g.db_session
+
+
+def get_primary_session() -> Session:
+    """A read session on the primary, for editors who must see their own writes."""
+    if "db_primary_session" not in g:
+        g.db_primary_session = get_database().session()
+    return g.db_primary_session
 
 
 def get_catalog() -> Catalog:
@@ -51,6 +62,7 @@ def get_rule_index() -> RuleIndex:
 
 
 def _close_session(_exc: BaseException | None) -> None:
-    session = g.pop("db_session", None)
-    if session is not None:
-        session.close()
+    for name in ("db_session", "db_primary_session"):
+        session = g.pop(name, None)
+        if session is not None:
+            session.close()

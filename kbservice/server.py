@@ -25,7 +25,10 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
 def _post_fork(_server: Any, worker: Any) -> None:
     # A forked worker must open its own connections, never share the parent's sockets.
-    get_database(worker.app.application).engine.dispose(close=False)
+    database = get_database(worker.app.application)
+    for engine in (database.engine, database.read_engine):
+        if engine is not None:
+            engine.dispose(close=False)
 
 
 def run_gunicorn(

@@ -132,7 +132,7 @@ def app(seeded_url: str) -> Iterator[Flask]:
     """The application on its own seeded database."""
     application = create_app({"DATABASE_URL": seeded_url, "TESTING": True})
     yield application
-    get_database(application).engine.dispose()
+    get_database(application).dispose()
 
 
 @pytest.fixture

@@ -53,7 +53,7 @@ def test_cors_is_off_by_default_and_configurable(seeded_url):
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://helpdesk.example"
     other = opened.get("/api/v1/health", headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in other.headers
-    get_database(app).engine.dispose()
+    get_database(app).dispose()
 
 
 def _assert_unavailable(client):
@@ -80,7 +80,7 @@ def test_sqlite_unreachable_then_recovers_without_restart(tmp_path, engine_name)
     migrated_and_seeded(url)
     assert client.get("/api/v1/health").status_code == 200
     assert client.get("/api/v1/articles/885348").status_code == 200
-    get_database(app).engine.dispose()
+    get_database(app).dispose()
 
 
 def test_postgresql_outage_is_503_then_recovers_without_restart(engine_name):
@@ -103,6 +103,6 @@ def test_postgresql_outage_is_503_then_recovers_without_restart(engine_name):
             assert client.get("/api/v1/health").status_code == 200
             assert client.get("/api/v1/articles/885348").status_code == 200
         finally:
-            get_database(app).engine.dispose()
+            get_database(app).dispose()
     finally:
         cluster.stop()

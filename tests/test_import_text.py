@@ -56,7 +56,7 @@ def test_import_text_creates_a_draft_that_publishes_as_the_seeded_article(catalo
         {k: e[k] for k in ("product", "edition", "architecture")} for e in article["applies_to"]
     ] == seed["applies_to"]
     assert article["revision"] == {"number": "2.2", "created_at": "2006-12-20T02:56:00Z"}
-    get_database(app).engine.dispose()
+    get_database(app).dispose()
 
 
 def test_import_text_of_a_known_article_is_a_translation_draft(cli, fresh_url):

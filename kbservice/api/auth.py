@@ -11,7 +11,7 @@ from flask import g, request
 from .. import articles
 from ..audit import Actor
 from ..errors import KBServiceError, PreconditionFailed, PreconditionRequired
-from ..flask_db import get_database, get_session
+from ..flask_db import get_database, get_primary_session
 from ..tokens import Principal, Role, authenticate, record_use
 from .localized import revision_id_from_etag
 
@@ -38,7 +38,7 @@ def current_principal() -> Principal | None:
         scheme, _, token = header.partition(" ")
         principal = None
         if scheme.lower() == "bearer" and token.strip():
-            principal = authenticate(get_session(), token.strip())
+            principal = authenticate(get_primary_session(), token.strip())
             if principal is None:
                 raise Unauthorized("The bearer token is unknown or revoked.")
             with get_database().write() as session:
@@ -83,7 +83,7 @@ def require_if_match(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        snapshot = articles.get_article(get_session(), kwargs["kb"])
+        snapshot = articles.get_article(get_primary_session(), kwargs["kb"])
         header = request.headers.get("If-Match")
         if not header:
             raise PreconditionRequired(

@@ -8,7 +8,7 @@ from flask import Response, g, jsonify, request
 
 from .. import articles, audit, drafts
 from ..errors import ValidationFailed
-from ..flask_db import get_catalog, get_database, get_session
+from ..flask_db import get_catalog, get_database, get_primary_session
 from ..search import index_article
 from ..tokens import Role
 from .auth import actor, require, require_if_match
@@ -61,7 +61,7 @@ def _expected_version() -> int | None:
 
 
 def _save(kb: str, kind: str, payload: dict[str, Any], locale: str = "") -> Response:
-    base = articles.get_article(get_session(), kb).revision_id
+    base = articles.get_article(get_primary_session(), kb).revision_id
     with get_database().write() as session:
         info, created = drafts.save_draft(
             session,
@@ -86,7 +86,9 @@ def _save(kb: str, kind: str, payload: dict[str, Any], locale: str = "") -> Resp
 @blp.response(200, DraftListSchema)
 def list_for_article(kb: str) -> Response:
     """Drafts of one article."""
-    return jsonify({"items": [draft_body(d) for d in drafts.list_drafts(get_session(), kb)]})
+    return jsonify(
+        {"items": [draft_body(d) for d in drafts.list_drafts(get_primary_session(), kb)]}
+    )
 
 
 @blp.route("/drafts")
@@ -95,7 +97,7 @@ def list_for_article(kb: str) -> Response:
 @blp.response(200, DraftListSchema)
 def list_all() -> Response:
     """Every draft, including drafts of articles not yet published."""
-    return jsonify({"items": [draft_body(d) for d in drafts.list_drafts(get_session())]})
+    return jsonify({"items": [draft_body(d) for d in drafts.list_drafts(get_primary_session())]})
 
 
 @blp.route("/articles/<string:kb>/drafts/translations/<string:locale>", methods=["PUT"])
@@ -137,7 +139,7 @@ def save_metadata(body: dict[str, Any], kb: str) -> Response:
 @blp.response(200, DraftSchema)
 def get_one(draft_id: int) -> Response:
     """One draft."""
-    info = drafts.draft_info(get_session(), draft_id)
+    info = drafts.draft_info(get_primary_session(), draft_id)
     response = jsonify(draft_body(info))
     response.set_etag(f"draft-{info.version}")
     return response
@@ -186,7 +188,7 @@ def _publish_existing(draft: drafts.DraftInfo, summary: str) -> Response:
 @blp.alt_response(428, description="If-Match is missing")
 def publish(body: dict[str, Any], draft_id: int) -> Response:
     """Publish a draft: a new revision (If-Match required) or, for a new article, 201."""
-    draft = drafts.draft_info(get_session(), draft_id)
+    draft = drafts.draft_info(get_primary_session(), draft_id)
     if draft.kind != "article":
         return _publish_existing(draft, body["summary"])
     with get_database().write() as session:

@@ -9,7 +9,7 @@ from flask import Response, current_app, g
 from .. import articles, audit, revisions
 from ..catalog import Catalog
 from ..errors import ValidationFailed
-from ..flask_db import get_catalog, get_database, get_session
+from ..flask_db import get_catalog, get_database, get_primary_session
 from ..rules import RuleValidationError, validate_rules
 from ..search import index_article
 from ..tokens import Role
@@ -149,7 +149,7 @@ def _publish(kb: str, change: revisions.Change, summary: str, action: str) -> An
 def put_translation(body: dict[str, Any], kb: str, locale: str) -> Response:
     """Create (201) or replace (200) one locale's text; returns the article in that locale."""
     chosen = check_locale(locale, "locale")
-    existed = chosen in articles.get_article(get_session(), kb).texts
+    existed = chosen in articles.get_article(get_primary_session(), kb).texts
     summary = body["summary"] or f"{'Updated' if existed else 'Added'} {chosen} text"
     change = revisions.Change(texts={chosen: (body["title"], body["sections"])})
     snapshot = _publish(kb, change, summary, "translation.put")

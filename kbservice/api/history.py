@@ -9,7 +9,7 @@ from flask import Response, jsonify
 from marshmallow import Schema, fields, validate
 
 from .. import articles, audit, history
-from ..flask_db import get_session
+from ..flask_db import get_primary_session, get_session
 from ..tokens import Role
 from .auth import require
 from .base import Blueprint
@@ -70,7 +70,7 @@ def audit_log(query: dict[str, Any]) -> Response:
     """Every write: who, when, what, from which address (admins only)."""
     kb = articles.normalize_kb(query["kb"]) if query.get("kb") else None
     events, total = audit.list_events(
-        get_session(), kb=kb, page=query["page"], per_page=query["per_page"]
+        get_primary_session(), kb=kb, page=query["page"], per_page=query["per_page"]
     )
     items = [
         {

@@ -1,0 +1,158 @@
+"""Several app servers, one database: writes show up everywhere; replicas serve reads."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from kbservice import create_app
+from kbservice.db import make_null_pool_engine
+from kbservice.flask_db import get_database
+
+from .conftest import make_token, migrated_and_seeded
+
+SCRIPT = Path(sys.executable).parent / "kbservice"
+SYSTEM = {
+    "product": "windows_server_2003",
+    "edition": "standard",
+    "architecture": "x86",
+    "service_pack": 1,
+    "roles": ["vpn_server"],
+    "behind_nat": True,
+    "installed_updates": ["KB999999"],
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _call(url: str, body: dict | None = None, headers: dict | None = None, method: str = "GET"):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.status, dict(response.headers), json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), json.loads(error.read() or b"null")
+
+
+@contextmanager
+def _server(url: str, workers: int, log: Path):
+    port = _free_port()
+    env = {**os.environ, "KB_DATABASE_URL": url, "KB_LOG_LEVEL": "WARNING"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [str(SCRIPT), "serve", "--port", str(port), "--workers", str(workers)],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if _call(f"{base}/health")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _verdicts(base: str, count: int) -> set[str]:
+    body = {"system": SYSTEM, "articles": ["885348"]}
+    return {
+        _call(f"{base}/applicability", body, method="POST")[2]["results"][0]["verdict"]
+        for _ in range(count)
+    }
+
+
+def test_a_write_through_one_worker_reaches_every_worker_and_server(fresh_url, tmp_path):
+    url = migrated_and_seeded(fresh_url)
+    app = create_app({"DATABASE_URL": url})
+    token = make_token(app, "editor")
+    get_database(app).dispose()
+    with (
+        _server(url, 3, tmp_path / "a.log") as first,
+        _server(url, 2, tmp_path / "b.log") as second,
+    ):
+        # Warm every worker's rule cache with the old rules.
+        assert _verdicts(first, 30) == {"applies"}
+        assert _verdicts(second, 20) == {"applies"}
+        status, headers, rules = _call(f"{first}/articles/885348/rules")
+        rules["rules"]["resolved_by"] = {"fact": "installed_updates", "contains": "KB999999"}
+        status, _, _ = _call(
+            f"{first}/articles/885348/rules",
+            {"rules": rules["rules"]},
+            {"Authorization": f"Bearer {token}", "If-Match": headers["ETag"]},
+            method="PUT",
+        )
+        assert status == 200
+        assert _verdicts(first, 30) == {"not_applicable"}
+        assert _verdicts(second, 20) == {"not_applicable"}
+
+
+def _read_only_url(url: str, engine_name: str) -> str:
+    if engine_name == "sqlite":
+        path = make_url(url).database
+        return f"sqlite:///file:{path}?mode=ro&uri=true"
+    engine = make_null_pool_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE ROLE kb_reader LOGIN"))
+        conn.execute(text("GRANT SELECT ON ALL TABLES IN SCHEMA public TO kb_reader"))
+    engine.dispose()
+    return make_url(url).set(username="kb_reader").render_as_string(hide_password=False)
+
+
+def test_read_endpoints_use_the_read_only_url_and_writes_the_primary(seeded_url, engine_name):
+    read_url = _read_only_url(seeded_url, engine_name)
+    app = create_app({"DATABASE_URL": seeded_url, "READ_DATABASE_URL": read_url})
+    client = app.test_client()
+    try:
+        editor = {"Authorization": f"Bearer {make_token(app, 'editor')}"}
+        article = client.get("/api/v1/articles/885348?locale=en")
+        assert article.status_code == 200
+        response = client.put(
+            "/api/v1/articles/885348/metadata",
+            json={"keywords": ["replicated"]},
+            headers={**editor, "If-Match": article.headers["ETag"]},
+        )
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert client.get("/api/v1/articles/885348").get_json()["keywords"] == ["replicated"]
+        listing = client.get("/api/v1/articles?product=windows_server_2003").get_json()
+        assert listing["total"] == 1
+        # The read-only connection really refuses writes, so none went through it.
+        engine = get_database(app).read_engine
+        with engine.connect() as conn:
+            try:
+                conn.execute(text("DELETE FROM audit_events"))
+                conn.commit()
+                refused = False
+            except Exception:
+                refused = True
+        assert refused
+    finally:
+        get_database(app).dispose()
