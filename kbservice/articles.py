@@ -221,6 +221,10 @@ def create_article(session: Session, new: NewArticle) -> ArticleSnapshot:
         )
     replace_applicability_index(session, article.id, revision.applies_to)
     session.flush()
+    # kbservice.search builds on this module, so it is imported where it is used.
+    from .search import index_article
+
+    index_article(session, article.id)
     session.expire(revision, ["texts"])
     return snapshot_of(article, revision)
 
@@ -336,8 +340,27 @@ def list_articles(
     service_pack: int | None = None,
     page: int = 1,
     per_page: int = 20,
+    q: str | None = None,
+    locale: str | None = None,
 ) -> ArticlePage:
-    """Articles by KB number, filtered by applies-to, one page at a time."""
+    """Articles by KB number, or best match first for a query `q`, filtered by applies-to.
+
+    `locale` only matters to a query: hits in it rank higher (see kbservice.search).
+    """
+    if q is not None and q.strip():
+        from .search import search_articles
+
+        return search_articles(
+            session,
+            q,
+            locale=locale,
+            product=product,
+            edition=edition,
+            architecture=architecture,
+            service_pack=service_pack,
+            page=page,
+            per_page=per_page,
+        )
     query = select(Article.id)
     condition = applicability_filter(product, edition, architecture, service_pack)
     if condition is not None:

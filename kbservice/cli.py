@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -304,16 +305,14 @@ def export_command(ctx: _AppContext, file: Path) -> None:
             total = exporter.header.total_rows
             with tqdm(total=total, unit="row", desc="Exporting", file=sys.stderr) as bar:
                 if str(file) == "-":
-                    rows = exporter.write(click.get_binary_stream("stdout"), progress=bar.update)
+                    rows = exporter.write(click.open_file("-", "wb"), progress=bar.update)
                 else:
                     rows = exporter.write_file(file, progress=bar.update)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from exc
     except OSError as exc:
         raise click.ClickException(f"Cannot write {file}: {exc.strerror}.") from exc
-    click.echo(
-        f"Exported {total} row(s) at schema {exporter.header.schema} to {file}:", err=True
-    )
+    click.echo(f"Exported {total} row(s) at schema {exporter.header.schema} to {file}:", err=True)
     for name, count in rows.items():
         click.echo(f"  {name:<24}{count:>10}", err=True)
 
@@ -358,3 +357,48 @@ def import_command(ctx: _AppContext, file: Path) -> None:
         f"Rebuilt the search index: {report.index.articles} article(s), "
         f"{report.index.documents} document(s)."
     )
+
+
+@main.command("synth")
+@click.option("--articles", default=10_000, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option(
+    "--products",
+    default=200,
+    show_default=True,
+    type=click.IntRange(0, 999),
+    help="Synthetic products added to the catalog (spreads articles as in a large catalog).",
+)
+@click.option("--seed", "seed_value", default=7, show_default=True, help="Random seed.")
+@pass_ctx
+def synth(ctx: _AppContext, articles: int, products: int, seed_value: int) -> None:
+    """Load a synthetic bilingual corpus with realistic rules (for benchmarks and load tests).
+
+    The database is migrated and the real seeds loaded first. Do not run this against a
+    production database: it adds thousands of articles.
+    """
+    from tqdm import tqdm
+
+    from .catalog import Catalog
+    from .catalog_store import upsert_products
+    from .migrate import upgrade
+    from .seeding import seed
+    from .synthetic import load_corpus
+    from .synthetic_rules import real_products, realistic_rules, synthetic_products
+
+    upgrade(ctx.url)
+    entries = real_products() + synthetic_products(products)
+    with (
+        tqdm(total=articles, unit="article", desc="Loading", file=sys.stderr) as bar,
+        get_database(ctx.app).write() as session,
+    ):
+        seed(session, Path(ctx.app.config["SEEDS_DIR"]))
+        upsert_products(session, entries)
+        ids = load_corpus(
+            session,
+            articles,
+            seed=seed_value,
+            rules_factory=realistic_rules,
+            catalog=Catalog.from_dicts(entries),
+            progress=bar.update,
+        )
+    click.echo(f"Loaded {len(ids)} synthetic articles over {len(entries)} products.")

@@ -7,6 +7,7 @@ from alembic import context
 from kbservice import models  # noqa: F401  (registers every table on the metadata)
 from kbservice.config import build_config
 from kbservice.db import Base, make_null_pool_engine
+from kbservice.search import models as search_models  # noqa: F401  (the search index tables)
 
 config = context.config
 

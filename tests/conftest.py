@@ -9,8 +9,9 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -158,3 +159,18 @@ def make_token(app: Flask, role: str, name: str | None = None) -> str:
 def editor(app: Flask) -> dict[str, str]:
     """Authorization header of an editor."""
     return {"Authorization": f"Bearer {make_token(app, 'editor', 'Emi Editor')}"}
+
+
+@pytest.fixture
+def make_app() -> Iterator[Callable[..., Flask]]:
+    """Build extra apps (own configuration); their pools are closed after the test."""
+    built: list[Flask] = []
+
+    def build(config: dict[str, Any]) -> Flask:
+        application = create_app({"TESTING": True, **config})
+        built.append(application)
+        return application
+
+    yield build
+    for application in built:
+        get_database(application).dispose()

@@ -43,17 +43,16 @@ def test_security_headers(client):
     assert "Access-Control-Allow-Origin" not in response.headers
 
 
-def test_cors_is_off_by_default_and_configurable(seeded_url):
-    closed = create_app({"DATABASE_URL": seeded_url}).test_client()
+def test_cors_is_off_by_default_and_configurable(seeded_url, make_app):
+    closed = make_app({"DATABASE_URL": seeded_url}).test_client()
     response = closed.get("/api/v1/health", headers={"Origin": "https://helpdesk.example"})
     assert "Access-Control-Allow-Origin" not in response.headers
-    app = create_app({"DATABASE_URL": seeded_url, "CORS_ORIGINS": ("https://helpdesk.example",)})
+    app = make_app({"DATABASE_URL": seeded_url, "CORS_ORIGINS": ("https://helpdesk.example",)})
     opened = app.test_client()
     allowed = opened.get("/api/v1/health", headers={"Origin": "https://helpdesk.example"})
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://helpdesk.example"
     other = opened.get("/api/v1/health", headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in other.headers
-    get_database(app).dispose()
 
 
 def _assert_unavailable(client):
@@ -66,21 +65,19 @@ def _assert_unavailable(client):
     assert article.headers["Retry-After"]
 
 
-def test_sqlite_unreachable_then_recovers_without_restart(tmp_path, engine_name):
+def test_sqlite_unreachable_then_recovers_without_restart(tmp_path, engine_name, make_app):
     if engine_name != "sqlite":
         pytest.skip("the SQLite variant")
     from .conftest import migrated_and_seeded
 
     folder = tmp_path / "not-yet"
     url = f"sqlite:///{folder / 'kb.sqlite3'}"
-    app = create_app({"DATABASE_URL": url})
-    client = app.test_client()
+    client = make_app({"DATABASE_URL": url}).test_client()
     _assert_unavailable(client)
     folder.mkdir()
     migrated_and_seeded(url)
     assert client.get("/api/v1/health").status_code == 200
     assert client.get("/api/v1/articles/885348").status_code == 200
-    get_database(app).dispose()
 
 
 def test_postgresql_outage_is_503_then_recovers_without_restart(engine_name):

@@ -9,9 +9,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from kbservice import create_app
 from kbservice.cli import main
-from kbservice.flask_db import get_database
 
 from .conftest import SEEDS, make_token
 
@@ -30,7 +28,9 @@ def catalog_only(fresh_url: str, tmp_path: Path) -> CliRunner:
     return runner
 
 
-def test_import_text_creates_a_draft_that_publishes_as_the_seeded_article(catalog_only, fresh_url):
+def test_import_text_creates_a_draft_that_publishes_as_the_seeded_article(
+    catalog_only, fresh_url, make_app
+):
     result = catalog_only.invoke(main, ["import-text", str(ORIGINAL), "--locale", "ja"])
     assert result.exit_code == 0, result.output
     assert "kb: 885348" in result.output
@@ -38,7 +38,7 @@ def test_import_text_creates_a_draft_that_publishes_as_the_seeded_article(catalo
     assert "applies to: windows_server_2003 edition=enterprise architecture=x86" in result.output
     assert "Saved a draft article for KB885348" in result.output
 
-    app = create_app({"DATABASE_URL": fresh_url})
+    app = make_app({"DATABASE_URL": fresh_url})
     client = app.test_client()
     assert client.get("/api/v1/articles/885348").status_code == 404  # drafts are not public
     editor = {"Authorization": f"Bearer {make_token(app, 'editor')}"}
@@ -56,7 +56,6 @@ def test_import_text_creates_a_draft_that_publishes_as_the_seeded_article(catalo
         {k: e[k] for k in ("product", "edition", "architecture")} for e in article["applies_to"]
     ] == seed["applies_to"]
     assert article["revision"] == {"number": "2.2", "created_at": "2006-12-20T02:56:00Z"}
-    get_database(app).dispose()
 
 
 def test_import_text_of_a_known_article_is_a_translation_draft(cli, fresh_url):

@@ -16,7 +16,6 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from kbservice import create_app
 from kbservice.db import make_null_pool_engine
 from kbservice.flask_db import get_database
 
@@ -90,11 +89,9 @@ def _verdicts(base: str, count: int) -> set[str]:
     }
 
 
-def test_a_write_through_one_worker_reaches_every_worker_and_server(fresh_url, tmp_path):
+def test_a_write_through_one_worker_reaches_every_worker_and_server(fresh_url, tmp_path, make_app):
     url = migrated_and_seeded(fresh_url)
-    app = create_app({"DATABASE_URL": url})
-    token = make_token(app, "editor")
-    get_database(app).dispose()
+    token = make_token(make_app({"DATABASE_URL": url}), "editor")
     with (
         _server(url, 3, tmp_path / "a.log") as first,
         _server(url, 2, tmp_path / "b.log") as second,
@@ -127,32 +124,31 @@ def _read_only_url(url: str, engine_name: str) -> str:
     return make_url(url).set(username="kb_reader").render_as_string(hide_password=False)
 
 
-def test_read_endpoints_use_the_read_only_url_and_writes_the_primary(seeded_url, engine_name):
+def test_read_endpoints_use_the_read_only_url_and_writes_the_primary(
+    seeded_url, engine_name, make_app
+):
     read_url = _read_only_url(seeded_url, engine_name)
-    app = create_app({"DATABASE_URL": seeded_url, "READ_DATABASE_URL": read_url})
+    app = make_app({"DATABASE_URL": seeded_url, "READ_DATABASE_URL": read_url})
     client = app.test_client()
-    try:
-        editor = {"Authorization": f"Bearer {make_token(app, 'editor')}"}
-        article = client.get("/api/v1/articles/885348?locale=en")
-        assert article.status_code == 200
-        response = client.put(
-            "/api/v1/articles/885348/metadata",
-            json={"keywords": ["replicated"]},
-            headers={**editor, "If-Match": article.headers["ETag"]},
-        )
-        assert response.status_code == 200, response.get_data(as_text=True)
-        assert client.get("/api/v1/articles/885348").get_json()["keywords"] == ["replicated"]
-        listing = client.get("/api/v1/articles?product=windows_server_2003").get_json()
-        assert listing["total"] == 1
-        # The read-only connection really refuses writes, so none went through it.
-        engine = get_database(app).read_engine
-        with engine.connect() as conn:
-            try:
-                conn.execute(text("DELETE FROM audit_events"))
-                conn.commit()
-                refused = False
-            except Exception:
-                refused = True
-        assert refused
-    finally:
-        get_database(app).dispose()
+    editor = {"Authorization": f"Bearer {make_token(app, 'editor')}"}
+    article = client.get("/api/v1/articles/885348?locale=en")
+    assert article.status_code == 200
+    response = client.put(
+        "/api/v1/articles/885348/metadata",
+        json={"keywords": ["replicated"]},
+        headers={**editor, "If-Match": article.headers["ETag"]},
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert client.get("/api/v1/articles/885348").get_json()["keywords"] == ["replicated"]
+    listing = client.get("/api/v1/articles?product=windows_server_2003").get_json()
+    assert listing["total"] == 1
+    # The read-only connection really refuses writes, so none went through it.
+    engine = get_database(app).read_engine
+    with engine.connect() as conn:
+        try:
+            conn.execute(text("DELETE FROM audit_events"))
+            conn.commit()
+            refused = False
+        except Exception:
+            refused = True
+    assert refused

@@ -15,7 +15,7 @@ _SWAGGER_ASSETS = Path(flask_swagger_ui.__file__).resolve().parent / "dist"
 
 def register_api(app: Flask) -> None:
     """Register every API blueprint and the locally served docs assets on `app`."""
-    from . import applicability, articles, drafts, editing, history, meta
+    from . import applicability, articles, drafts, editing, history, meta, search
 
     api = init_api(app)
     init_hardening(app)
@@ -29,6 +29,7 @@ def register_api(app: Flask) -> None:
         drafts.blp,
         history.blp,
         applicability.blp,
+        search.blp,
     ):
         api.register_blueprint(blueprint, url_prefix="/api/v1")
 

@@ -1,7 +1,17 @@
-"""Bilingual full-text search (being built: see issue 4)."""
+"""Bilingual full-text search: Japanese and English titles and bodies (docs/search.md).
 
-from sqlalchemy.orm import Session
+`index_article` is the one entry point for writers: call it in the transaction that
+publishes a revision. `search_articles` answers `GET /api/v1/articles?q=`.
+"""
 
+from .indexer import IndexReport, count_articles, index_article, index_articles, rebuild_index
+from .searching import search_articles
 
-def index_article(session: Session, article_id: int) -> None:
-    """(Re)index the current revision of one article."""
+__all__ = [
+    "IndexReport",
+    "count_articles",
+    "index_article",
+    "index_articles",
+    "rebuild_index",
+    "search_articles",
+]

@@ -1,0 +1,220 @@
+"""Text to index terms, the same way for documents and queries (pure: no database).
+
+Normalization is NFKC plus case folding, so full-width `ＩＰＳｅｃ`, half-width `ｶﾞ` and
+`IPSEC` all meet their ordinary forms. Text then splits into runs:
+
+- CJK runs (Han, Hiragana, Katakana incl. `ー`, Hangul) become overlapping bigrams, the
+  approach of Elasticsearch's `cjk_bigram`: `静的変換` → `静的 的変 変換`. A one-character
+  run is a unigram. Horizontal spaces between two CJK characters do not end a run, because
+  Japanese support text spaces its katakana words (`ネットワーク アドレス`) while people
+  type them together.
+- Other letters and digits form words. ASCII words get a light English stemmer
+  (`mappings`, `mapped`, `mapping` → `map`); `KB885348` is the bare number `885348`.
+
+Every token has a position. Positions of one CJK run are consecutive, and a run is set
+apart from its neighbours by a gap, so adjacency (phrases) can be checked on positions
+alone, even from every other bigram of a run.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+# Character ranges of Hiragana, Katakana (with ー, without the middle dot ・), CJK
+# ideographs and their extensions, iteration marks 々〆〇, Hangul syllables.
+CJK_CHARS = (
+    "\u3005-\u3007\u3041-\u3096\u309d-\u309f\u30a1-\u30fa\u30fc-\u30ff\u31f0-\u31ff"
+    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7a3\U00020000-\U0003134f"
+)
+_CJK_CHAR = re.compile(f"[{CJK_CHARS}]")
+# A letter or digit that is not CJK (a character class, for regular expressions).
+WORD_CHAR = rf"[^\W_{CJK_CHARS}]"
+_RUNS = re.compile(rf"(?P<cjk>[{CJK_CHARS}]+(?:[^\S\n]+[{CJK_CHARS}]+)*)|(?P<word>{WORD_CHAR}+)")
+_KB_WORD = re.compile(r"kb0*(\d{1,10})")
+
+MAX_TERM_LENGTH = 64
+# Extra positions between a CJK run and its neighbours. A phrase check may skip every
+# other bigram of a run (offsets two apart); a gap of two keeps such a check inside one run.
+RUN_GAP = 2
+# Extra positions between sections, so that no phrase spans two of them.
+SEGMENT_GAP = 16
+
+# Words too common to be worth requiring in an unquoted query. Inside quotes they still
+# take their place in the phrase.
+_STOPWORD_LIST = (
+    "a an and are as at be by can do does for from how i if in into is it its of on or "
+    "that the then there these this those to was what when where which who why will with "
+    "you your"
+)
+STOPWORDS = frozenset(_STOPWORD_LIST.split())
+
+_VOWELS = frozenset("aeiouy")
+_UNDOUBLED = frozenset("lsz")
+
+
+def stem(word: str) -> str:
+    """A light English stemmer: plurals, -ing, -ed, -ly and a final -e; ASCII words only.
+
+    `mappings`/`mapped`/`mapping` → `map`, `configure`/`configured` → `configur`,
+    `policies`/`applied` → `-y`, `addresses` → `address`; `status`, `this`, `using` stay.
+    Both documents and queries go through it, so only consistency matters.
+    """
+    if len(word) < 4 or not (word.isascii() and word.isalpha()):
+        return word
+    if word.endswith("sses"):
+        word = word[:-2]
+    elif word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    if word.endswith("ied") and len(word) > 4:
+        return word[:-3] + "y"
+    for suffix in ("ing", "ed"):
+        base = word[: -len(suffix)]
+        if word.endswith(suffix) and len(base) >= 3 and _VOWELS.intersection(base):
+            word = base
+            # mapp(ing) → map; but fill(ing), pass(ed) keep their double letters.
+            if len(word) >= 4 and word[-1] == word[-2] and word[-1] not in _UNDOUBLED | _VOWELS:
+                word = word[:-1]
+            break
+    else:
+        # direct(ly), manual(ly); not apply, supply, multiply, family, only.
+        if word.endswith("ly") and len(word) >= 7 and word[-3] != "p":
+            word = word[:-2]
+    if word.endswith("e") and len(word) >= 4:
+        word = word[:-1]
+    return word
+
+
+def word_term(word: str) -> str:
+    """The index term of one normalized word: KB numbers bare, ASCII words stemmed."""
+    kb = _KB_WORD.fullmatch(word)
+    if kb:
+        return kb.group(1)
+    return stem(word)[:MAX_TERM_LENGTH]
+
+
+def normalize(text: str) -> str:
+    """NFKC and case folding."""
+    return _normalized_with_offsets(text)[0]
+
+
+def normalize_with_offsets(text: str) -> tuple[str, list[int] | None, list[int] | None]:
+    """The normalized text with, for each of its characters, the span it came from in `text`.
+
+    The spans are None when they are the identity (the usual case: already NFKC, and case
+    folding kept the length), which saves building two lists per text.
+    """
+    return _normalized_with_offsets(text)
+
+
+def _normalized_with_offsets(text: str) -> tuple[str, list[int] | None, list[int] | None]:
+    if unicodedata.is_normalized("NFKC", text):
+        folded = text.casefold()
+        if len(folded) == len(text):
+            return folded, None, None
+    # Normalize cluster by cluster (a character and the marks that follow it), so that
+    # every output character can be traced back to the input it came from.
+    parts: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    index = 0
+    length = len(text)
+    while index < length:
+        end = index + 1
+        while end < length and _is_mark(text[end]):
+            end += 1
+        piece = unicodedata.normalize("NFKC", text[index:end]).casefold()
+        parts.append(piece)
+        starts.extend([index] * len(piece))
+        ends.extend([end] * len(piece))
+        index = end
+    return "".join(parts), starts, ends
+
+
+def _is_mark(char: str) -> bool:
+    # Half-width voiced sound marks (ﾞﾟ) combine with the preceding kana under NFKC.
+    return unicodedata.combining(char) != 0 or char in "\uff9e\uff9f"
+
+
+def is_cjk(char: str) -> bool:
+    """True for a character that CJK bigramming applies to."""
+    return _CJK_CHAR.match(char) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """A CJK run (spaces removed) or one word of normalized text, with its span there."""
+
+    cjk: bool
+    text: str
+    start: int
+    end: int
+
+
+def runs(normalized: str) -> Iterator[Run]:
+    """The CJK runs and words of already normalized text, in order."""
+    for match in _RUNS.finditer(normalized):
+        if match.lastgroup == "cjk":
+            chars = "".join(match.group().split())
+            yield Run(True, chars, match.start(), match.end())
+        else:
+            yield Run(False, match.group(), match.start(), match.end())
+
+
+def run_terms(run: Run) -> list[str]:
+    """The terms of one run: bigrams (or a unigram) of a CJK run, the term of a word."""
+    if not run.cjk:
+        return [word_term(run.text)]
+    text = run.text
+    if len(text) == 1:
+        return [text]
+    return [text[i : i + 2] for i in range(len(text) - 1)]
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One index term at its position."""
+
+    term: str
+    position: int
+
+
+def positioned_runs(
+    run_list: Sequence[Run], first_position: int = 0
+) -> tuple[list[tuple[Run, list[Token]]], int]:
+    """Each run with its tokens, and the next free position."""
+    result: list[tuple[Run, list[Token]]] = []
+    position = first_position
+    previous_cjk: bool | None = None
+    for run in run_list:
+        if previous_cjk is not None and (run.cjk or previous_cjk):
+            position += RUN_GAP
+        tokens = []
+        for term in run_terms(run):
+            tokens.append(Token(term, position))
+            position += 1
+        result.append((run, tokens))
+        previous_cjk = run.cjk
+    return result, position
+
+
+def tokenize(text: str, first_position: int = 0) -> tuple[list[Token], int]:
+    """Tokens of `text` from `first_position` on, and the next free position."""
+    found, position = positioned_runs(list(runs(normalize(text))), first_position)
+    return [token for _, tokens in found for token in tokens], position
+
+
+def tokenize_segments(segments: Sequence[str]) -> list[Token]:
+    """Tokens of several texts (e.g. headings and section bodies) with gaps between them."""
+    tokens: list[Token] = []
+    position = 0
+    for segment in segments:
+        found, end = tokenize(segment, position)
+        if found:
+            tokens.extend(found)
+            position = end + SEGMENT_GAP
+    return tokens

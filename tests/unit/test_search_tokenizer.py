@@ -1,0 +1,246 @@
+"""The search tokenizer, query parser, ranking weights and snippets: pure functions."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from kbservice.search.parser import MAX_QUERY_TERMS, Highlight, Phrase, parse_query
+from kbservice.search.ranking import impact
+from kbservice.search.snippets import Highlighter, make_snippet
+from kbservice.search.tokenizer import (
+    RUN_GAP,
+    normalize,
+    normalize_with_offsets,
+    stem,
+    tokenize,
+    tokenize_segments,
+)
+
+
+def terms(text: str) -> list[str]:
+    return [token.term for token in tokenize(text)[0]]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ＩＰＳｅｃ", "ipsec"),
+        ("IPSEC", "ipsec"),
+        ("ｶﾞｲﾄﾞ", "ガイド"),
+        ("Straße", "strasse"),
+        ("①２３", "123"),
+        ("\u3000全角スペース", " 全角スペース"),
+    ],
+)
+def test_normalization_is_nfkc_and_case_folding(text, expected):
+    assert normalize(text) == expected
+
+
+def test_offsets_lead_back_to_the_original_text():
+    text = "ｶﾞｲﾄﾞ Straße"
+    normalized, starts, ends = normalize_with_offsets(text)
+    assert normalized == "ガイド strasse"
+    assert starts is not None and ends is not None
+    # ガ came from ｶﾞ (two characters); each s of ß maps back to ß.
+    assert text[starts[0] : ends[0]] == "ｶﾞ"
+    assert text[starts[-2] : ends[-2]] == "ß"
+    assert normalize_with_offsets("plain ascii") == ("plain ascii", None, None)
+
+
+def test_cjk_runs_become_overlapping_bigrams():
+    assert terms("静的変換") == ["静的", "的変", "変換"]
+    assert terms("推奨") == ["推奨"]
+    assert terms("の") == ["の"]
+    assert terms("サーバー") == ["サー", "ーバ", "バー"]
+
+
+def test_spaces_inside_japanese_text_do_not_split_a_run_but_newlines_do():
+    assert terms("ネットワーク アドレス") == terms("ネットワークアドレス")
+    assert "クア" not in terms("ネットワーク\nアドレス")
+
+
+def test_latin_words_are_folded_and_stemmed_next_to_cjk():
+    assert terms("IPSecの使用") == ["ipsec", "の使", "使用"]
+    assert terms("Mappings, NAT-T; x86 L2TP/IPSec") == ["map", "nat", "t", "x86", "l2tp", "ipsec"]
+
+
+def test_kb_words_index_the_bare_number():
+    assert terms("KB885348 kb0885348 885348") == ["885348", "885348", "885348"]
+
+
+def test_positions_leave_a_gap_around_cjk_runs_and_between_segments():
+    tokens, end = tokenize("a 静的 b c")
+    positions = {token.term: token.position for token in tokens}
+    assert positions["静的"] == positions["a"] + 1 + RUN_GAP
+    assert positions["b"] == positions["静的"] + 1 + RUN_GAP
+    assert positions["c"] == positions["b"] + 1
+    assert end == positions["c"] + 1
+    first, second = tokenize_segments(["alpha", "beta"])
+    assert second.position - first.position > 2
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("mapping", "map"),
+        ("mappings", "map"),
+        ("mapped", "map"),
+        ("maps", "map"),
+        ("configure", "configur"),
+        ("configured", "configur"),
+        ("configuring", "configur"),
+        ("policies", "policy"),
+        ("applied", "apply"),
+        ("apply", "apply"),
+        ("addresses", "address"),
+        ("processing", "process"),
+        ("directly", "direct"),
+        ("status", "status"),
+        ("this", "this"),
+        ("using", "using"),
+        ("ipsec", "ipsec"),
+        ("x86", "x86"),
+    ],
+)
+def test_light_stemmer(word, expected):
+    assert stem(word) == expected
+
+
+def test_plain_query_units_are_required_and_neighbours_give_a_bonus():
+    parsed = parse_query("Static mappings")
+    assert parsed.required == (Phrase(((0, "static"),)), Phrase(((0, "map"),)))
+    assert parsed.proximity == (Phrase(((0, "static"), (1, "map"))),)
+    assert parsed.kb_numbers == ()
+
+
+def test_quotes_make_a_phrase_and_a_cjk_run_is_one():
+    assert parse_query('"static mapping"').required == (Phrase(((0, "static"), (1, "map"))),)
+    # Every other bigram and the last one are enough to check adjacency.
+    assert parse_query("静的マッピング").required == (
+        Phrase(((0, "静的"), (2, "マッ"), (4, "ピン"), (5, "ング"))),
+    )
+    unbalanced = parse_query('"static mapping')
+    assert unbalanced.required == (Phrase(((0, "static"), (1, "map"))),)
+
+
+def test_stopwords_are_dropped_unless_nothing_else_is_left():
+    assert parse_query("how to configure the firewall").required == (
+        Phrase(((0, "configur"),)),
+        Phrase(((0, "firewall"),)),
+    )
+    assert parse_query("the").required == (Phrase(((0, "the"),)),)
+    # Inside quotes they keep their place in the phrase.
+    assert parse_query('"behind a translator"').required == (
+        Phrase(((0, "behind"), (2, "translator"))),
+    )
+
+
+@pytest.mark.parametrize("query", ["885348", "KB885348", "kb 885348", " ＫＢ８８５３４８ "])
+def test_kb_numbers_are_recognized(query):
+    parsed = parse_query(query)
+    assert parsed.kb_numbers == ("885348",)
+    assert parsed.required == (Phrase(((0, "885348"),)),)
+
+
+def test_a_kb_number_beside_words_is_optional_text():
+    parsed = parse_query("KB885348 NAT")
+    assert parsed.kb_numbers == ("885348",)
+    assert parsed.required == (Phrase(((0, "nat"),)),)
+    assert parsed.optional == (Phrase(((0, "885348"),)),)
+    # A number alone among words is just a word.
+    assert parse_query("port 4500").kb_numbers == ()
+
+
+@pytest.mark.parametrize(
+    "query", ["", "   ", "!!!", "%_%", "<>", "\x00", "🔥", "\ud800", "()[]{}*", '""', "—"]
+)
+def test_queries_without_words_are_empty(query):
+    assert parse_query(query).empty
+
+
+def test_operators_and_sql_are_just_words():
+    parsed = parse_query("' OR 1=1; DROP TABLE articles --")
+    assert [p.first for p in parsed.required] == ["1", "drop", "tabl", "articl"]
+
+
+def test_long_queries_are_cut_at_the_term_limit():
+    parsed = parse_query(" ".join(f"word{i}" for i in range(100)))
+    assert len(parsed.terms) == MAX_QUERY_TERMS
+    run = parse_query("漢" + "".join(chr(0x4E00 + i) for i in range(500)))
+    assert run.empty or len(run.terms) <= MAX_QUERY_TERMS
+
+
+def _positions(text: str) -> dict[str, set[int]]:
+    found: dict[str, set[int]] = {}
+    for token in tokenize(text)[0]:
+        found.setdefault(token.term, set()).add(token.position)
+    return found
+
+
+def _phrase_occurs(phrase: Phrase, positions: dict[str, set[int]]) -> bool:
+    first_offset, first_term = phrase.terms[0]
+    starts = {p - first_offset for p in positions.get(first_term, set())}
+    for offset, term in phrase.terms[1:]:
+        starts &= {p - offset for p in positions.get(term, set())}
+    return bool(starts)
+
+
+_JAPANESE = st.text(alphabet="静的変換構成ー、 xy", min_size=1, max_size=30)
+
+
+@settings(max_examples=300, deadline=None)
+@given(document=_JAPANESE, query=st.text(alphabet="静的変換構成ー", min_size=2, max_size=6))
+# Two runs must not pass for one: 静的 and (構)変換 sit two bigrams apart.
+@example(document="静的、構変換", query="静的変換")
+@example(document="静的 変換", query="静的変換")
+def test_a_cjk_query_matches_exactly_where_it_is_a_substring(document, query):
+    """Positions of every other bigram decide adjacency exactly, across runs and gaps."""
+    parsed = parse_query(query)
+    (phrase,) = parsed.required
+    runs = [re.sub(r"[ ]", "", run) for run in re.split(r"[、xy\n]+", normalize(document))]
+    assert _phrase_occurs(phrase, _positions(document)) == any(query in run for run in runs)
+
+
+def test_impact_prefers_titles_short_fields_and_more_occurrences():
+    assert impact(1, 0, 10, 400) > impact(0, 1, 10, 400)
+    assert impact(0, 1, 10, 100) > impact(0, 1, 10, 800)
+    assert impact(0, 3, 10, 400) > impact(0, 1, 10, 400)
+    assert impact(0, 0, 10, 400) == 0
+
+
+def test_snippets_mark_matches_and_escape_everything_else():
+    highlighter = Highlighter(parse_query("spooler").highlights)
+    body = "Restart the <script>alert('x')</script> print spooler & the Spooler service."
+    snippet = make_snippet(highlighter, "Title", [body], intro=body)
+    assert "<mark>spooler</mark>" in snippet and "<mark>Spooler</mark>" in snippet
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in snippet
+    assert "&amp;" in snippet
+    assert "<script>" not in snippet
+
+
+def test_snippets_mark_stemmed_words_and_spaced_japanese():
+    highlighter = Highlighter((Highlight(False, "map"), Highlight(True, "ネットワークアドレス")))
+    text = "Port mappings for the ネットワーク アドレス変換器."
+    spans = highlighter.spans(text)
+    assert [text[s.start : s.end] for s in spans] == ["mappings", "ネットワーク アドレス"]
+
+
+def test_snippet_falls_back_to_the_title_then_to_the_introduction():
+    highlighter = Highlighter(parse_query("推奨").highlights)
+    assert make_snippet(highlighter, "使用は推奨されない", ["本文"], intro="本文") == (
+        "使用は<mark>推奨</mark>されない"
+    )
+    assert make_snippet(highlighter, "題名", ["本文"], intro="本文") == "本文"
+
+
+def test_snippet_windows_long_text_around_the_matches():
+    highlighter = Highlighter(parse_query("needle").highlights)
+    body = "hay " * 100 + "needle " + "hay " * 100
+    snippet = make_snippet(highlighter, "t", [body], intro=body)
+    assert snippet.startswith("…") and snippet.endswith("…")
+    assert "<mark>needle</mark>" in snippet
+    assert len(snippet) < 200
