@@ -2,17 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from contextlib import contextmanager
-from pathlib import Path
-
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -20,8 +9,9 @@ from kbservice.db import make_null_pool_engine
 from kbservice.flask_db import get_database
 
 from .conftest import make_token, migrated_and_seeded
+from .servers import call as _call
+from .servers import running_server as _server
 
-SCRIPT = Path(sys.executable).parent / "kbservice"
 SYSTEM = {
     "product": "windows_server_2003",
     "edition": "standard",
@@ -31,54 +21,6 @@ SYSTEM = {
     "behind_nat": True,
     "installed_updates": ["KB999999"],
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _call(url: str, body: dict | None = None, headers: dict | None = None, method: str = "GET"):
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=20) as response:
-            return response.status, dict(response.headers), json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), json.loads(error.read() or b"null")
-
-
-@contextmanager
-def _server(url: str, workers: int, log: Path):
-    port = _free_port()
-    env = {**os.environ, "KB_DATABASE_URL": url, "KB_LOG_LEVEL": "WARNING"}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [str(SCRIPT), "serve", "--port", str(port), "--workers", str(workers)],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}/api/v1"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if _call(f"{base}/health")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def _verdicts(base: str, count: int) -> set[str]:

@@ -1,0 +1,75 @@
+"""Real `kbservice serve` processes for tests that need a server from outside."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+SCRIPT = Path(sys.executable).parent / "kbservice"
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def call(
+    url: str, body: dict | None = None, headers: dict | None = None, method: str = "GET"
+) -> tuple[int, dict[str, str], Any]:
+    """One HTTP request; returns status, headers and the decoded JSON body."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.status, dict(response.headers), json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), json.loads(error.read() or b"null")
+
+
+@contextmanager
+def running_server(url: str, workers: int, log: Path) -> Iterator[str]:
+    """`kbservice serve` on a free port until the block ends; yields the API base URL."""
+    port = free_port()
+    env = {**os.environ, "KB_DATABASE_URL": url, "KB_LOG_LEVEL": "WARNING"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [str(SCRIPT), "serve", "--port", str(port), "--workers", str(workers)],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            # Its own process group, so a test can kill master and workers at once.
+            start_new_session=True,
+        )
+    log.with_name(log.name + ".pid").write_text(str(process.pid))
+    base = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if call(f"{base}/health")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+        yield base
+    finally:
+        if process.poll() is None:
+            process.terminate()
+        process.wait(timeout=30)
