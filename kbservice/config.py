@@ -24,6 +24,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_JSON_DEPTH": 64,
     "SEEDS_DIR": str(Path(__file__).resolve().parent.parent / "seeds"),
     "LOG_LEVEL": "INFO",
+    # Signs the web UI's session cookies; set it when several workers or servers serve.
+    "SECRET_KEY": None,
     "CORS_ORIGINS": (),
 }
 
