@@ -53,4 +53,7 @@ def create_app(
 
     register_api(app)
     init_observability(app)
+    from .web import init_web
+
+    init_web(app)
     return app

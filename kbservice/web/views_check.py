@@ -1,0 +1,55 @@
+"""'Does this apply to my system?': the facts of one system against one or every article."""
+
+from __future__ import annotations
+
+from flask import g, request
+
+from ..applicability import Assessment, RuleEntry, assess
+from ..errors import NotFound
+from ..facts import FactsValidationError, NormalizedSystem, normalize_system
+from ..flask_db import get_catalog, get_rule_index
+from . import i18n
+from .base import bp, render
+from .forms import FACT_FIELDS, KNOWN_ROLES, field_errors, product_choices, system_from_args
+
+# Query parameters that only steer the page; any other one means the form was sent.
+_PAGE_ARGS = {"locale", "kb"}
+
+
+@bp.get("/check")
+def check() -> tuple[str, int]:
+    """The form, and with facts given, the verdict for each article with reasons."""
+    args = request.args
+    index = get_rule_index()
+    errors: dict[str, list[str]] = {}
+    requested: list[RuleEntry] | None = None
+    kb = args.get("kb", "").strip()
+    if kb:
+        try:
+            requested = index.resolve([kb])
+        except NotFound:
+            errors["kb"] = [i18n.text("check.unknown_kb", kb=kb)]
+    submitted = any(
+        value.strip() for name, value in args.items(multi=True) if name not in _PAGE_ARGS
+    )
+    system: NormalizedSystem | None = None
+    results: list[Assessment] | None = None
+    if submitted and not errors:
+        try:
+            system = normalize_system(system_from_args(args), get_catalog())
+        except FactsValidationError as exc:
+            errors = field_errors(exc.errors)
+        else:
+            results = assess(index, system, requested=requested)
+    return render(
+        "check.html",
+        422 if errors else 200,
+        args=args,
+        article=requested[0] if requested else None,
+        errors=errors,
+        system=system,
+        results=results,
+        products=product_choices(get_catalog(), g.ui_locale),
+        known_roles=KNOWN_ROLES,
+        fact_fields=FACT_FIELDS,
+    )

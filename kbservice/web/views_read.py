@@ -1,0 +1,147 @@
+"""Reading: search, an article in a locale, an old revision, and a diff of two revisions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Response, current_app, g, redirect, request, url_for
+
+from .. import articles, history
+from ..api.presenters import applies_to_body, notices_body
+from ..db import utcnow
+from ..errors import NotFound
+from ..flask_db import get_catalog
+from . import i18n
+from .auth import reading_session
+from .base import bp, render
+from .forms import SearchForm, product_choices
+
+PER_PAGE = 20
+
+
+@dataclass(frozen=True)
+class Related:
+    """A related article: its number and, when this knowledge base has it, its title."""
+
+    kb: str
+    title: str | None
+    locale: str | None
+
+
+def _exists(kb: str) -> bool:
+    try:
+        articles.find_article(reading_session(), kb)
+    except NotFound:
+        return False
+    return True
+
+
+@bp.get("/")
+def search() -> Response | tuple[str, int]:
+    """One search box with product filters; a KB number goes straight to its article."""
+    form = SearchForm.from_args(request.args)
+    number = articles.normalize_kb(form.q) if form.q else None
+    if number is not None and _exists(number):
+        return redirect(url_for("web.article", kb=number), 303)
+    error = None
+    if len(form.q) > current_app.config["MAX_QUERY_LENGTH"]:
+        error = i18n.text("search.too_long", limit=current_app.config["MAX_QUERY_LENGTH"])
+    elif form.service_pack and not form.service_pack.isdigit():
+        error = i18n.text("search.bad_service_pack")
+    results = None
+    if error is None:
+        results = articles.list_articles(
+            reading_session(),
+            q=form.q or None,
+            locale=g.ui_locale,
+            page=form.page,
+            per_page=PER_PAGE,
+            **form.filters(),
+        )
+    return render(
+        "search.html",
+        200 if error is None else 400,
+        form=form,
+        error=error,
+        results=results,
+        per_page=PER_PAGE,
+        products=product_choices(get_catalog(), g.ui_locale),
+    )
+
+
+def _related(kbs: tuple[str, ...], locale: str) -> list[Related]:
+    related = []
+    for kb in kbs:
+        try:
+            other = articles.get_article(reading_session(), kb)
+        except NotFound:
+            related.append(Related(kb, None, None))
+            continue
+        text = other.text(locale)
+        related.append(Related(other.kb, text.title, text.locale))
+    return related
+
+
+def _article_page(
+    snapshot: articles.ArticleSnapshot, current: articles.ArticleSnapshot | None
+) -> tuple[str, int]:
+    """The article page for `snapshot`; `current` is set when it is an old revision."""
+    locale = g.ui_locale
+    text = snapshot.text(locale)
+    catalog = get_catalog()
+    return render(
+        "article.html",
+        article=snapshot,
+        text=text,
+        missing_locale=locale if locale != text.locale else None,
+        outdated=snapshot.is_outdated(text.locale),
+        applies_to=[applies_to_body(dict(e), catalog, locale) for e in snapshot.applies_to],
+        notices=notices_body(snapshot, catalog, locale, utcnow().date()),
+        related=_related(snapshot.related, locale),
+        revisions=articles.list_revisions(reading_session(), snapshot.kb),
+        current=current,
+        locales=current_app.config["LOCALES"],
+    )
+
+
+@bp.get("/kb/<kb>")
+def article(kb: str) -> Response | tuple[str, int]:
+    """The current revision of an article in the page's locale."""
+    number = articles.normalize_kb(kb)
+    if number is not None and number != kb:
+        query = request.query_string.decode()
+        target = url_for("web.article", kb=number)
+        return redirect(f"{target}?{query}" if query else target, 301)
+    return _article_page(articles.get_article(reading_session(), kb), None)
+
+
+@bp.get("/kb/<kb>/revisions/<number>")
+def revision(kb: str, number: str) -> tuple[str, int]:
+    """An article exactly as it was at one revision."""
+    session = reading_session()
+    snapshot = articles.get_revision(session, kb, number)
+    current = articles.get_article(session, kb)
+    return _article_page(snapshot, current if current.revision_id != snapshot.revision_id else None)
+
+
+@bp.get("/kb/<kb>/diff")
+def diff(kb: str) -> tuple[str, int]:
+    """What changed between two revisions (default: the current one and the one before)."""
+    session = reading_session()
+    revisions = articles.list_revisions(session, kb)
+    numbers = [revision.number for revision in revisions]
+    to = request.args.get("to") or numbers[0]
+    position = numbers.index(to) if to in numbers else 0
+    default_from = numbers[min(position + 1, len(numbers) - 1)]
+    from_ = request.args.get("from") or default_from
+    old = articles.get_revision(session, kb, from_)
+    new = articles.get_revision(session, kb, to)
+    return render(
+        "diff.html",
+        kb=new.kb,
+        title=new.text(g.ui_locale).title,
+        changes=history.diff(old, new),
+        old=old,
+        new=new,
+        revisions=revisions,
+    )
