@@ -22,6 +22,7 @@ from .db import utcnow
 from .errors import PreconditionFailed
 from .models import Article, Revision, RevisionText
 from .rules import validate_rules
+from .search import index_article
 
 _NUMBER = re.compile(r"^(\d+)\.(\d+)$")
 
@@ -109,6 +110,7 @@ def publish(
     _write_texts(session, article, current, revision, change)
     replace_applicability_index(session, article.id, revision.applies_to)
     session.flush()
+    index_article(session, article.id)
     article.current_seq = new_seq
     session.expire(revision, ["texts"])
     return snapshot_of(article, revision)

@@ -9,13 +9,17 @@ from flask import Response, g, jsonify, request
 from .. import articles, audit, drafts
 from ..errors import ValidationFailed
 from ..flask_db import get_catalog, get_database, get_primary_session
-from ..search import index_article
 from ..tokens import Role
 from .auth import actor, require, require_if_match
 from .base import Blueprint
 from .editing import check_applies_to, check_locale, check_rules
 from .presenters import rfc3339
 from .schemas import (
+    ETAG,
+    IF_MATCH_DRAFT,
+    IF_MATCH_PUBLISH,
+    LOCALIZED,
+    LOCATION,
     ArticleSchema,
     DraftListSchema,
     DraftSchema,
@@ -29,6 +33,9 @@ from .serving import serve_snapshot
 blp = Blueprint("drafts", __name__, description="Drafts (editor role)")
 
 _DOC = {"security": [{"bearerAuth": []}]}
+# Draft ids are INTEGER (PostgreSQL: 32-bit); a larger id names no draft, so routing
+# answers 404 before the database would overflow.
+_DRAFT_ID = "<int(min=1, max=2147483647):draft_id>"
 
 
 def draft_body(info: drafts.DraftInfo) -> dict[str, Any]:
@@ -45,6 +52,29 @@ def draft_body(info: drafts.DraftInfo) -> dict[str, Any]:
         "created_at": rfc3339(info.created_at),
         "updated_at": rfc3339(info.updated_at),
     }
+
+
+_DRAFT_ETAG = {
+    "ETag": {"description": "`draft-<version>`", "schema": {"type": "string"}, "required": True}
+}
+
+
+def _saves_draft(view: Any) -> Any:
+    """Document a draft save: 200 replaced or 201 created, 412 on a newer save."""
+    for decorator in (
+        blp.alt_response(412, description="If-Match names an older version of the draft"),
+        blp.alt_response(
+            201,
+            schema=DraftSchema,
+            headers=_DRAFT_ETAG,
+            description="The draft was created",
+            success=True,
+        ),
+        blp.response(200, DraftSchema, headers=_DRAFT_ETAG, description="The draft was replaced"),
+        blp.header_parameters(IF_MATCH_DRAFT),
+    ):
+        view = decorator(view)
+    return view
 
 
 def _expected_version() -> int | None:
@@ -104,7 +134,7 @@ def list_all() -> Response:
 @blp.doc(**_DOC)
 @require(Role.EDITOR)
 @blp.arguments(TranslationInSchema)
-@blp.response(200, DraftSchema)
+@_saves_draft
 def save_translation(body: dict[str, Any], kb: str, locale: str) -> Response:
     """Save a translation draft; the published text does not change."""
     chosen = check_locale(locale, "locale")
@@ -115,7 +145,7 @@ def save_translation(body: dict[str, Any], kb: str, locale: str) -> Response:
 @blp.doc(**_DOC)
 @require(Role.EDITOR)
 @blp.arguments(RulesInSchema)
-@blp.response(200, DraftSchema)
+@_saves_draft
 def save_rules(body: dict[str, Any], kb: str) -> Response:
     """Save a rules draft (validated now, so publishing cannot fail on it)."""
     check_rules(body["rules"])
@@ -125,18 +155,19 @@ def save_rules(body: dict[str, Any], kb: str) -> Response:
 @blp.route("/articles/<string:kb>/drafts/metadata", methods=["PUT"])
 @blp.doc(**_DOC)
 @require(Role.EDITOR)
-@blp.arguments(MetadataInSchema)
-@blp.response(200, DraftSchema)
+@blp.arguments(MetadataInSchema, required=False)
+@_saves_draft
 def save_metadata(body: dict[str, Any], kb: str) -> Response:
     """Save a metadata draft (keywords, related, applies-to)."""
     check_applies_to(body.get("applies_to"), get_catalog())
     return _save(kb, "metadata", body)
 
 
-@blp.route("/drafts/<int:draft_id>")
+@blp.route(f"/drafts/{_DRAFT_ID}")
 @blp.doc(**_DOC)
 @require(Role.EDITOR)
-@blp.response(200, DraftSchema)
+@blp.response(200, DraftSchema, headers=_DRAFT_ETAG)
+@blp.alt_response(404, description="No such draft")
 def get_one(draft_id: int) -> Response:
     """One draft."""
     info = drafts.draft_info(get_primary_session(), draft_id)
@@ -145,10 +176,11 @@ def get_one(draft_id: int) -> Response:
     return response
 
 
-@blp.route("/drafts/<int:draft_id>", methods=["DELETE"])
+@blp.route(f"/drafts/{_DRAFT_ID}", methods=["DELETE"])
 @blp.doc(**_DOC)
 @require(Role.EDITOR)
 @blp.response(204)
+@blp.alt_response(404, description="No such draft")
 def discard(draft_id: int) -> Response:
     """Discard a draft; the published article is untouched."""
     with get_database().write() as session:
@@ -164,7 +196,6 @@ def _publish_existing(draft: drafts.DraftInfo, summary: str) -> Response:
             snapshot = drafts.publish_draft(
                 session, draft.id, g.base_revision_id, author=g.principal.name, summary=summary
             )
-            index_article(session, snapshot.article_id)
             audit.record(
                 session,
                 actor(),
@@ -178,12 +209,21 @@ def _publish_existing(draft: drafts.DraftInfo, summary: str) -> Response:
     return run(kb=draft.kb)
 
 
-@blp.route("/drafts/<int:draft_id>/publish", methods=["POST"])
+@blp.route(f"/drafts/{_DRAFT_ID}/publish", methods=["POST"])
 @blp.doc(**_DOC)
 @require(Role.EDITOR)
-@blp.arguments(PublishInSchema)
-@blp.response(200, ArticleSchema)
-@blp.alt_response(201, description="A new article was published")
+@blp.arguments(PublishInSchema, required=False)
+@blp.header_parameters(IF_MATCH_PUBLISH)
+@blp.response(200, ArticleSchema, headers={**ETAG, **LOCALIZED})
+@blp.alt_response(
+    201,
+    schema=ArticleSchema,
+    headers={**ETAG, **LOCALIZED, **LOCATION},
+    description="A new article was published",
+    success=True,
+)
+@blp.alt_response(404, description="No such draft, or its article is gone")
+@blp.alt_response(409, description="A draft of a new article whose KB number is taken")
 @blp.alt_response(412, description="If-Match is not the current revision")
 @blp.alt_response(428, description="If-Match is missing")
 def publish(body: dict[str, Any], draft_id: int) -> Response:
@@ -195,7 +235,6 @@ def publish(body: dict[str, Any], draft_id: int) -> Response:
         snapshot = drafts.publish_draft(
             session, draft_id, None, author=g.principal.name, summary=body["summary"]
         )
-        index_article(session, snapshot.article_id)
         audit.record(session, actor(), "draft.publish.article", kb=snapshot.kb, revision="1.0")
     response = serve_snapshot(snapshot, snapshot.source_locale)
     response.status_code = 201

@@ -11,12 +11,15 @@ from ..catalog import Catalog
 from ..errors import ValidationFailed
 from ..flask_db import get_catalog, get_database, get_primary_session
 from ..rules import RuleValidationError, validate_rules
-from ..search import index_article
 from ..tokens import Role
 from .auth import actor, require, require_if_match
 from .base import Blueprint
 from .rules_view import rules_body
 from .schemas import (
+    ETAG,
+    IF_MATCH_ARTICLE,
+    LOCALIZED,
+    LOCATION,
     ArticleCreateSchema,
     ArticleSchema,
     MetadataInSchema,
@@ -93,7 +96,7 @@ def _written(snapshot: articles.ArticleSnapshot, locale: str, status: int) -> Re
 @blp.doc(**_WRITE_DOC)
 @require(Role.EDITOR)
 @blp.arguments(ArticleCreateSchema)
-@blp.response(201, ArticleSchema)
+@blp.response(201, ArticleSchema, headers={**ETAG, **LOCALIZED, **LOCATION})
 @blp.alt_response(409, description="The KB number exists already")
 def create(body: dict[str, Any]) -> Response:
     """Create an article with its first revision (1.0) in its source locale."""
@@ -113,7 +116,6 @@ def create(body: dict[str, Any]) -> Response:
     )
     with get_database().write() as session:
         snapshot = articles.create_article(session, new)
-        index_article(session, snapshot.article_id)
         audit.record(session, actor(), "article.create", kb=snapshot.kb, revision="1.0")
     response = _written(snapshot, source_locale, 201)
     response.headers["Location"] = f"/api/v1/articles/{snapshot.kb}"
@@ -125,7 +127,6 @@ def _publish(kb: str, change: revisions.Change, summary: str, action: str) -> An
         snapshot = revisions.publish(
             session, kb, g.base_revision_id, change, author=g.principal.name, summary=summary
         )
-        index_article(session, snapshot.article_id)
         audit.record(
             session,
             actor(),
@@ -142,8 +143,15 @@ def _publish(kb: str, change: revisions.Change, summary: str, action: str) -> An
 @require(Role.EDITOR)
 @require_if_match
 @blp.arguments(TranslationInSchema)
-@blp.response(200, ArticleSchema)
-@blp.alt_response(201, description="The locale's text was created")
+@blp.header_parameters(IF_MATCH_ARTICLE)
+@blp.response(200, ArticleSchema, headers={**ETAG, **LOCALIZED})
+@blp.alt_response(
+    201,
+    schema=ArticleSchema,
+    headers={**ETAG, **LOCALIZED},
+    description="The locale's text was created",
+    success=True,
+)
 @blp.alt_response(412, description="If-Match is not the current revision")
 @blp.alt_response(428, description="If-Match is missing")
 def put_translation(body: dict[str, Any], kb: str, locale: str) -> Response:
@@ -161,7 +169,8 @@ def put_translation(body: dict[str, Any], kb: str, locale: str) -> Response:
 @require(Role.EDITOR)
 @require_if_match
 @blp.arguments(RulesInSchema)
-@blp.response(200, RulesBodySchema)
+@blp.header_parameters(IF_MATCH_ARTICLE)
+@blp.response(200, RulesBodySchema, headers=ETAG)
 @blp.alt_response(412, description="If-Match is not the current revision")
 @blp.alt_response(428, description="If-Match is missing")
 def put_rules(body: dict[str, Any], kb: str) -> Response:
@@ -177,8 +186,9 @@ def put_rules(body: dict[str, Any], kb: str) -> Response:
 @blp.doc(**_WRITE_DOC)
 @require(Role.EDITOR)
 @require_if_match
-@blp.arguments(MetadataInSchema)
-@blp.response(200, ArticleSchema)
+@blp.arguments(MetadataInSchema, required=False)
+@blp.header_parameters(IF_MATCH_ARTICLE)
+@blp.response(200, ArticleSchema, headers={**ETAG, **LOCALIZED})
 @blp.alt_response(412, description="If-Match is not the current revision")
 @blp.alt_response(428, description="If-Match is missing")
 def put_metadata(body: dict[str, Any], kb: str) -> Response:
@@ -199,9 +209,12 @@ def put_metadata(body: dict[str, Any], kb: str) -> Response:
 @blp.doc(**_WRITE_DOC)
 @require(Role.EDITOR)
 @require_if_match
-@blp.arguments(RestoreInSchema)
-@blp.response(200, ArticleSchema)
+@blp.arguments(RestoreInSchema, required=False)
+@blp.header_parameters(IF_MATCH_ARTICLE)
+@blp.response(200, ArticleSchema, headers={**ETAG, **LOCALIZED})
 @blp.alt_response(404, description="No such article or revision")
+@blp.alt_response(412, description="If-Match is not the current revision")
+@blp.alt_response(428, description="If-Match is missing")
 def restore(body: dict[str, Any], kb: str, number: str) -> Response:
     """Publish an old revision's content again as a new revision."""
     with get_database().write() as session:
@@ -213,7 +226,6 @@ def restore(body: dict[str, Any], kb: str, number: str) -> Response:
             author=g.principal.name,
             summary=body["summary"],
         )
-        index_article(session, snapshot.article_id)
         audit.record(
             session,
             actor(),

@@ -19,7 +19,6 @@ from .. import articles, audit, drafts, revisions
 from ..articles import ArticleSnapshot, Section
 from ..errors import NotFound, PreconditionFailed
 from ..flask_db import get_database, get_primary_session
-from ..search import index_article
 from . import i18n
 from .auth import actor, editor_required
 from .base import bp, render
@@ -143,7 +142,6 @@ def _publish(
             author=g.editor.name,
             summary=summary,
         )
-        index_article(session, snapshot.article_id)
         draft = _slot(session, kb, kind, locale)
         if draft is not None and draft.version == form.draft_version:
             drafts.discard_draft(session, draft.id)
