@@ -355,3 +355,32 @@ def test_revoked_token_stops_working(client, app):
     with app.app_context(), get_database(app).write() as session:
         revoke_token(session, "leaver")
     _problem(client.get(f"{KB}/drafts", headers=headers), 401)
+
+
+def test_search_index_follows_every_published_revision(client, editor):
+    def kbs(query):
+        return [
+            item["kb"] for item in client.get(f"/api/v1/articles?q={query}").get_json()["items"]
+        ]
+
+    assert kbs("zanzibarite") == []
+    en = client.get(f"{KB}?locale=en").get_json()
+    sections = [dict(s) for s in en["sections"]]
+    sections[0]["body"] += "\n\nZanzibarite appears here."
+    client.put(
+        f"{KB}/drafts/translations/en",
+        json={"title": en["title"], "sections": sections},
+        headers=editor,
+    ).close()
+    assert kbs("zanzibarite") == []  # drafts are not searchable
+    client.put(
+        f"{KB}/translations/en",
+        json={"title": en["title"], "sections": sections},
+        headers={**editor, "If-Match": _etag(client)},
+    ).close()
+    assert kbs("zanzibarite") == ["885348"]
+    restored = client.post(
+        f"{KB}/revisions/2.2/restore", json={}, headers={**editor, "If-Match": _etag(client)}
+    )
+    assert restored.status_code == 200
+    assert kbs("zanzibarite") == []
