@@ -52,8 +52,10 @@ def get_primary_session() -> Session:
 
 
 def get_catalog() -> Catalog:
-    """The product catalog, cached per application."""
-    return current_app.extensions[_CATALOG].get(get_session())
+    """The product catalog, cached per application and checked once per request."""
+    if "catalog" not in g:
+        g.catalog = current_app.extensions[_CATALOG].get(get_session())
+    return g.catalog
 
 
 def get_rule_index() -> RuleIndex:

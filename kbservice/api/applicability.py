@@ -16,6 +16,7 @@ from .base import Blueprint
 from .localized import choose_locale, localize
 from .problems import problem_dict
 from .schemas import (
+    LOCALIZED,
     ApplicabilityBatchRequestSchema,
     ApplicabilityBatchResponseSchema,
     ApplicabilityQuerySchema,
@@ -49,7 +50,6 @@ def _result_body(item: Assessment, locale: str) -> dict[str, Any]:
 
 
 def _system_body(system: NormalizedSystem, results: list[Assessment], locale: str) -> dict:
-    count_verdicts([item.verdict.value for item in results])
     return {
         "system": system.facts,
         "derived": system.derived,
@@ -77,7 +77,7 @@ def _explain(body: dict[str, Any]) -> bool:
 
 @blp.route("/applicability", methods=["POST"])
 @blp.arguments(ApplicabilityRequestSchema)
-@blp.response(200, ApplicabilityResponseSchema)
+@blp.response(200, ApplicabilityResponseSchema, headers=LOCALIZED)
 @blp.alt_response(404, description="A requested KB number does not exist")
 @blp.alt_response(422, description="Invalid facts; `errors` names each field")
 def check_one(body: dict[str, Any]) -> Response:
@@ -88,14 +88,17 @@ def check_one(body: dict[str, Any]) -> Response:
     requested = _requested(index, body.get("articles"))
     system = _normalize(body["system"], "system")
     results = assess(index, system, requested=requested, explain=explain)
+    count_verdicts([item.verdict.value for item in results])
     return localize(jsonify({"locale": locale, **_system_body(system, results, locale)}), locale)
 
 
 @blp.route("/applicability/batch", methods=["POST"])
 @blp.arguments(ApplicabilityBatchRequestSchema)
-@blp.response(200, ApplicabilityBatchResponseSchema)
+@blp.response(200, ApplicabilityBatchResponseSchema, headers=LOCALIZED)
 @blp.alt_response(404, description="A requested KB number does not exist")
-@blp.alt_response(413, description="More systems than the configured maximum")
+@blp.alt_response(
+    413, description="More systems than MAX_BATCH_SYSTEMS, or a body over MAX_CONTENT_LENGTH"
+)
 def check_batch(body: dict[str, Any]) -> Response:
     """Evaluate many systems; an invalid system gets an error entry, the others an answer."""
     limit = current_app.config["MAX_BATCH_SYSTEMS"]
@@ -107,6 +110,7 @@ def check_batch(body: dict[str, Any]) -> Response:
     index = get_rule_index()
     requested = _requested(index, body.get("articles"))
     entries: list[dict[str, Any]] = []
+    verdicts: list[str] = []
     for position, raw in enumerate(systems):
         system_id = raw.get("id") if isinstance(raw, dict) else None
         facts = {k: v for k, v in raw.items() if k != "id"} if isinstance(raw, dict) else raw
@@ -116,13 +120,15 @@ def check_batch(body: dict[str, Any]) -> Response:
             entries.append({"id": system_id, "error": problem_dict(exc)})
             continue
         results = assess(index, system, requested=requested, explain=explain)
+        verdicts.extend(item.verdict.value for item in results)
         entries.append({"id": system_id, **_system_body(system, results, locale)})
+    count_verdicts(verdicts)
     return localize(jsonify({"locale": locale, "results": entries}), locale)
 
 
 @blp.route("/articles/<string:kb>/applicability")
 @blp.arguments(ApplicabilityQuerySchema, location="query")
-@blp.response(200, ApplicabilityResponseSchema)
+@blp.response(200, ApplicabilityResponseSchema, headers=LOCALIZED)
 @blp.alt_response(404, description="No such article")
 def check_link(query: dict[str, Any], kb: str) -> Response:
     """The GET form for helpdesk links: facts as query parameters, one article."""
@@ -133,4 +139,5 @@ def check_link(query: dict[str, Any], kb: str) -> Response:
     requested = index.resolve([kb])
     system = _normalize(query, "")
     results = assess(index, system, requested=requested, explain=explain)
+    count_verdicts([item.verdict.value for item in results])
     return localize(jsonify({"locale": locale, **_system_body(system, results, locale)}), locale)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .language import PLATFORM_TESTS
-from .model import Reason, Truth, Verdict
+from .model import NodeInfo, Reason, Truth, Verdict
 
 _SHOWN_ITEMS = 8
 _FLIP = {Truth.TRUE: Truth.FALSE, Truth.FALSE: Truth.TRUE, Truth.UNKNOWN: Truth.UNKNOWN}
@@ -170,9 +171,41 @@ def _describe(reason: Reason, facts: Mapping[str, object], language: _Language) 
 
 
 def _leaf(reason: Reason, facts: Mapping[str, object], language: _Language) -> str:
+    # Inventories repeat the same values across thousands of systems: a leaf's sentence
+    # depends only on its node, result, the fact's value and the language.
+    value = facts.get(reason.node.fact or "")
+    try:
+        key = (reason.result, _hashable(value), language.code)
+    except TypeError:
+        return _render_leaf(reason, value, language)
+    sentences = _LEAVES.get(reason.node)
+    if sentences is None:
+        sentences = _LEAVES[reason.node] = {}
+    text = sentences.get(key)
+    if text is None:
+        if len(sentences) >= _LEAF_CACHE_SIZE:
+            sentences.clear()
+        text = sentences[key] = _render_leaf(reason, value, language)
+    return text
+
+
+def _hashable(value: object) -> object:
+    # Typed, so that True and 1 (equal and of equal hash) are told apart.
+    if isinstance(value, list):
+        return tuple((type(item), item) for item in value)
+    hash(value)
+    return (type(value), value)
+
+
+_LEAF_CACHE_SIZE = 256
+_LEAVES: weakref.WeakKeyDictionary[NodeInfo, dict[tuple[object, ...], str]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _render_leaf(reason: Reason, value: object, language: _Language) -> str:
     node = reason.node
     fact = node.fact or ""
-    value = facts.get(fact)
     # Under an odd number of `not`s the rule wants the opposite of the leaf's own test.
     effective = _FLIP[reason.result] if node.negated else reason.result
     if node.test == "exists":
@@ -188,7 +221,21 @@ def _leaf(reason: Reason, facts: Mapping[str, object], language: _Language) -> s
 
 
 def _requirement(reason: Reason, language: _Language) -> str:
-    node = reason.node
+    # A node's requirement never changes: render it once per node and language. Weak keys
+    # let the texts go with the compiled rule when an article's rules are replaced.
+    texts = _REQUIREMENTS.get(reason.node)
+    if texts is None:
+        texts = _REQUIREMENTS[reason.node] = {}
+    text = texts.get(language.code)
+    if text is None:
+        text = texts[language.code] = _render_requirement(reason.node, language)
+    return text
+
+
+_REQUIREMENTS: weakref.WeakKeyDictionary[NodeInfo, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def _render_requirement(node: NodeInfo, language: _Language) -> str:
     expected = node.expected
     negated = node.negated
     key = node.test

@@ -28,7 +28,7 @@ TRUTH_OF: dict[bool | None, Truth] = {True: Truth.TRUE, False: Truth.FALSE, None
 
 # eq=False: a node is identified by the compiled rule it belongs to, and `expected`
 # holds JSON lists/dicts, which would make a value-based hash fail.
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
 class NodeInfo:
     """Static description of one rule node, fixed at compile time."""
 
