@@ -43,6 +43,11 @@ from kbservice.synthetic import load_corpus  # noqa: E402
 from kbservice.synthetic_rules import ROLES, real_products, realistic_rules, synthetic_products  # noqa: E402
 
 
+def emit(row: str) -> None:
+    """Print one table row at once (a full run takes minutes)."""
+    print(row, flush=True)
+
+
 def percentile(samples: list[float], fraction: float) -> float:
     """The `fraction` quantile of `samples` (nearest rank)."""
     ordered = sorted(samples)
@@ -93,22 +98,20 @@ def timed(call: Callable[[], object], runs: int) -> list[float]:
     return samples
 
 
-def measure(url: str, engine: str, articles: int, products: int) -> list[str]:
-    """Run every measurement on one database; return markdown table rows."""
+def measure(url: str, engine: str, articles: int, products: int) -> None:
+    """Run every measurement on one database, printing markdown table rows as they come."""
     load_seconds = build(url, articles, products)
     app = create_app({"DATABASE_URL": url, "LOG_LEVEL": "WARNING", "MAX_BATCH_SYSTEMS": 5000})
     client = app.test_client()
     rng = random.Random(3)
-    rows = [
+    emit(
         f"| {engine} | corpus load ({articles} articles, {products + 4} products) | "
         f"{load_seconds:.1f} s | | |"
-    ]
+    )
     with app.app_context():
         started = time.perf_counter()
         index: RuleIndex = get_rule_index()
-        rows.append(
-            f"| {engine} | rule index build (cold) | {time.perf_counter() - started:.2f} s | | |"
-        )
+        emit(f"| {engine} | rule index build (cold) | {time.perf_counter() - started:.2f} s | | |")
         catalog = get_catalog()
         kbs = [entry.kb for entry in index.entries]
 
@@ -120,7 +123,7 @@ def measure(url: str, engine: str, articles: int, products: int) -> list[str]:
 
     single()
     samples = timed(single, 300)
-    rows.append(
+    emit(
         f"| {engine} | single system vs whole corpus "
         f"| p50 {percentile(samples, 0.5) * 1000:.1f} ms "
         f"| p95 {percentile(samples, 0.95) * 1000:.1f} ms | < 20 ms |"
@@ -137,7 +140,7 @@ def measure(url: str, engine: str, articles: int, products: int) -> list[str]:
 
     batch()
     samples = timed(batch, 15)
-    rows.append(
+    emit(
         f"| {engine} | batch: 1000 systems × 10 articles | p50 {percentile(samples, 0.5):.3f} s "
         f"| p95 {percentile(samples, 0.95):.3f} s | < 0.3 s |"
     )
@@ -156,12 +159,11 @@ def measure(url: str, engine: str, articles: int, products: int) -> list[str]:
 
     fast = statistics.median(timed(indexed, 5)) / len(systems)
     slow = statistics.median(timed(exhaustive, 3)) / len(systems)
-    rows.append(
+    emit(
         f"| {engine} | indexed vs every article (per system) | {fast * 1000:.2f} ms vs "
         f"{slow * 1000:.1f} ms | {slow / fast:.0f}× | ≥ 20× |"
     )
     get_database(app).dispose()
-    return rows
 
 
 def main() -> None:
@@ -171,22 +173,19 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--products", type=int, default=200, help="synthetic products to add")
     args = parser.parse_args()
-    rows = ["| engine | measurement | result | | target |", "| --- | --- | --- | --- | --- |"]
+    print("| engine | measurement | result | | target |\n| --- | --- | --- | --- | --- |")
     with tempfile.TemporaryDirectory(prefix="kbbench-") as folder:
         if args.engine in ("sqlite", "both"):
-            rows += measure(
-                f"sqlite:///{folder}/bench.sqlite3", "SQLite", args.articles, args.products
-            )
+            measure(f"sqlite:///{folder}/bench.sqlite3", "SQLite", args.articles, args.products)
         if args.engine in ("postgresql", "both"):
             sys.path.insert(0, str(ROOT / "tests"))
             from pg import start_cluster
 
             cluster = start_cluster()
             try:
-                rows += measure(cluster.url("postgres"), "PostgreSQL", args.articles, args.products)
+                measure(cluster.url("postgres"), "PostgreSQL", args.articles, args.products)
             finally:
                 cluster.stop()
-    print("\n".join(rows))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from .applicability import platform_rule
+
 CATALOG_FILE = Path(__file__).resolve().parent.parent / "seeds" / "products.yaml"
 ROLES = ["vpn_server", "domain_controller", "file_server", "web_server", "dns_server"]
 
@@ -42,22 +44,6 @@ def synthetic_products(count: int) -> list[dict[str, Any]]:
     return products
 
 
-def _platform(entry: Mapping[str, Any]) -> dict[str, Any]:
-    tests: list[dict[str, Any]] = [{"product": entry["product"]}]
-    if entry.get("edition"):
-        tests.append({"edition": entry["edition"]})
-    if entry.get("architecture"):
-        tests.append({"architecture": entry["architecture"]})
-    bounds = {
-        bound: entry[f"service_pack_{bound}"]
-        for bound in ("min", "max")
-        if entry.get(f"service_pack_{bound}") is not None
-    }
-    if bounds:
-        tests.append({"service_pack": bounds})
-    return {"all": tests}
-
-
 def _condition(rng: random.Random) -> dict[str, Any]:
     kind = rng.randrange(5)
     if kind == 0:
@@ -78,9 +64,9 @@ def realistic_rules(
     if not applies_to:
         return None
     platform: dict[str, Any] = (
-        _platform(applies_to[0])
+        platform_rule(applies_to[0])
         if len(applies_to) == 1
-        else {"any": [_platform(entry) for entry in applies_to]}
+        else {"any": [platform_rule(entry) for entry in applies_to]}
     )
     conditions = [_condition(rng) for _ in range(rng.randint(0, 3))]
     document: dict[str, Any] = {"all": [platform, *conditions]} if conditions else platform
