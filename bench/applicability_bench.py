@@ -98,9 +98,9 @@ def timed(call: Callable[[], object], runs: int) -> list[float]:
     return samples
 
 
-def measure(url: str, engine: str, articles: int, products: int) -> None:
+def measure(url: str, engine: str, articles: int, products: int, *, load: bool = True) -> None:
     """Run every measurement on one database, printing markdown table rows as they come."""
-    load_seconds = build(url, articles, products)
+    load_seconds = build(url, articles, products) if load else 0.0
     app = create_app({"DATABASE_URL": url, "LOG_LEVEL": "WARNING", "MAX_BATCH_SYSTEMS": 5000})
     client = app.test_client()
     rng = random.Random(3)
@@ -172,7 +172,15 @@ def main() -> None:
     parser.add_argument("--engine", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--products", type=int, default=200, help="synthetic products to add")
+    parser.add_argument(
+        "--database-url",
+        help="measure an existing corpus (e.g. one made by `kbservice synth`) instead of building",
+    )
     args = parser.parse_args()
+    if args.database_url:
+        print("| engine | measurement | result | | target |\n| --- | --- | --- | --- | --- |")
+        measure(args.database_url, "existing", args.articles, args.products, load=False)
+        return
     print("| engine | measurement | result | | target |\n| --- | --- | --- | --- | --- |")
     with tempfile.TemporaryDirectory(prefix="kbbench-") as folder:
         if args.engine in ("sqlite", "both"):
