@@ -16,7 +16,7 @@ from .errors import Conflict, NotFound
 from .models import Article, ArticleApplicability, Revision, RevisionText
 from .rules import validate_rules
 
-_KB_PATTERN = re.compile(r"^(?:kb)?0*(\d{1,10})$", re.IGNORECASE)
+_KB_PATTERN = re.compile(r"^(?:kb)?0*([0-9]{1,10})$", re.IGNORECASE)  # ASCII digits only
 
 
 def normalize_kb(value: str) -> str | None:

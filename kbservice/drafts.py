@@ -16,6 +16,7 @@ from .models import Draft
 from .revisions import Change, publish
 
 KINDS = ("translation", "rules", "metadata", "article")
+MAX_DRAFT_ID = 2**31 - 1  # drafts.id is an INTEGER (32-bit on PostgreSQL)
 
 
 @dataclass(frozen=True)
@@ -88,16 +89,20 @@ def save_draft(
 
 
 def list_drafts(session: Session, kb: str | None = None) -> list[DraftInfo]:
-    """Drafts of one article (or all), oldest first."""
+    """Drafts of one article (or all), oldest first; a `kb` that is no KB number is NotFound."""
     query = select(Draft).order_by(Draft.id)
     if kb is not None:
-        query = query.where(Draft.kb == (normalize_kb(kb) or kb))
+        number = normalize_kb(kb)
+        if number is None:
+            raise NotFound(f"{kb!r} is not a KB number.")
+        query = query.where(Draft.kb == number)
     return [_info(draft) for draft in session.scalars(query)]
 
 
 def get_draft(session: Session, draft_id: int) -> Draft:
     """The draft with `draft_id`, or NotFound."""
-    draft = session.get(Draft, draft_id)
+    # An id beyond the column's range names no draft; SQLite's driver would overflow on it.
+    draft = session.get(Draft, draft_id) if 0 < draft_id <= MAX_DRAFT_ID else None
     if draft is None:
         raise NotFound(f"No draft {draft_id}.")
     return draft

@@ -312,6 +312,32 @@ def test_batch_keeps_order_and_isolates_bad_systems(client):
     assert results[3]["results"][0]["verdict"] == "not_applicable"
 
 
+def test_a_null_system_is_an_error_entry_not_a_failed_batch(client):
+    # Was a 422 for the whole batch: the body schema refused null items.
+    response = client.post(
+        "/api/v1/applicability/batch", json={"systems": [None, {"id": "ok", **AFFECTED}]}
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    first, second = response.get_json()["results"]
+    assert first["id"] is None
+    assert first["error"]["status"] == 422
+    assert second["id"] == "ok" and second["results"]
+
+
+@pytest.mark.parametrize("explain", [0, 1, "true", None])
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/applicability", {"system": AFFECTED}),
+        ("/api/v1/applicability/batch", {"systems": []}),
+    ],
+)
+def test_explain_in_a_body_is_a_json_boolean(client, path, body, explain):
+    # 0 and 1 were taken as booleans although the document says boolean.
+    response = client.post(path, json={**body, "explain": explain})
+    assert "explain" in _problem(response, 422)["errors"]
+
+
 def test_batch_of_a_thousand_systems_and_the_limit(client, app):
     systems = [{"id": f"h{i}", **AFFECTED, "service_pack": i % 3} for i in range(1000)]
     response = client.post("/api/v1/applicability/batch", json={"systems": systems})

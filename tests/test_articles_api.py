@@ -197,6 +197,52 @@ def test_openapi_document_and_offline_docs_page(client):
         response.close()
 
 
+def _walk(value):
+    yield value
+    children = (
+        value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    )
+    for child in children:
+        yield from _walk(child)
+
+
+def test_openapi_documents_every_error_as_problem_details(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    responses = spec["components"]["responses"]
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            documented = operation["responses"]
+            assert "default" not in documented
+            assert {"503"} <= documented.keys(), (method, path)
+            for status, response in documented.items():
+                response = (
+                    responses[response["$ref"].rsplit("/", 1)[1]]
+                    if "$ref" in response
+                    else response
+                )
+                if int(status) >= 400:
+                    assert list(response["content"]) == ["application/problem+json"], (path, status)
+    secured = spec["paths"]["/api/v1/articles/{kb}/rules"]["put"]
+    assert {"401", "403", "404", "412", "422", "428"} <= secured["responses"].keys()
+    assert [p["name"] for p in secured["parameters"]] == ["If-Match"]
+
+
+def test_openapi_patterns_are_json_schema_regexes(client):
+    # `\A…\Z` (Python only) read as literal "A…Z" in JSON Schema; `\d` differs too.
+    spec = client.get("/api/v1/openapi.json").get_json()
+    patterns = [
+        node["pattern"] for node in _walk(spec) if isinstance(node, dict) and "pattern" in node
+    ]
+    assert patterns
+    for pattern in patterns:
+        assert not re.search(r"\\[AZzd]", pattern), pattern
+    products = spec["paths"]["/api/v1/articles"]["get"]["parameters"]
+    (product,) = [p for p in products if p["name"] == "product"]
+    assert re.match(product["schema"]["pattern"], "windows_xp")
+
+
 def test_errors_are_problem_details(client):
     _problem(client.get("/api/v1/no-such-thing"), 404)
     body = _problem(client.delete("/api/v1/health"), 405)

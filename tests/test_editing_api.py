@@ -298,6 +298,41 @@ def test_drafts_do_not_change_what_the_public_sees(client, editor):
     assert client.get(f"/api/v1/drafts/{draft['id']}", headers=editor).status_code == 404
 
 
+@pytest.mark.parametrize("draft_id", [0, 2**31, 2**63])
+def test_draft_ids_out_of_range_are_404(client, editor, draft_id):
+    # 2**63 overflowed SQLite's driver: a 500.
+    _problem(client.get(f"/api/v1/drafts/{draft_id}", headers=editor), 404)
+    _problem(client.delete(f"/api/v1/drafts/{draft_id}", headers=editor), 404)
+    _problem(client.post(f"/api/v1/drafts/{draft_id}/publish", json={}, headers=editor), 404)
+
+
+def test_drafts_of_what_is_no_kb_number_are_404(client, editor):
+    # Was 200 with an empty list, for any text in place of the KB number.
+    _problem(client.get("/api/v1/articles/%C2%84/drafts", headers=editor), 404)
+    assert client.get(f"{KB}/drafts", headers=editor).status_code == 200
+
+
+def test_restore_and_publish_need_no_body(client, editor):
+    restored = client.post(
+        f"{KB}/revisions/2.2/restore", headers={**editor, "If-Match": _etag(client)}
+    )
+    assert restored.status_code == 200, restored.get_data(as_text=True)
+
+
+def test_kb_numbers_are_ascii_digits(client, editor):
+    # `\d` took other scripts' digits: KB٩٠٠٠٠٢ would have been a second "900002".
+    body = {**NEW_ARTICLE, "kb": "٩٠٠٠٠٢"}
+    response = client.post("/api/v1/articles", json=body, headers=editor)
+    assert "kb" in _problem(response, 422)["errors"]
+    _problem(client.get("/api/v1/articles/%D9%A9%D9%A0%D9%A0/drafts", headers=editor), 404)
+
+
+def test_service_pack_bounds_are_json_integers(client, editor):
+    body = {**NEW_ARTICLE, "applies_to": [{"product": "windows_xp", "service_pack_min": "1"}]}
+    response = client.post("/api/v1/articles", json=body, headers=editor)
+    assert "applies_to.0.service_pack_min" in _problem(response, 422)["errors"]
+
+
 def test_discard_draft(client, editor):
     saved = client.put(
         f"{KB}/drafts/rules", json={"rules": {"product": "windows_xp"}}, headers=editor

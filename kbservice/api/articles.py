@@ -14,6 +14,9 @@ from .localized import choose_locale, localize
 from .presenters import list_item_body, revision_body
 from .rules_view import rules_body
 from .schemas import (
+    ETAG,
+    IF_NONE_MATCH,
+    LOCALIZED,
     ArticleListQuerySchema,
     ArticleListSchema,
     ArticleSchema,
@@ -28,7 +31,8 @@ blp = Blueprint("articles", __name__, description="Knowledge-base articles")
 
 @blp.route("/articles/<string:kb>")
 @blp.arguments(LocaleQuerySchema, location="query", as_kwargs=True)
-@blp.response(200, ArticleSchema)
+@blp.header_parameters(IF_NONE_MATCH)
+@blp.response(200, ArticleSchema, headers={**ETAG, **LOCALIZED})
 @blp.alt_response(304, description="Not modified (If-None-Match matched the ETag)")
 @blp.alt_response(404, description="No such article")
 def get_article(kb: str, locale: str | None = None) -> Response:
@@ -48,7 +52,9 @@ def list_revisions(kb: str) -> Response:
 
 @blp.route("/articles/<string:kb>/revisions/<string:number>")
 @blp.arguments(LocaleQuerySchema, location="query", as_kwargs=True)
-@blp.response(200, ArticleSchema)
+@blp.header_parameters(IF_NONE_MATCH)
+@blp.response(200, ArticleSchema, headers={**ETAG, **LOCALIZED})
+@blp.alt_response(304, description="Not modified (If-None-Match matched the ETag)")
 @blp.alt_response(404, description="No such article or revision")
 def get_revision(kb: str, number: str, locale: str | None = None) -> Response:
     """The article exactly as it was at one revision."""
@@ -56,7 +62,7 @@ def get_revision(kb: str, number: str, locale: str | None = None) -> Response:
 
 
 @blp.route("/articles/<string:kb>/rules")
-@blp.response(200, RulesBodySchema)
+@blp.response(200, RulesBodySchema, headers=ETAG)
 @blp.alt_response(404, description="No such article")
 def get_rules(kb: str) -> Response:
     """The rule document of the article's current revision (see docs/rules.md)."""

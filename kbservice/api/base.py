@@ -2,18 +2,91 @@
 
 from __future__ import annotations
 
+import http
 from typing import Any
 
 import flask_smorest
+from apispec import BasePlugin
 from flask import Flask, Request, current_app
 from marshmallow import missing
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 from werkzeug.exceptions import HTTPException
 
+from ..drafts import MAX_DRAFT_ID
 from ..errors import KBServiceError
 from .jsonbody import UnsafeJSON, load_json
-from .problems import handle_domain_error, handle_http_exception
+from .problems import PROBLEM_MEDIA_TYPE, handle_domain_error, handle_http_exception
 from .schemas import ProblemSchema
+
+# What the generic error responses mean here (the phrase is used for other statuses).
+_ERROR_DESCRIPTIONS = {
+    400: "Malformed JSON, NaN/Infinity, or JSON nested deeper than MAX_JSON_DEPTH",
+    401: "No bearer token, or an unknown or revoked one",
+    403: "The token's role is too low for this request",
+    404: "No such resource",
+    413: "The request body is larger than MAX_CONTENT_LENGTH",
+    422: "Invalid parameters or body; `errors` names each offending field",
+    503: "The database is not reachable; retry after `Retry-After` seconds",
+}
+_ERROR_HEADERS = {
+    401: {"WWW-Authenticate": {"schema": {"type": "string"}, "required": True}},
+    503: {"Retry-After": {"schema": {"type": "integer"}}},
+}
+# Path parameters: what the views can ever find (anything else is a 404), and an example.
+_PATH_PARAMETERS: dict[str, tuple[dict[str, Any], str | int]] = {
+    "kb": ({"type": "string", "pattern": r"^(?:[Kk][Bb])?0*[0-9]{1,10}$"}, "885348"),
+    "number": ({"type": "string", "pattern": r"^[0-9]{1,9}\.[0-9]{1,9}$"}, "2.2"),
+    "draft_id": ({"type": "integer", "minimum": 1, "maximum": MAX_DRAFT_ID}, 1),
+    "locale": ({"type": "string", "minLength": 1}, "en"),
+}
+
+
+# Operation doc key under which views list header parameters (Blueprint.header_parameters);
+# flask-smorest's manual `parameters` would replace the parameters of `arguments` instead.
+_HEADER_PARAMETERS = "x-kbservice-header-parameters"
+
+
+def _status_name(status: int) -> str:
+    return http.HTTPStatus(status).name
+
+
+class ProblemResponses(BasePlugin):
+    """Document the errors every operation can answer with, as problem+json.
+
+    Views document what is particular to them (`alt_response`); what follows from the
+    framework is added here: 400 and 413 for request bodies, 401/403 for operations
+    that need a token, 404 for paths with parameters, 503 everywhere.
+    """
+
+    def path_helper(self, path: str | None = None, **kwargs: Any) -> None:
+        """Give path parameters the schema and example of what the views can find."""
+        for parameter in kwargs.get("parameters") or ():
+            known = _PATH_PARAMETERS.get(parameter.get("name", ""))
+            if parameter.get("in") == "path" and known is not None:
+                parameter["schema"], parameter["example"] = dict(known[0]), known[1]
+
+    def operation_helper(
+        self, path: str | None = None, operations: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        """Add the framework's error responses to each operation that can produce them."""
+        rule = kwargs.get("rule")
+        has_path_parameters = bool(rule is not None and rule.arguments)
+        for operation in (operations or {}).values():
+            headers = operation.pop(_HEADER_PARAMETERS, ())
+            if headers:
+                operation.setdefault("parameters", []).extend(headers)
+            responses = operation.setdefault("responses", {})
+            statuses = [503]
+            if "requestBody" in operation:
+                statuses += [400, 413, 422]
+            if operation.get("security"):
+                statuses += [401, 403]
+            if has_path_parameters:
+                statuses.append(404)
+            documented = {str(code) for code in responses}
+            for status in statuses:
+                if str(status) not in documented:
+                    responses[status] = _status_name(status)
 
 
 class Parser(FlaskParser):
@@ -31,15 +104,56 @@ class Parser(FlaskParser):
 
 
 class Blueprint(flask_smorest.Blueprint):
-    """A resource blueprint using our parser."""
+    """A resource blueprint using our parser; its error responses are problem+json."""
 
     ARGUMENTS_PARSER = Parser()
+
+    @staticmethod
+    def header_parameters(*parameters: dict[str, Any]) -> Any:
+        """Decorator documenting request headers the view reads (If-Match, If-None-Match)."""
+        return flask_smorest.Blueprint.doc(**{_HEADER_PARAMETERS: list(parameters)})
+
+    def alt_response(
+        self,
+        status_code: int,
+        response: str | None = None,
+        *,
+        schema: Any = None,
+        content_type: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Document an alternative response; an error without a schema is a problem."""
+        if response is None and schema is None and int(status_code) >= 400:
+            schema, content_type = ProblemSchema, content_type or PROBLEM_MEDIA_TYPE
+        return super().alt_response(
+            status_code, response, schema=schema, content_type=content_type, **kwargs
+        )
 
 
 class Api(flask_smorest.Api):
     """The REST API: routes, OpenAPI document and problem+json errors."""
 
     ERROR_SCHEMA = ProblemSchema
+    # Every status an operation can answer is documented (ProblemResponses), so a
+    # catch-all `default` response would only hide undocumented ones.
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _init_spec(self, *, extra_plugins: list[BasePlugin] | None = None, **options: Any) -> None:
+        super()._init_spec(extra_plugins=[*(extra_plugins or ()), ProblemResponses()], **options)
+
+    def _register_responses(self) -> None:
+        # flask-smorest documents its error responses as application/json; ours are
+        # problem details, and their descriptions say what they mean in this API.
+        for status in http.HTTPStatus:
+            if status < 400:
+                continue
+            response: dict[str, Any] = {
+                "description": _ERROR_DESCRIPTIONS.get(status, status.phrase),
+                "content": {PROBLEM_MEDIA_TYPE: {"schema": self.ERROR_SCHEMA}},
+            }
+            if status in _ERROR_HEADERS:
+                response["headers"] = _ERROR_HEADERS[status]
+            self.spec.components.response(status.name, response, lazy=True)
 
     def _register_error_handlers(self) -> None:
         self._app.register_error_handler(HTTPException, handle_http_exception)

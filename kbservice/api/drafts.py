@@ -33,9 +33,6 @@ from .serving import serve_snapshot
 blp = Blueprint("drafts", __name__, description="Drafts (editor role)")
 
 _DOC = {"security": [{"bearerAuth": []}]}
-# Draft ids are INTEGER (PostgreSQL: 32-bit); a larger id names no draft, so routing
-# answers 404 before the database would overflow.
-_DRAFT_ID = "<int(min=1, max=2147483647):draft_id>"
 
 
 def draft_body(info: drafts.DraftInfo) -> dict[str, Any]:
@@ -163,7 +160,7 @@ def save_metadata(body: dict[str, Any], kb: str) -> Response:
     return _save(kb, "metadata", body)
 
 
-@blp.route(f"/drafts/{_DRAFT_ID}")
+@blp.route("/drafts/<int:draft_id>")
 @blp.doc(**_DOC)
 @require(Role.EDITOR)
 @blp.response(200, DraftSchema, headers=_DRAFT_ETAG)
@@ -176,7 +173,7 @@ def get_one(draft_id: int) -> Response:
     return response
 
 
-@blp.route(f"/drafts/{_DRAFT_ID}", methods=["DELETE"])
+@blp.route("/drafts/<int:draft_id>", methods=["DELETE"])
 @blp.doc(**_DOC)
 @require(Role.EDITOR)
 @blp.response(204)
@@ -209,7 +206,7 @@ def _publish_existing(draft: drafts.DraftInfo, summary: str) -> Response:
     return run(kb=draft.kb)
 
 
-@blp.route(f"/drafts/{_DRAFT_ID}/publish", methods=["POST"])
+@blp.route("/drafts/<int:draft_id>/publish", methods=["POST"])
 @blp.doc(**_DOC)
 @require(Role.EDITOR)
 @blp.arguments(PublishInSchema, required=False)

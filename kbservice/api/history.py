@@ -14,6 +14,7 @@ from ..tokens import Role
 from .auth import require
 from .base import Blueprint
 from .presenters import rfc3339
+from .schemas import AuditListSchema, DiffSchema, OutdatedTranslationListSchema
 
 blp = Blueprint("history", __name__, description="Revision history and audit")
 
@@ -21,7 +22,12 @@ blp = Blueprint("history", __name__, description="Revision history and audit")
 class DiffQuerySchema(Schema):
     """Which revisions to compare."""
 
-    from_ = fields.String(required=True, data_key="from", validate=validate.Length(max=32))
+    from_ = fields.String(
+        required=True,
+        data_key="from",
+        validate=validate.Length(max=32),
+        metadata={"example": "2.2"},
+    )
     to = fields.String(
         validate=validate.Length(max=32), metadata={"description": "default: current"}
     )
@@ -38,7 +44,7 @@ class AuditQuerySchema(Schema):
 
 @blp.route("/articles/<string:kb>/diff")
 @blp.arguments(DiffQuerySchema, location="query")
-@blp.response(200, description="Per-locale, per-section text diff and rule changes")
+@blp.response(200, DiffSchema, description="Per-locale, per-section text diff and rule changes")
 @blp.alt_response(404, description="No such article or revision")
 def diff(query: dict[str, Any], kb: str) -> Response:
     """Differences between two revisions (texts per locale and section, rules, metadata)."""
@@ -54,7 +60,9 @@ def diff(query: dict[str, Any], kb: str) -> Response:
 
 
 @blp.route("/translations/outdated")
-@blp.response(200, description="Translations written from an older source text")
+@blp.response(
+    200, OutdatedTranslationListSchema, description="Translations written from an older source text"
+)
 def outdated() -> Response:
     """Translations that need updating because their source text changed."""
     items = [asdict(item) for item in history.outdated_translations(get_session())]
@@ -65,7 +73,7 @@ def outdated() -> Response:
 @blp.doc(security=[{"bearerAuth": []}])
 @require(Role.ADMIN)
 @blp.arguments(AuditQuerySchema, location="query")
-@blp.response(200, description="Audit events, newest first")
+@blp.response(200, AuditListSchema, description="Audit events, newest first")
 def audit_log(query: dict[str, Any]) -> Response:
     """Every write: who, when, what, from which address (admins only)."""
     kb = articles.normalize_kb(query["kb"]) if query.get("kb") else None

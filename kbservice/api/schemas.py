@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 from webargs.fields import DelimitedList
 
@@ -9,10 +11,10 @@ from webargs.fields import DelimitedList
 class ProblemSchema(Schema):
     """RFC 9457 problem details."""
 
-    type = fields.String(metadata={"example": "about:blank"})
-    title = fields.String(metadata={"example": "Not Found"})
-    status = fields.Integer(metadata={"example": 404})
-    detail = fields.String(metadata={"example": "No article KB123 exists."})
+    type = fields.String(required=True, metadata={"example": "about:blank"})
+    title = fields.String(required=True, metadata={"example": "Not Found"})
+    status = fields.Integer(required=True, metadata={"example": 404})
+    detail = fields.String(required=True, metadata={"example": "No article KB123 exists."})
     errors = fields.Dict(
         keys=fields.String(),
         values=fields.List(fields.String()),
@@ -42,15 +44,15 @@ class SectionSchema(Schema):
 class RevisionRefSchema(Schema):
     """The revision a representation was built from."""
 
-    number = fields.String(metadata={"example": "2.2"})
-    created_at = fields.DateTime(metadata={"example": "2006-12-20T02:56:00Z"})
+    number = fields.String(required=True, metadata={"example": "2.2"})
+    created_at = fields.DateTime(required=True, metadata={"example": "2006-12-20T02:56:00Z"})
 
 
 class RevisionSchema(RevisionRefSchema):
     """A revision in the history list."""
 
-    author = fields.String()
-    summary = fields.String()
+    author = fields.String(required=True)
+    summary = fields.String(required=True)
 
 
 class AppliesToSchema(Schema):
@@ -61,57 +63,57 @@ class AppliesToSchema(Schema):
     architecture = fields.String(allow_none=True, metadata={"example": "x86"})
     service_pack_min = fields.Integer(allow_none=True)
     service_pack_max = fields.Integer(allow_none=True)
-    label = fields.String(dump_only=True)
+    label = fields.String(required=True, metadata={"description": "human-readable, localized"})
 
 
 class NoticeSchema(Schema):
     """A notice generated from structured data (e.g. product lifecycle)."""
 
-    kind = fields.String(metadata={"example": "end_of_support"})
-    text = fields.String()
-    product = fields.String()
-    date = fields.Date()
+    kind = fields.String(required=True, metadata={"example": "end_of_support"})
+    text = fields.String(required=True)
+    product = fields.String(required=True)
+    date = fields.Date(required=True)
 
 
 class ArticleSchema(Schema):
     """An article in one locale at one revision."""
 
-    kb = fields.String(metadata={"example": "885348"})
-    locale = fields.String(metadata={"example": "ja"})
-    source_locale = fields.String()
-    available_locales = fields.List(fields.String())
-    translation_outdated = fields.Boolean()
-    title = fields.String()
-    sections = fields.List(fields.Nested(SectionSchema))
-    keywords = fields.List(fields.String())
-    related = fields.List(fields.String())
-    applies_to = fields.List(fields.Nested(AppliesToSchema))
-    notices = fields.List(fields.Nested(NoticeSchema))
-    revision = fields.Nested(RevisionRefSchema)
+    kb = fields.String(required=True, metadata={"example": "885348"})
+    locale = fields.String(required=True, metadata={"example": "ja"})
+    source_locale = fields.String(required=True)
+    available_locales = fields.List(fields.String(), required=True)
+    translation_outdated = fields.Boolean(required=True)
+    title = fields.String(required=True)
+    sections = fields.List(fields.Nested(SectionSchema), required=True)
+    keywords = fields.List(fields.String(), required=True)
+    related = fields.List(fields.String(), required=True)
+    applies_to = fields.List(fields.Nested(AppliesToSchema), required=True)
+    notices = fields.List(fields.Nested(NoticeSchema), required=True)
+    revision = fields.Nested(RevisionRefSchema, required=True)
 
 
 class RulesBodySchema(Schema):
     """An article's current rule document."""
 
-    kb = fields.String()
-    revision = fields.Nested(RevisionRefSchema)
-    rules = fields.Dict(metadata={"description": "a rule document (docs/rules.md)"})
+    kb = fields.String(required=True)
+    revision = fields.Nested(RevisionRefSchema, required=True)
+    rules = fields.Dict(required=True, metadata={"description": "a rule document (docs/rules.md)"})
 
 
 class RevisionListSchema(Schema):
     """An article's revisions, newest first."""
 
-    kb = fields.String()
-    items = fields.List(fields.Nested(RevisionSchema))
+    kb = fields.String(required=True)
+    items = fields.List(fields.Nested(RevisionSchema), required=True)
 
 
 class ArticleListItemSchema(Schema):
     """One hit in the article list; search hits (`q`) add snippet, matched_locale and score."""
 
-    kb = fields.String()
-    locale = fields.String()
-    title = fields.String()
-    revision = fields.Nested(RevisionRefSchema)
+    kb = fields.String(required=True)
+    locale = fields.String(required=True)
+    title = fields.String(required=True)
+    revision = fields.Nested(RevisionRefSchema, required=True)
     snippet = fields.String(
         metadata={
             "description": "HTML: the matched passage, escaped, with each match in <mark>",
@@ -129,14 +131,16 @@ class ArticleListItemSchema(Schema):
 class ArticleListSchema(Schema):
     """A page of articles."""
 
-    items = fields.List(fields.Nested(ArticleListItemSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
+    items = fields.List(fields.Nested(ArticleListItemSchema), required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
 
 
 # PostgreSQL text cannot hold NUL: refuse it before it reaches SQL.
-_NO_NUL = validate.Regexp(r"\A[^\x00]*\Z", error="Must not contain NUL characters.")
+# `^…$` rather than `\A…\Z`: the pattern is also documented, and JSON Schema (ECMA 262)
+# regular expressions have no `\A`/`\Z`.
+_NO_NUL = validate.Regexp(r"^[^\x00]*$", error="Must not contain NUL characters.")
 
 
 class ArticleListQuerySchema(LocaleQuerySchema):
@@ -164,33 +168,42 @@ class ArticleListQuerySchema(LocaleQuerySchema):
 class ServicePackSchema(Schema):
     """A service pack with its end-of-support date."""
 
-    number = fields.Integer()
-    end_of_support = fields.Date(allow_none=True)
+    number = fields.Integer(required=True)
+    end_of_support = fields.Date(required=True, allow_none=True)
 
 
 class ProductSchema(Schema):
     """A catalog product."""
 
-    id = fields.String(metadata={"example": "windows_server_2003"})
-    names = fields.Dict(keys=fields.String(), values=fields.String())
-    editions = fields.List(fields.String())
-    architectures = fields.List(fields.String())
-    service_packs = fields.List(fields.Integer())
-    end_of_support = fields.Date(allow_none=True)
-    mainstream_end = fields.Date(allow_none=True)
-    service_pack_support = fields.List(fields.Nested(ServicePackSchema))
+    id = fields.String(required=True, metadata={"example": "windows_server_2003"})
+    names = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    editions = fields.List(fields.String(), required=True)
+    architectures = fields.List(fields.String(), required=True)
+    service_packs = fields.List(fields.Integer(), required=True)
+    end_of_support = fields.Date(required=True, allow_none=True)
+    mainstream_end = fields.Date(required=True, allow_none=True)
+    service_pack_support = fields.List(fields.Nested(ServicePackSchema), required=True)
 
 
 class ProductListSchema(Schema):
     """The product catalog."""
 
-    items = fields.List(fields.Nested(ProductSchema))
+    items = fields.List(fields.Nested(ProductSchema), required=True)
 
 
 class HealthSchema(Schema):
     """Service health."""
 
-    status = fields.String(metadata={"example": "ok"})
+    status = fields.String(required=True, metadata={"example": "ok"})
+
+
+class JSONBoolean(fields.Boolean):
+    """A boolean in a JSON body: `true` or `false` only, not marshmallow's 1, "yes" …."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
 
 
 class ApplicabilityRequestSchema(Schema):
@@ -216,14 +229,15 @@ class ApplicabilityRequestSchema(Schema):
         metadata={"description": "KB numbers; one result per KB, in this order"},
     )
     locale = fields.String(validate=validate.Length(max=35))
-    explain = fields.Boolean(load_default=False, metadata={"description": "add a rule trace"})
+    explain = JSONBoolean(load_default=False, metadata={"description": "add a rule trace"})
 
 
 class ApplicabilityBatchRequestSchema(Schema):
     """Many systems at once; each carries an `id` echoed in its result."""
 
     systems = fields.List(
-        fields.Raw(),
+        # Anything, even null: an entry that is no valid SYSTEM gets its own error entry.
+        fields.Raw(allow_none=True),
         required=True,
         metadata={"description": "SYSTEM objects, each with an optional `id`"},
     )
@@ -231,7 +245,7 @@ class ApplicabilityBatchRequestSchema(Schema):
         fields.String(validate=validate.Length(max=32)), validate=validate.Length(max=1000)
     )
     locale = fields.String(validate=validate.Length(max=35))
-    explain = fields.Boolean(load_default=False)
+    explain = JSONBoolean(load_default=False)
 
 
 class ApplicabilityQuerySchema(Schema):
@@ -255,47 +269,68 @@ class ApplicabilityQuerySchema(Schema):
     explain = fields.Boolean(load_default=False)
 
 
+class RevisionNumberSchema(Schema):
+    """The revision whose rules decided."""
+
+    number = fields.String(required=True, metadata={"example": "2.2"})
+
+
 class ApplicabilityResultSchema(Schema):
     """The verdict on one article."""
 
-    kb = fields.String()
-    title = fields.String()
-    verdict = fields.String(validate=validate.OneOf(["applies", "not_applicable", "unknown"]))
-    reasons = fields.List(fields.String())
-    missing_facts = fields.List(fields.String())
-    revision = fields.Dict()
+    kb = fields.String(required=True)
+    title = fields.String(required=True)
+    verdict = fields.String(
+        required=True, validate=validate.OneOf(["applies", "not_applicable", "unknown"])
+    )
+    reasons = fields.List(fields.String(), required=True)
+    missing_facts = fields.List(fields.String(), required=True)
+    revision = fields.Nested(RevisionNumberSchema, required=True)
     trace = fields.Dict(metadata={"description": "with explain=true: the per-node trace"})
 
 
-class ApplicabilityResponseSchema(Schema):
-    """Verdicts for one system."""
+class SystemAnswerSchema(Schema):
+    """The normalized system, its derived facts, the verdicts and warnings."""
 
-    locale = fields.String()
-    system = fields.Dict(metadata={"description": "normalized SYSTEM, derived facts filled in"})
+    system = fields.Dict(
+        required=True, metadata={"description": "normalized SYSTEM, derived facts filled in"}
+    )
     derived = fields.Dict(
         keys=fields.String(),
         values=fields.String(),
+        required=True,
         metadata={"example": {"behind_nat": "ip_addresses"}},
     )
+    results = fields.List(fields.Nested(ApplicabilityResultSchema), required=True)
+    warnings = fields.List(fields.String(), required=True)
+
+
+class ApplicabilityResponseSchema(SystemAnswerSchema):
+    """Verdicts for one system."""
+
+    locale = fields.String(required=True)
+
+
+class BatchEntrySchema(Schema):
+    """One system's answer (system, derived, results, warnings), or its `error`."""
+
+    id = fields.Raw(required=True, allow_none=True, metadata={"description": "as sent"})
+    system = fields.Dict(metadata={"description": "normalized SYSTEM, derived facts filled in"})
+    derived = fields.Dict(keys=fields.String(), values=fields.String())
     results = fields.List(fields.Nested(ApplicabilityResultSchema))
     warnings = fields.List(fields.String())
-
-
-class BatchEntrySchema(ApplicabilityResponseSchema):
-    """One system's answer, or its error."""
-
-    id = fields.Raw(allow_none=True)
-    error = fields.Nested(ProblemSchema)
+    error = fields.Nested(ProblemSchema, metadata={"description": "instead of an answer"})
 
 
 class ApplicabilityBatchResponseSchema(Schema):
     """One entry per system, in request order."""
 
-    locale = fields.String()
-    results = fields.List(fields.Nested(BatchEntrySchema))
+    locale = fields.String(required=True)
+    results = fields.List(fields.Nested(BatchEntrySchema), required=True)
 
 
-KB_PATTERN = r"^(?:[Kk][Bb])?\d{1,10}$"
+# ASCII digits only: `\d` would also take other scripts' digits (`١٢٣`).
+KB_PATTERN = r"^(?:[Kk][Bb])?[0-9]{1,10}$"
 
 
 class SectionInSchema(Schema):
@@ -311,18 +346,34 @@ class AppliesToInSchema(Schema):
     product = fields.String(required=True, validate=validate.Length(min=1, max=64))
     edition = fields.String(allow_none=True, validate=validate.Length(max=64))
     architecture = fields.String(allow_none=True, validate=validate.Length(max=16))
-    service_pack_min = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=99))
-    service_pack_max = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=99))
+    service_pack_min = fields.Integer(
+        strict=True, allow_none=True, validate=validate.Range(min=0, max=99)
+    )
+    service_pack_max = fields.Integer(
+        strict=True, allow_none=True, validate=validate.Range(min=0, max=99)
+    )
+
+
+# Examples that the service accepts, so the document's examples make successful requests.
+_APPLIES_TO_EXAMPLE = {"product": "windows_xp", "edition": "professional", "architecture": "x86"}
+_RULES_EXAMPLE = {"all": [{"product": "windows_xp"}, {"service_pack": {"min": 2}}]}
 
 
 def _sections() -> fields.List:
     return fields.List(
-        fields.Nested(SectionInSchema), required=True, validate=validate.Length(min=1, max=500)
+        fields.Nested(SectionInSchema),
+        required=True,
+        validate=validate.Length(min=1, max=500),
+        metadata={"example": [{"heading": "Introduction", "body": "Configure the *NAT* first."}]},
     )
 
 
 def _title() -> fields.String:
-    return fields.String(required=True, validate=validate.Length(min=1, max=500))
+    return fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=500),
+        metadata={"example": "Configuring static mappings"},
+    )
 
 
 def _summary() -> fields.String:
@@ -350,14 +401,26 @@ class ArticleCreateSchema(Schema):
     kb = fields.String(
         required=True,
         validate=validate.Regexp(KB_PATTERN, error="must be a KB number such as 885348"),
+        metadata={"example": "900001"},
     )
-    source_locale = fields.String(required=True, validate=validate.Length(min=2, max=35))
+    source_locale = fields.String(
+        required=True,
+        validate=validate.Length(min=2, max=35),
+        metadata={"description": "one of the configured locales (KB_LOCALES)", "example": "en"},
+    )
     title = _title()
     sections = _sections()
     applies_to = fields.List(
-        fields.Nested(AppliesToInSchema), required=True, validate=validate.Length(max=500)
+        fields.Nested(AppliesToInSchema),
+        required=True,
+        validate=validate.Length(max=500),
+        metadata={"example": [_APPLIES_TO_EXAMPLE]},
     )
-    rules = fields.Dict(required=True, allow_none=True, metadata={"description": "RULES"})
+    rules = fields.Dict(
+        required=True,
+        allow_none=True,
+        metadata={"description": "RULES (docs/rules.md)", "example": _RULES_EXAMPLE},
+    )
     keywords = _keywords()
     related = _related()
     summary = _summary()
@@ -374,7 +437,9 @@ class TranslationInSchema(Schema):
 class RulesInSchema(Schema):
     """A new rule document."""
 
-    rules = fields.Dict(required=True, metadata={"description": "RULES (docs/rules.md)"})
+    rules = fields.Dict(
+        required=True, metadata={"description": "RULES (docs/rules.md)", "example": _RULES_EXAMPLE}
+    )
     summary = _summary()
 
 
@@ -396,25 +461,177 @@ class RestoreInSchema(Schema):
 class DraftSchema(Schema):
     """A pending edit, visible to editors only."""
 
-    id = fields.Integer()
-    kb = fields.String()
-    kind = fields.String(metadata={"example": "translation"})
-    locale = fields.String(allow_none=True)
-    payload = fields.Dict()
-    base_revision_id = fields.Integer(allow_none=True)
-    version = fields.Integer()
-    author = fields.String()
-    created_at = fields.String()
-    updated_at = fields.String()
+    id = fields.Integer(required=True)
+    kb = fields.String(required=True)
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(["article", "translation", "rules", "metadata"]),
+        metadata={"example": "translation"},
+    )
+    locale = fields.String(required=True, allow_none=True)
+    payload = fields.Dict(required=True)
+    base_revision_id = fields.Integer(required=True, allow_none=True)
+    version = fields.Integer(required=True)
+    author = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
 
 
 class DraftListSchema(Schema):
     """Drafts of an article."""
 
-    items = fields.List(fields.Nested(DraftSchema))
+    items = fields.List(fields.Nested(DraftSchema), required=True)
 
 
 class PublishInSchema(Schema):
     """Why a draft is published."""
 
     summary = _summary()
+
+
+class JSONChangeSchema(Schema):
+    """One changed leaf of a JSON value (rules, keywords, related, applies-to)."""
+
+    path = fields.String(required=True, metadata={"example": "any.0.all.1.edition"})
+    change = fields.String(required=True, validate=validate.OneOf(["added", "removed", "changed"]))
+    from_ = fields.Raw(data_key="from", allow_none=True, metadata={"description": "the old value"})
+    to = fields.Raw(allow_none=True, metadata={"description": "the new value"})
+
+
+class TitleChangeSchema(Schema):
+    """A changed title."""
+
+    from_ = fields.String(data_key="from", required=True)
+    to = fields.String(required=True)
+
+
+class SectionDiffSchema(Schema):
+    """One section compared by position."""
+
+    index = fields.Integer(required=True)
+    status = fields.String(
+        required=True, validate=validate.OneOf(["added", "removed", "changed", "unchanged"])
+    )
+    heading = fields.String(required=True, allow_none=True)
+    heading_from = fields.String(allow_none=True, metadata={"description": "when changed"})
+    body_diff = fields.List(fields.String(), metadata={"description": "unified diff lines"})
+
+
+class TextDiffSchema(Schema):
+    """One locale's text compared; added or removed texts carry only `status`."""
+
+    status = fields.String(
+        required=True, validate=validate.OneOf(["added", "removed", "changed", "unchanged"])
+    )
+    title = fields.Nested(TitleChangeSchema, allow_none=True)
+    sections = fields.List(fields.Nested(SectionDiffSchema))
+
+
+class DiffSchema(Schema):
+    """Differences between two revisions of an article."""
+
+    kb = fields.String(required=True)
+    from_ = fields.String(data_key="from", required=True, metadata={"example": "2.2"})
+    to = fields.String(required=True, metadata={"example": "2.3"})
+    texts = fields.Dict(keys=fields.String(), values=fields.Nested(TextDiffSchema), required=True)
+    rules = fields.List(fields.Nested(JSONChangeSchema), required=True)
+    metadata = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.Nested(JSONChangeSchema)),
+        required=True,
+        metadata={"description": "keywords, related, applies_to: only those that changed"},
+    )
+
+
+class OutdatedTranslationSchema(Schema):
+    """A translation written from an older source text."""
+
+    kb = fields.String(required=True)
+    locale = fields.String(required=True)
+    title = fields.String(required=True)
+    source_locale = fields.String(required=True)
+    source_changed_in = fields.String(required=True, metadata={"example": "2.3"})
+    translated_from = fields.String(required=True, allow_none=True, metadata={"example": "2.2"})
+
+
+class OutdatedTranslationListSchema(Schema):
+    """Every outdated translation."""
+
+    items = fields.List(fields.Nested(OutdatedTranslationSchema), required=True)
+    total = fields.Integer(required=True)
+
+
+class AuditEventSchema(Schema):
+    """One write: who, when, what, from where."""
+
+    id = fields.Integer(required=True)
+    at = fields.DateTime(required=True)
+    actor = fields.String(required=True)
+    action = fields.String(required=True, metadata={"example": "translation.put"})
+    kb = fields.String(required=True, allow_none=True)
+    revision = fields.String(required=True, allow_none=True)
+    remote_addr = fields.String(required=True, allow_none=True)
+    details = fields.Dict(required=True, allow_none=True)
+
+
+class AuditListSchema(Schema):
+    """A page of audit events, newest first."""
+
+    items = fields.List(fields.Nested(AuditEventSchema), required=True)
+    total = fields.Integer(required=True)
+
+
+# Headers, for the OpenAPI document (request headers go in with Blueprint.header_parameters).
+IF_MATCH_ARTICLE = {
+    "name": "If-Match",
+    "in": "header",
+    "required": True,
+    "description": (
+        "The ETag of the article's current revision (from any locale's representation); "
+        "428 without it, 412 when someone saved first"
+    ),
+    "schema": {"type": "string"},
+}
+IF_MATCH_DRAFT = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": "The draft's ETag (`draft-<version>`): 412 instead of overwriting a newer save",
+    "schema": {"type": "string"},
+}
+IF_MATCH_PUBLISH = {
+    **IF_MATCH_ARTICLE,
+    "required": False,
+    "description": (
+        "For a draft of an existing article: the ETag of its current revision (428/412); "
+        "a draft of a new article needs none"
+    ),
+}
+IF_NONE_MATCH = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "description": "An ETag of this representation: 304 when it is still current",
+    "schema": {"type": "string"},
+}
+ETAG = {
+    "ETag": {
+        "description": "Strong ETag of the representation; changes with every revision",
+        "schema": {"type": "string"},
+        "required": True,
+    }
+}
+LOCALIZED = {
+    "Content-Language": {
+        "description": "The locale served",
+        "schema": {"type": "string"},
+        "required": True,
+    }
+}
+LOCATION = {
+    "Location": {
+        "description": "The new article",
+        "schema": {"type": "string"},
+        "required": True,
+    }
+}

@@ -30,15 +30,17 @@ class SuggestQuerySchema(LocaleQuerySchema):
 class SuggestionSchema(Schema):
     """An article title to offer."""
 
-    kb = fields.String(metadata={"example": "885348"})
-    title = fields.String()
-    locale = fields.String(metadata={"description": "The locale of the title", "example": "ja"})
+    kb = fields.String(required=True, metadata={"example": "885348"})
+    title = fields.String(required=True)
+    locale = fields.String(
+        required=True, metadata={"description": "The locale of the title", "example": "ja"}
+    )
 
 
 class SuggestionListSchema(Schema):
     """Suggestions, shortest title first."""
 
-    items = fields.List(fields.Nested(SuggestionSchema))
+    items = fields.List(fields.Nested(SuggestionSchema), required=True)
 
 
 @blp.route("/search/suggest")
