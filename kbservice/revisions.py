@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from . import audit
 from .articles import (
     ArticleSnapshot,
     find_article,
@@ -18,6 +19,7 @@ from .articles import (
     replace_applicability_index,
     snapshot_of,
 )
+from .audit import Actor
 from .db import utcnow
 from .errors import PreconditionFailed
 from .models import Article, Revision, RevisionText
@@ -209,3 +211,26 @@ def restore(
         author=author,
         summary=summary or f"Restored revision {number}",
     )
+
+
+def publish_recorded(
+    session: Session,
+    kb: str,
+    base_revision_id: int,
+    change: Change,
+    *,
+    actor: Actor,
+    summary: str,
+    action: str,
+) -> ArticleSnapshot:
+    """Publish one revision by `actor` and record it in the audit log, in one transaction."""
+    snapshot = publish(session, kb, base_revision_id, change, author=actor.name, summary=summary)
+    audit.record(
+        session,
+        actor,
+        action,
+        kb=snapshot.kb,
+        revision=snapshot.revision.number,
+        details={"summary": summary},
+    )
+    return snapshot

@@ -124,18 +124,15 @@ def create(body: dict[str, Any]) -> Response:
 
 def _publish(kb: str, change: revisions.Change, summary: str, action: str) -> Any:
     with get_database().write() as session:
-        snapshot = revisions.publish(
-            session, kb, g.base_revision_id, change, author=g.principal.name, summary=summary
-        )
-        audit.record(
+        return revisions.publish_recorded(
             session,
-            actor(),
-            action,
-            kb=snapshot.kb,
-            revision=snapshot.revision.number,
-            details={"summary": summary},
+            kb,
+            g.base_revision_id,
+            change,
+            actor=actor(),
+            summary=summary,
+            action=action,
         )
-    return snapshot
 
 
 @blp.route("/articles/<string:kb>/translations/<string:locale>", methods=["PUT"])

@@ -134,25 +134,18 @@ def _publish(
 ) -> ArticleSnapshot:
     """Publish one revision on the form's base; the draft the editor loaded goes away."""
     with get_database().write() as session:
-        snapshot = revisions.publish(
+        snapshot = revisions.publish_recorded(
             session,
             kb,
             form.base_revision_id or _NO_BASE,
             change,
-            author=g.editor.name,
+            actor=actor(),
             summary=summary,
+            action=action,
         )
         draft = _slot(session, kb, kind, locale)
         if draft is not None and draft.version == form.draft_version:
             drafts.discard_draft(session, draft.id)
-        audit.record(
-            session,
-            actor(),
-            action,
-            kb=snapshot.kb,
-            revision=snapshot.revision.number,
-            details={"summary": summary},
-        )
     return snapshot
 
 
