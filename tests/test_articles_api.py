@@ -273,3 +273,11 @@ def test_article_list_and_filters(client):
     assert other == {"items": [], "total": 0, "page": 1, "per_page": 20}
     x64 = client.get("/api/v1/articles?product=windows_server_2003&architecture=x64").get_json()
     assert x64["total"] == 0
+
+
+def test_page_size_limit_is_configurable(client, app):
+    assert client.get("/api/v1/articles?per_page=100").status_code == 200
+    app.config["MAX_PER_PAGE"] = 10
+    response = client.get("/api/v1/articles?per_page=11")
+    assert response.status_code == 422
+    assert "per_page" in response.get_json()["errors"]

@@ -81,6 +81,12 @@ def list_articles(query: dict[str, Any]) -> Response:
             f"The query is longer than {limit} characters.",
             errors={"q": [f"Longer than maximum length {limit}."]},
         )
+    largest_page = current_app.config["MAX_PER_PAGE"]
+    if query["per_page"] > largest_page:
+        raise ValidationFailed(
+            f"Pages hold at most {largest_page} articles.",
+            errors={"per_page": [f"Must be at most {largest_page}."]},
+        )
     locale = choose_locale(query.get("locale"), "")
     page = articles.list_articles(
         get_session(),
