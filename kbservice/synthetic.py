@@ -217,6 +217,97 @@ CONDITIONS = [
 SERVICES = ["Tcpip", "IPSec", "PolicyAgent", "Netlogon", "LanmanServer", "Spooler", "Dnscache"]
 VALUES = ["EnableTimeout", "MaxConnections", "AssumeUDPEncapsulationContextOnSendRule", "Retry"]
 KEYWORDS = ["kbbug", "kbfix", "kbprb", "kbhowto", "kbinfo", "kbqfe", "kbsecurity", "kbnetwork"]
+# Narrower subjects, each in few articles, as in a real knowledge base.
+DETAILS = [
+    ("ジャンボ フレーム", "jumbo frames"),
+    ("チェックサム オフロード", "checksum offload"),
+    ("TCP ウィンドウ スケーリング", "TCP window scaling"),
+    ("SMB 署名", "SMB signing"),
+    ("LDAP 署名", "LDAP signing"),
+    ("匿名アクセスの制限", "restrictions on anonymous access"),
+    ("監査ポリシー", "the audit policy"),
+    ("ページ ファイル", "the paging file"),
+    ("完全メモリ ダンプ", "complete memory dumps"),
+    ("ブート構成", "the boot configuration"),
+    ("時刻同期", "time synchronization"),
+    ("W32Time サービス", "the W32Time service"),
+    ("信頼関係", "trust relationships"),
+    ("グローバル カタログ", "the global catalog"),
+    ("FSMO の役割", "FSMO roles"),
+    ("サイト リンク", "site links"),
+    ("動的 DNS 更新", "dynamic DNS updates"),
+    ("ゾーン転送", "zone transfers"),
+    ("条件付きフォワーダー", "conditional forwarders"),
+    ("DHCP 予約", "DHCP reservations"),
+    ("スーパースコープ", "superscopes"),
+    ("IPv6 トンネリング", "IPv6 tunneling"),
+    ("Teredo", "Teredo"),
+    ("PPTP 接続", "PPTP connections"),
+    ("RADIUS 認証", "RADIUS authentication"),
+    ("スマート カード ログオン", "smart card logon"),
+    ("証明書失効リスト", "certificate revocation lists"),
+    ("ローミング プロファイル", "roaming profiles"),
+    ("フォルダー リダイレクト", "folder redirection"),
+    ("オフライン ファイル", "offline files"),
+    ("シャドウ コピーの復元", "shadow copy restores"),
+    ("ディスク デフラグ ツール", "the Disk Defragmenter"),
+    ("ダイナミック ディスク", "dynamic disks"),
+    ("マウント ポイント", "mount points"),
+    ("iSCSI イニシエーター", "the iSCSI initiator"),
+    ("マルチパス I/O", "multipath I/O"),
+    ("ホット アド メモリ", "hot-add memory"),
+    ("電源管理", "power management"),
+    ("ハイバネーション", "hibernation"),
+    ("USB 大容量記憶装置", "USB mass storage devices"),
+    ("プリンター ドライバーの分離", "printer driver isolation"),
+    ("ポイント アンド プリント", "Point and Print"),
+    ("フォント キャッシュ", "the font cache"),
+    ("IME 辞書", "the IME dictionary"),
+    ("全角文字の入力", "full-width character input"),
+    ("タイム ゾーンの更新", "time zone updates"),
+    ("夏時間", "daylight saving time"),
+    ("WMI リポジトリ", "the WMI repository"),
+    ("パフォーマンス カウンター", "performance counters"),
+    ("ネットワーク モニター", "Network Monitor"),
+    ("リモート レジストリ", "Remote Registry"),
+    ("管理共有", "administrative shares"),
+    ("NetBIOS 名前解決", "NetBIOS name resolution"),
+    ("LMHOSTS ファイル", "the LMHOSTS file"),
+    ("ASP.NET アプリケーション プール", "ASP.NET application pools"),
+    ("FTP サイト", "FTP sites"),
+    ("SMTP 仮想サーバー", "SMTP virtual servers"),
+    ("メッセージ キュー", "Message Queuing"),
+    ("分散トランザクション コーディネーター", "the Distributed Transaction Coordinator"),
+    ("ターミナル サーバー ライセンス", "Terminal Server licensing"),
+]
+FILE_STEMS = [
+    "Afd",
+    "Dnsapi",
+    "Http",
+    "Ipsec",
+    "Kerberos",
+    "Lsasrv",
+    "Msv1_0",
+    "Mrxsmb",
+    "Netlogon",
+    "Ntdsa",
+    "Ntfs",
+    "Oakley",
+    "Polstore",
+    "Rasppp",
+    "Rdpwd",
+    "Schannel",
+    "Srv",
+    "Tcpip",
+    "Termsrv",
+    "Win32k",
+    "Winsrv",
+    "Wldap32",
+    "Ws2_32",
+    "Spoolsv",
+    "Localspl",
+    "W32time",
+]
 
 # A Japanese text and its English counterpart.
 _Text = tuple[str, str]
@@ -273,6 +364,12 @@ def _article(
         sections.append(("状況", "Status", _status()))
     if rng.random() < 0.5:
         sections.append(("詳細", "More information", _more(rng, context)))
+    # Extra text comes from its own generator, so that adding it left the main sequence
+    # (and with it every article's metadata and rules) as it was.
+    extra = random.Random(f"{kb}:{title_en}")
+    sections.append(("関連情報", "Related information", _details(extra, context)))
+    if extra.random() < 0.6:
+        sections.append(("ファイル情報", "File information", _files(extra, context)))
     applies_to = _applies_to(rng, product)
     created_at = dt.datetime(2001, 1, 1, tzinfo=dt.UTC) + dt.timedelta(
         minutes=rng.randrange(10 * 365 * 24 * 60)
@@ -438,6 +535,45 @@ def _more(rng: random.Random, c: dict[str, Any]) -> _Text:
         en.append(f"In this configuration, traffic to UDP port {port} is translated.")
     _general(rng, c, ja, en)
     return "\n\n".join(ja), "\n\n".join(en)
+
+
+def _details(rng: random.Random, c: dict[str, Any]) -> _Text:
+    """A paragraph on narrower subjects that few articles share."""
+    ja: list[str] = []
+    en: list[str] = []
+    for detail in rng.sample(DETAILS, rng.randint(1, 3)):
+        ja.append(
+            f"{detail[0]}を使用している場合は、{c['topic'][0]}の設定も確認してください。"
+            f"{detail[0]}の既定値は、{c['product_ja']} の Service Pack によって異なります。"
+        )
+        en.append(
+            f"If you use {detail[1]}, also check the settings for {c['topic'][1]}. "
+            f"The default for {detail[1]} differs between service packs of {c['product_en']}."
+        )
+    _general(rng, c, ja, en)
+    return "\n\n".join(ja), "\n\n".join(en)
+
+
+def _files(rng: random.Random, c: dict[str, Any]) -> _Text:
+    """The file table of a hotfix, as support articles list it."""
+    build = rng.randint(1000, 4999)
+    rows = [
+        f"| {stem}.{rng.choice(['dll', 'sys', 'exe'])} | 5.2.3790.{build} | "
+        f"{rng.randint(20, 2000) * 512:,} | 20{rng.randint(3, 10):02d}-"
+        f"{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d} |"
+        for stem in rng.sample(FILE_STEMS, rng.randint(2, 6))
+    ]
+    table = "\n".join(rows)
+    return (
+        f"この修正プログラムの英語版には、次の表に示すファイル属性が含まれています。"
+        f"{c['component'][0]}を含むファイルは、修正プログラムのインストール時に置き換えられます。"
+        "\n\n| ファイル名 | ファイル バージョン | ファイル サイズ | 日付 |"
+        f"\n| --- | --- | --- | --- |\n{table}",
+        "The English version of this hotfix has the file attributes that are listed in the "
+        f"following table. The files that contain {c['component'][1]} are replaced when you "
+        "install the hotfix.\n\n| File name | File version | File size | Date |\n"
+        f"| --- | --- | --- | --- |\n{table}",
+    )
 
 
 def _applies_to(rng: random.Random, product: Product) -> list[dict[str, Any]]:

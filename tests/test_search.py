@@ -197,6 +197,17 @@ def test_identical_ranking_on_every_engine(corpus, client, query, expected):
     assert _kbs(client, query) == expected
 
 
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("推奨", [6.2464, 3.4073]),  # ranked in SQL
+        ("static mapping", [36.3068, 9.2495, 5.4948]),  # ranked in Python
+    ],
+)
+def test_identical_scores_on_every_engine(corpus, client, query, expected):
+    assert [item["score"] for item in _search(client, query)["items"]] == expected
+
+
 def test_two_japanese_characters_find_kb885348(client):
     body = _search(client, "推奨")
     assert body["total"] == 1
@@ -395,6 +406,8 @@ def test_openapi_documents_the_search(client):
     assert {"q", "locale", "product", "page", "per_page"} <= parameters
     item = spec["components"]["schemas"]["ArticleListItem"]["properties"]
     assert {"snippet", "matched_locale", "score"} <= item.keys()
+    suggest = spec["paths"]["/api/v1/search/suggest"]["get"]
+    assert {"q", "limit", "locale"} <= {p["name"] for p in suggest["parameters"]}
 
 
 def test_the_index_is_written_in_the_same_transaction(app):
@@ -585,6 +598,8 @@ def test_suggestions_by_kb_number_and_locale(corpus, client):
     assert [kb for kb, _, _ in _suggest(client, "9000", limit=3)] == ["900001", "900002", "900003"]
     assert {loc for _, loc, _ in _suggest(client, "9000", locale="ja")} == {"ja"}
     assert {loc for _, loc, _ in _suggest(client, "ipsec", locale="en")} == {"en"}
+    # Digits that start no KB number complete title words.
+    assert [kb for kb, _, _ in _suggest(client, "2003")] == ["885348"]
 
 
 @pytest.mark.parametrize("query", ["", "x", "%", "'", "\x00", "🔥", "a" * 300, "(("])

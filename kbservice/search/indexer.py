@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
@@ -114,10 +115,14 @@ def _write(session: Session, texts: Sequence[_Text]) -> tuple[int, int]:
         document, found = _analyse(text)
         documents.append(document)
         postings.extend(found)
+    # Core inserts: the ORM's bulk path would inspect every one of many thousand rows.
     if documents:
-        session.execute(insert(SearchDocument), documents)
+        session.execute(insert(SearchDocument.__table__), documents)
     if postings:
-        session.execute(insert(SearchPosting), postings)
+        # In key order: on PostgreSQL a term's postings then share heap pages (a bulk
+        # build reads like a clustered table), on SQLite the B-tree fills page by page.
+        postings.sort(key=itemgetter("term", "article_id", "locale"))
+        session.execute(insert(SearchPosting.__table__), postings)
     return len(documents), len(postings)
 
 

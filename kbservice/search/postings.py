@@ -2,25 +2,38 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 
 from .models import SearchPosting
 
 _postings = SearchPosting.__table__
 
 
-def documents_with(ordered: Sequence[str], positional: set[str], allowed: Any) -> Any:
-    """A query for the documents that hold every term, with each term's posting.
+def documents_with(
+    ordered: Sequence[str], positional: set[str], allowed: Any
+) -> tuple[Any, dict[str, str]]:
+    """The query for the documents that hold every term, and its parameters.
 
     Each row is: article id, locale, KB number, title length, body length, then per term
     its impact, followed by its title and body positions if the term is in `positional`.
     The first term drives the join (make it the rarest); the others are primary-key
     lookups. `allowed`, if given, is a subquery of the article ids to keep.
     """
-    aliases = [_postings.alias(f"p{index}") for index in range(len(ordered))]
+    query, driver_article = _join_shape(tuple(term in positional for term in ordered))
+    if allowed is not None:
+        query = query.where(driver_article.in_(allowed))
+    return query, {f"term_{index}": term for index, term in enumerate(ordered)}
+
+
+@functools.lru_cache(maxsize=256)
+def _join_shape(positional: tuple[bool, ...]) -> tuple[Any, Any]:
+    # Queries differ only in how many terms they join and which bring positions: building
+    # each shape once spares the aliases' construction on every search.
+    aliases = [_postings.alias(f"p{index}") for index in range(len(positional))]
     driver = aliases[0]
     columns: list[Any] = [
         driver.c.article_id,
@@ -30,23 +43,21 @@ def documents_with(ordered: Sequence[str], positional: set[str], allowed: Any) -
         driver.c.body_length,
     ]
     joined: Any = driver
-    for term, alias in zip(ordered, aliases, strict=True):
+    for index, (alias, with_positions) in enumerate(zip(aliases, positional, strict=True)):
         columns.append(alias.c.impact)
-        if term in positional:
+        if with_positions:
             columns += [alias.c.title_positions, alias.c.body_positions]
         if alias is not driver:
             joined = joined.join(
                 alias,
                 and_(
-                    alias.c.term == term,
+                    alias.c.term == bindparam(f"term_{index}"),
                     alias.c.article_id == driver.c.article_id,
                     alias.c.locale == driver.c.locale,
                 ),
             )
-    query = select(*columns).select_from(joined).where(driver.c.term == ordered[0])
-    if allowed is not None:
-        query = query.where(driver.c.article_id.in_(allowed))
-    return query
+    query = select(*columns).select_from(joined).where(driver.c.term == bindparam("term_0"))
+    return query, driver.c.article_id
 
 
 def phrase_counts(spec: Sequence[tuple[int, int]], row: Sequence[Any]) -> tuple[int, int]:

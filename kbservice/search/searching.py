@@ -13,11 +13,12 @@ Either way SQLite and PostgreSQL rank every hit identically.
 
 from __future__ import annotations
 
+import functools
 import heapq
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import case, distinct, func, literal, select
+from sqlalchemy import bindparam, case, distinct, func, literal, select
 from sqlalchemy.orm import Session
 
 from ..articles import ArticleListHit, ArticlePage, RevisionInfo, applicability_filter
@@ -134,40 +135,15 @@ def _rank_one_term(
     statement returns the window with the total and each article's postings.
     """
     connection = session.connection()
-    boost = case((_postings.c.locale == locale, BOOSTED), else_=PLAIN) if locale else literal(PLAIN)
-    conditions = [_postings.c.term == term]
-    if named:
-        conditions.append(_postings.c.article_id.not_in(named))
-    if allowed is not None:
-        conditions.append(_postings.c.article_id.in_(allowed))
+    parameters: dict[str, Any] = {"term": term, "locale": locale, "named": list(named)}
     if window[1] <= window[0]:
-        count = select(func.count(distinct(_postings.c.article_id))).where(*conditions)
-        return [], int(connection.scalar(count) or 0)
-    best = func.max(_postings.c.impact * boost).label("best")
-    page = (
-        select(
-            _postings.c.article_id,
-            _postings.c.kb,
-            best,
-            func.count().over().label("total"),
-        )
-        .where(*conditions)
-        .group_by(_postings.c.article_id, _postings.c.kb)
-        .order_by(best.desc(), func.length(_postings.c.kb), _postings.c.kb)
-        .offset(window[0])
-        .limit(window[1] - window[0])
-        .cte("page")
-    )
-    # Each article's postings come along: they tell which locale it matched in.
-    other = _postings.alias("other")
-    rows = connection.execute(
-        select(page, other.c.locale, other.c.impact).join(
-            other, (other.c.term == term) & (other.c.article_id == page.c.article_id)
-        )
-    ).all()
+        count = _one_term_count(bool(named), allowed)
+        return [], int(connection.scalar(count, parameters) or 0)
+    parameters.update(offset=window[0], limit=window[1] - window[0])
+    rows = connection.execute(_one_term_page(bool(locale), bool(named), allowed), parameters).all()
     if not rows:
-        count = select(func.count(distinct(_postings.c.article_id))).where(*conditions)
-        return [], int(connection.scalar(count) or 0)
+        count = _one_term_count(bool(named), allowed)
+        return [], int(connection.scalar(count, parameters) or 0)
     order: dict[int, tuple[int, int, str]] = {}
     scores: dict[int, dict[str, float]] = {}
     for article_id, kb, weight, _, document_locale, impact_value in rows:
@@ -179,6 +155,62 @@ def _rank_one_term(
     ranked = sorted(order, key=order.__getitem__)
     matches = [_best_document(a, order[a][2], scores[a], locale) for a in ranked]
     return matches, int(rows[0][3])
+
+
+def _one_term_conditions(named: bool, allowed: Any) -> list[Any]:
+    conditions = [_postings.c.term == bindparam("term")]
+    if named:
+        conditions.append(_postings.c.article_id.not_in(bindparam("named", expanding=True)))
+    if allowed is not None:
+        conditions.append(_postings.c.article_id.in_(allowed))
+    return conditions
+
+
+def _one_term_count(named: bool, allowed: Any) -> Any:
+    """How many articles hold the term."""
+    conditions = _one_term_conditions(named, allowed)
+    return select(func.count(distinct(_postings.c.article_id))).where(*conditions)
+
+
+def _one_term_page(preferred: bool, named: bool, allowed: Any) -> Any:
+    """A window of the articles holding the term, best first, with the total and postings."""
+    if allowed is None:
+        return _cached_one_term_page(preferred, named)
+    return _build_one_term_page(preferred, named, allowed)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_one_term_page(preferred: bool, named: bool) -> Any:
+    # Without filters the statement has a handful of shapes: build each once.
+    return _build_one_term_page(preferred, named, None)
+
+
+def _build_one_term_page(preferred: bool, named: bool, allowed: Any) -> Any:
+    boost = (
+        case((_postings.c.locale == bindparam("locale"), BOOSTED), else_=PLAIN)
+        if preferred
+        else literal(PLAIN)
+    )
+    best = func.max(_postings.c.impact * boost).label("best")
+    page = (
+        select(
+            _postings.c.article_id,
+            _postings.c.kb,
+            best,
+            func.count().over().label("total"),
+        )
+        .where(*_one_term_conditions(named, allowed))
+        .group_by(_postings.c.article_id, _postings.c.kb)
+        .order_by(best.desc(), func.length(_postings.c.kb), _postings.c.kb)
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
+        .cte("page")
+    )
+    # Each article's postings come along: they tell which locale it matched in.
+    other = _postings.alias("other")
+    return select(page, other.c.locale, other.c.impact).join(
+        other, (other.c.term == bindparam("term")) & (other.c.article_id == page.c.article_id)
+    )
 
 
 def _match(
@@ -196,14 +228,15 @@ def _match(
     }
     # Rarest term first: it drives the join, the others are primary-key lookups.
     ordered = sorted(required, key=lambda term: (frequencies[term], term))
-    rows = session.connection().execute(documents_with(ordered, positional, allowed)).all()
+    query, parameters = documents_with(ordered, positional, allowed)
+    rows = session.connection().execute(query, parameters).all()
     optional = _optional(session, [p.first for p in parsed.optional])
     # The column of each term's impact; its positions, when fetched, follow it.
     columns: dict[str, int] = {}
-    offset = 5
+    column = 5
     for term in ordered:
-        columns[term] = offset
-        offset += 3 if term in positional else 1
+        columns[term] = column
+        column += 3 if term in positional else 1
     # (the impact column of one term, or the (offset, column) pairs of a phrase; the IDF
     # weight, which for a phrase is the sum of its terms' IDF, as in Lucene; required)
     plan: list[tuple[Any, float, bool]] = []

@@ -5,7 +5,9 @@ Everything but the `<mark>` tags is HTML-escaped, so a snippet can go into a pag
 
 from __future__ import annotations
 
+import bisect
 import html
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -110,18 +112,28 @@ def make_snippet(
 
     Without any match (an article found by its KB number alone), the start of `intro`.
     """
-    best: tuple[int, int, str, list[Span], int] | None = None
-    for index, segment in enumerate(segments):
-        spans = highlighter.spans(segment)
+    # One pass over the whole body: a new line ends every word and run, so no match
+    # spans two segments.
+    offsets = list(itertools.accumulate((len(segment) + 1 for segment in segments), initial=0))
+    by_segment: dict[int, list[Span]] = {}
+    for span in highlighter.spans("\n".join(segments)):
+        index = bisect.bisect_right(offsets, span.start) - 1
+        shift = offsets[index]
+        by_segment.setdefault(index, []).append(
+            Span(span.start - shift, span.end - shift, span.key)
+        )
+    best: tuple[int, str, list[Span], int] | None = None
+    for index, spans in by_segment.items():
+        segment = segments[index]
         for anchor in spans:
             start = _start(segment, anchor.start)
             end = _cut(segment, start, length)
             distinct = len({s.key for s in spans if s.start >= start and s.end <= end})
             if best is None or distinct > best[0]:
-                best = (distinct, index, segment, spans, start)
+                best = (distinct, segment, spans, start)
     if best is not None:
-        _, _, text, spans, start = best
-        return render(text, spans, start, _cut(text, start, length))
+        _, segment, spans, start = best
+        return render(segment, spans, start, _cut(segment, start, length))
     title_spans = highlighter.spans(title)
     if title_spans:
         return render(title, title_spans, 0, len(title))

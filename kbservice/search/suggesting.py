@@ -38,14 +38,18 @@ class Suggestion:
 def suggest(
     session: Session, q: str, *, locale: str | None = None, limit: int = 8
 ) -> list[Suggestion]:
-    """Up to `limit` titles for a search box: shortest first, in the preferred locale if any."""
+    """Up to `limit` titles for a search box: shortest first, in the preferred locale if any.
+
+    Digits suggest articles by KB number first; titles with the number (`2003`) follow.
+    """
     normalized = normalize(q)
     number = _KB_PREFIX.fullmatch(normalized.strip())
-    if number:
-        return _by_number(session, number.group(1), locale, limit)
+    by_number = _by_number(session, number.group(1), locale, limit) if number else []
+    if len(by_number) == limit:
+        return by_number
     found, _ = positioned_runs(list(runs(normalized)))
     if not found:
-        return []
+        return by_number
     typing = not found[-1][0].cjk and not normalized[-1].isspace()
     documents = _prefixed(session, found[-1][0].text) if typing else None
     for run, tokens in found[:-1] if typing else found:
@@ -54,7 +58,8 @@ def suggest(
     for article_id, document_locale in documents or ():
         matched.setdefault(article_id, set()).add(document_locale)
     texts = sorted(_texts(session, matched, locale), key=lambda s: (len(s.title), len(s.kb), s.kb))
-    return texts[:limit]
+    numbered = {suggestion.kb for suggestion in by_number}
+    return [*by_number, *(s for s in texts if s.kb not in numbered)][:limit]
 
 
 def _by_number(session: Session, digits: str, locale: str | None, limit: int) -> list[Suggestion]:
@@ -101,7 +106,8 @@ def _with_title(
 ) -> set[tuple[int, str]]:
     """The documents (of `documents`, if given) whose title holds the phrase."""
     terms = list(dict.fromkeys(term for _, term in phrase.terms))
-    rows = session.connection().execute(documents_with(terms, set(terms), None))
+    query, parameters = documents_with(terms, set(terms), None)
+    rows = session.connection().execute(query, parameters)
     columns = {term: 5 + 3 * index for index, term in enumerate(terms)}
     spec = [(offset, columns[term]) for offset, term in phrase.terms]
     return {

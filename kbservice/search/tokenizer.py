@@ -29,7 +29,6 @@ CJK_CHARS = (
     "\u3005-\u3007\u3041-\u3096\u309d-\u309f\u30a1-\u30fa\u30fc-\u30ff\u31f0-\u31ff"
     "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7a3\U00020000-\U0003134f"
 )
-_CJK_CHAR = re.compile(f"[{CJK_CHARS}]")
 # A letter or digit that is not CJK (a character class, for regular expressions).
 WORD_CHAR = rf"[^\W_{CJK_CHARS}]"
 _RUNS = re.compile(rf"(?P<cjk>[{CJK_CHARS}]+(?:[^\S\n]+[{CJK_CHARS}]+)*)|(?P<word>{WORD_CHAR}+)")
@@ -140,29 +139,21 @@ def _is_mark(char: str) -> bool:
     return unicodedata.combining(char) != 0 or char in "\uff9e\uff9f"
 
 
-def is_cjk(char: str) -> bool:
-    """True for a character that CJK bigramming applies to."""
-    return _CJK_CHAR.match(char) is not None
-
-
 @dataclass(frozen=True, slots=True)
 class Run:
-    """A CJK run (spaces removed) or one word of normalized text, with its span there."""
+    """A CJK run (spaces removed) or one word of normalized text."""
 
     cjk: bool
     text: str
-    start: int
-    end: int
 
 
 def runs(normalized: str) -> Iterator[Run]:
     """The CJK runs and words of already normalized text, in order."""
     for match in _RUNS.finditer(normalized):
         if match.lastgroup == "cjk":
-            chars = "".join(match.group().split())
-            yield Run(True, chars, match.start(), match.end())
+            yield Run(True, "".join(match.group().split()))
         else:
-            yield Run(False, match.group(), match.start(), match.end())
+            yield Run(False, match.group())
 
 
 def run_terms(run: Run) -> list[str]:

@@ -1,0 +1,406 @@
+"""HTTP load benchmark: kbservice under gunicorn, driven by wrk, against a bare-Flask ceiling.
+
+Usage (from the project root; needs `wrk` on PATH, and initdb/pg_ctl for PostgreSQL):
+
+    .venv/bin/python bench/load_bench.py --engine both --workers 5 --threads 1,4
+
+For each engine (SQLite, PostgreSQL 15 in a throwaway cluster) it takes a fresh copy of
+a synthetic corpus (`kbservice synth`, cached in bench/out/), and for each thread count:
+
+1. serves bench/ceiling_app.py (one route returning {"status": "ok"}) with gunicorn
+   under the same workers and threads, and measures it: the ceiling;
+2. serves kbservice (`kbservice serve --workers N --threads T`, KB_LOG_LEVEL=WARNING)
+   and, after warming every worker, measures one endpoint at a time with wrk
+   (bench/wrk/rotate.lua rotates over pre-built requests): article GET over many KBs,
+   the same with If-None-Match (304), search over ja/en queries, applicability for one
+   system, a batch of 100 systems;
+3. reads the resident memory (VmRSS) of every gunicorn worker after the load.
+
+It prints markdown tables: req/s, p50 and p99 per endpoint, the ratio of its req/s to
+the ceiling's, the target ratio, the server's CPU time per request (master and workers,
+user + system, from /proc: far less sensitive to other load on the machine than req/s)
+and its ratio to the ceiling's, errors (socket errors, non-2xx/3xx answers); then the
+memory of each worker (VmRSS, and PSS, which splits shared pages between processes),
+the cold start (the slowest first applicability request, while each worker builds its
+rule index) and worker restarts during the measurements.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.client
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import harness
+
+ROTATE_LUA = harness.ROOT / "bench" / "wrk" / "rotate.lua"
+
+# Search queries the load rotates over: Japanese and English words and phrases.
+QUERIES = [
+    ("静的", "ja"),
+    ("ネットワーク アドレス変換", "ja"),
+    ("推奨", "ja"),
+    ("mapping", "en"),
+    ("ipsec", "en"),
+    ('"static mappings"', "en"),
+]
+# Minimum ratio of an endpoint's req/s to the ceiling's (issue "Performance at scale").
+TARGETS = {"article": 0.5, "article 304": 0.7, "applicability": 0.4, "search": 0.3}
+
+
+@dataclass
+class Result:
+    """One wrk measurement."""
+
+    endpoint: str
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    cpu_ms: float = 0.0
+
+    @property
+    def cpu_per_request(self) -> float:
+        """Server CPU (master and workers, user + system) per request, in ms."""
+        return self.cpu_ms / max(self.requests, 1)
+
+    @property
+    def rate(self) -> float:
+        """Requests per second."""
+        return self.requests / self.seconds
+
+
+@dataclass
+class Settings:
+    """How wrk drives each endpoint."""
+
+    wrk_threads: int
+    connections: int
+    duration: int
+    warmup: int
+    gunicorn_timeout: int
+
+
+def wrk(port: int, requests_file: Path, endpoint: str, settings: Settings, seconds: int) -> Result:
+    """Run wrk for `seconds` against `port`, rotating over `requests_file`."""
+    command = [
+        "wrk",
+        f"-t{settings.wrk_threads}",
+        f"-c{settings.connections}",
+        f"-d{seconds}s",
+        "--timeout=10s",
+        f"-s{ROTATE_LUA}",
+        f"http://{harness.HOST}:{port}",
+        "--",
+        str(requests_file),
+    ]
+    output = subprocess.run(
+        command, check=True, capture_output=True, text=True, timeout=seconds + 60
+    ).stdout
+    line = next(line for line in output.splitlines() if line.startswith("RESULT "))
+    data = json.loads(line.removeprefix("RESULT "))
+    errors = sum(
+        data[key]
+        for key in ("connect_errors", "read_errors", "write_errors", "timeouts", "bad_status")
+    )
+    return Result(
+        endpoint=endpoint,
+        requests=data["requests"],
+        seconds=data["duration_us"] / 1e6,
+        p50_ms=data["p50_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        errors=errors,
+    )
+
+
+def measure(
+    server: harness.Server, requests_file: Path, endpoint: str, settings: Settings
+) -> Result:
+    """A warm-up run, then the measured run, with the server's CPU time during it."""
+    if settings.warmup:
+        wrk(server.port, requests_file, endpoint, settings, settings.warmup)
+    cpu = server.cpu_seconds()
+    result = wrk(server.port, requests_file, endpoint, settings, settings.duration)
+    result.cpu_ms = (server.cpu_seconds() - cpu) * 1000
+    print(
+        f"  {endpoint:<14} {result.rate:8.0f} req/s  p50 {result.p50_ms:6.1f} ms  "
+        f"p99 {result.p99_ms:6.1f} ms  CPU {result.cpu_per_request:5.2f} ms/req  "
+        f"errors {result.errors}",
+        file=sys.stderr,
+    )
+    return result
+
+
+def write_requests(path: Path, rows: list[tuple[str, str, str, str]]) -> Path:
+    """Write the rotate.lua request file: METHOD, PATH, IF-NONE-MATCH, BODY per line."""
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            assert not any("\t" in field or "\n" in field for field in row)
+            handle.write("\t".join(row) + "\n")
+    return path
+
+
+def etags(port: int, paths: list[str]) -> list[str]:
+    """The ETag of each article path, fetched over one keep-alive connection."""
+    connection = http.client.HTTPConnection(harness.HOST, port, timeout=30)
+    tags = []
+    try:
+        for path in paths:
+            connection.request("GET", path)
+            response = connection.getresponse()
+            response.read()
+            if response.status != 200:
+                raise RuntimeError(f"GET {path} answered {response.status}")
+            tags.append(response.getheader("ETag"))
+    finally:
+        connection.close()
+    return tags
+
+
+def build_requests(
+    folder: Path, port: int, kbs: list[str], products: list[Any], etag_count: int
+) -> dict[str, Path]:
+    """One request file per kbservice endpoint."""
+    rng = random.Random(11)
+    articles = [f"/api/v1/articles/{kb}?locale=ja" for kb in kbs]
+    conditional = articles[:etag_count]
+    tags = etags(port, conditional)
+    status = harness.request(port, "GET", conditional[0], headers={"If-None-Match": tags[0]})[0]
+    if status != 304:
+        raise RuntimeError(f"If-None-Match with the ETag answered {status}, not 304")
+    searches = [
+        f"/api/v1/articles?{urllib.parse.urlencode({'q': query, 'locale': locale})}"
+        for query, locale in QUERIES
+    ]
+    singles = [
+        json.dumps({"system": harness.random_system(rng, products)}, separators=(",", ":"))
+        for _ in range(500)
+    ]
+    batches = [
+        json.dumps(
+            {
+                "systems": [
+                    {"id": f"h{i}", **harness.random_system(rng, products)} for i in range(100)
+                ]
+            },
+            separators=(",", ":"),
+        )
+        for _ in range(20)
+    ]
+    return {
+        "article": write_requests(
+            folder / "article.tsv", [("GET", path, "", "") for path in articles]
+        ),
+        "article 304": write_requests(
+            folder / "article304.tsv",
+            [("GET", path, f'"{tag}"', "") for path, tag in zip(conditional, tags, strict=True)],
+        ),
+        "search": write_requests(folder / "search.tsv", [("GET", p, "", "") for p in searches]),
+        "applicability": write_requests(
+            folder / "single.tsv", [("POST", "/api/v1/applicability", "", b) for b in singles]
+        ),
+        "batch 100": write_requests(
+            folder / "batch.tsv", [("POST", "/api/v1/applicability/batch", "", b) for b in batches]
+        ),
+    }
+
+
+def ceiling(workers: int, threads: int, settings: Settings, folder: Path) -> Result:
+    """The bare Flask app under the same gunicorn settings."""
+    port = harness.free_port()
+    command = [
+        str(harness.GUNICORN),
+        f"--workers={workers}",
+        f"--threads={threads}",
+        f"--worker-class={'gthread' if threads > 1 else 'sync'}",
+        f"--timeout={settings.gunicorn_timeout}",
+        f"--bind={harness.HOST}:{port}",
+        "bench.ceiling_app:app",
+    ]
+    with harness.Server(command, os.environ, port, folder / "ceiling.log") as server:
+        server.wait_ready("/")
+        requests_file = write_requests(folder / "ceiling.tsv", [("GET", "/", "", "")])
+        return measure(server, requests_file, "ceiling", settings)
+
+
+@dataclass
+class ConfigRun:
+    """Everything measured under one gunicorn configuration."""
+
+    results: list[Result]
+    cold_seconds: float
+    rss_mib: list[float]
+    pss_mib: list[float]
+    restarts: int
+
+
+def run_config(
+    url: str,
+    corpus: harness.Corpus,
+    kbs: list[str],
+    workers: int,
+    threads: int,
+    settings: Settings,
+    etag_count: int,
+) -> ConfigRun:
+    """The ceiling and every kbservice endpoint under one gunicorn configuration."""
+    with tempfile.TemporaryDirectory(prefix="kbload-", dir=harness.OUT) as name:
+        folder = Path(name)
+        results = [ceiling(workers, threads, settings, folder)]
+        metrics = folder / "metrics"
+        metrics.mkdir()
+        with harness.kbservice_server(
+            url, workers, threads, folder / "kbservice.log", metrics, settings.gunicorn_timeout
+        ) as server:
+            files = build_requests(
+                folder, server.port, kbs, harness.catalog_products(corpus), etag_count
+            )
+            first_single = files["applicability"].read_text().splitlines()[0].split("\t")[3]
+            started = set(server.workers())
+            cold = harness.warm_workers(server.port, first_single.encode(), workers * threads)
+            warm = set(server.workers())
+            for endpoint, requests_file in files.items():
+                results.append(measure(server, requests_file, endpoint, settings))
+            if server.process.poll() is not None:
+                raise RuntimeError(f"kbservice exited during the load; see {server.log}")
+            memory = server.worker_memory_mib()
+            restarts = len(set(server.workers()) - warm) + len(warm - started)
+    return ConfigRun(
+        results, cold, [rss for rss, _ in memory], [pss for _, pss in memory], restarts
+    )
+
+
+def machine_facts() -> str:
+    """nproc, CPU model, memory, Python, date and load average, for the record."""
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = next(
+        int(line.split()[1]) / 1024 / 1024
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal:")
+    )
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split()[1]
+    return (
+        f"{dt.date.today().isoformat()}; nproc {os.cpu_count()}, {model}, "
+        f"{memory:.0f} GiB RAM; Python {platform.python_version()}, wrk {wrk_version}; "
+        f"load average at start {harness.load_average()}"
+    )
+
+
+def table(rows: list[tuple[str, str, Result, Result]]) -> str:
+    """The markdown table of every measurement."""
+    lines = [
+        "| engine | workers × threads | endpoint | req/s | p50 ms | p99 ms "
+        "| ratio to ceiling | target | server CPU ms/req | CPU ratio | errors |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |",
+    ]
+    for engine, config, result, top in rows:
+        ratio = result.rate / top.rate
+        target = TARGETS.get(result.endpoint)
+        verdict = "" if target is None else f"≥ {target} {'✓' if ratio >= target else '✗'}"
+        cpu_ratio = top.cpu_per_request / result.cpu_per_request if result.cpu_ms else 0.0
+        lines.append(
+            f"| {engine} | {config} | {result.endpoint} | {result.rate:.0f} | {result.p50_ms:.1f} "
+            f"| {result.p99_ms:.1f} | {ratio:.2f} | {verdict} | {result.cpu_per_request:.2f} "
+            f"| {cpu_ratio:.2f} | {result.errors} |"
+        )
+    return "\n".join(lines)
+
+
+def parse_args() -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    parser.add_argument("--engine", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--articles", type=int, default=20_000, help="corpus size")
+    parser.add_argument("--products", type=int, default=200, help="synthetic products")
+    parser.add_argument("--seed", type=int, default=7, help="corpus random seed")
+    parser.add_argument(
+        "--workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="gunicorn workers"
+    )
+    parser.add_argument(
+        "--threads",
+        default="1,4",
+        help="comma-separated threads per worker to compare (1: sync worker, more: gthread)",
+    )
+    parser.add_argument("--wrk-threads", type=int, default=2, help="wrk -t")
+    parser.add_argument("--connections", type=int, default=16, help="wrk -c")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measured run")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per endpoint")
+    parser.add_argument(
+        "--gunicorn-timeout",
+        type=int,
+        default=60,
+        help="gunicorn worker timeout, s (kbservice serve --timeout); sync workers that build "
+        "their rule index at the same time may need more than the default",
+    )
+    parser.add_argument("--kbs", type=int, default=5000, help="KBs the article GETs rotate over")
+    parser.add_argument("--etags", type=int, default=500, help="KBs the 304 GETs rotate over")
+    args = parser.parse_args()
+    args.threads = [int(value) for value in args.threads.split(",")]
+    return args
+
+
+def main() -> None:
+    """Run every configuration on the chosen engines and print the tables."""
+    args = parse_args()
+    corpus = harness.Corpus(args.articles, args.products, args.seed)
+    settings = Settings(
+        args.wrk_threads, args.connections, args.duration, args.warmup, args.gunicorn_timeout
+    )
+    facts = machine_facts()
+    engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
+    names = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+    rows: list[tuple[str, str, Result, Result]] = []
+    memory: list[str] = []
+    for engine in engines:
+        with harness.engine_url(engine, corpus) as url:
+            kbs = harness.kbs_of(url, args.kbs)
+            for threads in args.threads:
+                config = f"{args.workers} × {threads}"
+                print(f"{names[engine]}, {config}:", file=sys.stderr)
+                run = run_config(url, corpus, kbs, args.workers, threads, settings, args.etags)
+                rows += [(names[engine], config, result, run.results[0]) for result in run.results]
+                worst = max(run.rss_mib)
+                memory.append(
+                    f"| {names[engine]} | {config} | {', '.join(f'{m:.0f}' for m in run.rss_mib)} "
+                    f"| {', '.join(f'{m:.0f}' for m in run.pss_mib)} "
+                    f"| {worst:.0f} | ≤ 250 {'✓' if worst <= 250 else '✗'} "
+                    f"| {run.cold_seconds:.1f} | {run.restarts} |"
+                )
+    print(f"{facts}; load average at end {harness.load_average()}\n")
+    print(
+        f"Corpus: {corpus.articles} articles, {corpus.products} synthetic products; wrk "
+        f"-t{args.wrk_threads} -c{args.connections} -d{args.duration}s after a "
+        f"{args.warmup} s warm-up; gunicorn --timeout {args.gunicorn_timeout}.\n"
+    )
+    print(table(rows))
+    print(
+        "\n| engine | workers × threads | VmRSS per worker (MiB) | PSS per worker (MiB) "
+        "| max VmRSS | target | cold start (s) | worker restarts |"
+    )
+    print("| --- | --- | --- | --- | ---: | --- | ---: | ---: |")
+    print("\n".join(memory))
+
+
+if __name__ == "__main__":
+    main()
