@@ -1,15 +1,16 @@
 """Shared plumbing of the HTTP benchmarks: cached corpora, database engines, gunicorn servers.
 
-`load_bench.py` and `soak.py` import it. Nothing here measures anything:
+`load_bench.py` and `soak.py` import it:
 
 * `sqlite_corpus` / `postgres_corpus` give a database holding the synthetic corpus of
   `kbservice synth`, built once and cached in bench/out/ (gitignored) under a name made
   of the parameters, the schema head and a digest of the code whose output the files
   hold (generator, seeds, search indexer, migrations): a change there rebuilds them;
-* `Engine` runs the benchmark against a fresh copy of that corpus on SQLite or on a
-  throwaway PostgreSQL 15 cluster (tests/pg.py);
+* `engine_url` yields a fresh copy of that corpus on SQLite or on a throwaway
+  PostgreSQL 15 cluster (tests/pg.py);
 * `Server` starts a process (`kbservice serve`, or gunicorn on another app), waits for
-  it to answer, reads its workers' resident memory and stops it.
+  it to answer, reads its CPU time and its workers' memory, and stops it;
+  `warm_workers` makes every worker build its rule index before anything is measured.
 """
 
 from __future__ import annotations
