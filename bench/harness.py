@@ -4,10 +4,11 @@
 
 * `sqlite_corpus` / `postgres_corpus` give a database holding the synthetic corpus of
   `kbservice synth`, built once and cached in bench/out/ (gitignored) under a name made
-  of the parameters, the schema head and a digest of the code whose output the files
-  hold (generator, seeds, search indexer, migrations): a change there rebuilds them;
+  of the parameters and a digest of the code that shapes the stored rows (generator,
+  seeds, search indexer and tokenizer): a change there rebuilds them;
 * `engine_url` yields a fresh copy of that corpus on SQLite or on a throwaway
-  PostgreSQL 15 cluster (tests/pg.py);
+  PostgreSQL 15 cluster (tests/pg.py), upgraded to the current schema with
+  `kbservice db upgrade` (newer migrations do not need a rebuild, as in production);
 * `Server` starts a process (`kbservice serve`, or gunicorn on another app), waits for
   it to answer, reads its CPU time and its workers' memory, and stops it;
   `warm_workers` makes every worker build its rule index before anything is measured.
@@ -51,31 +52,17 @@ class Corpus:
 
     def key(self) -> str:
         """A file-name stem naming the parameters and the code that shapes the corpus."""
-        return (
-            f"corpus-a{self.articles}-p{self.products}-s{self.seed}-{schema_head()}"
-            f"-{code_fingerprint()}"
-        )
-
-
-def schema_head() -> str:
-    """The newest Alembic revision of the project's migrations."""
-    from alembic.script import ScriptDirectory
-
-    sys.path.insert(0, str(ROOT))
-    from kbservice.migrate import alembic_config
-
-    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
-    return head or "base"
+        return f"corpus-a{self.articles}-p{self.products}-s{self.seed}-{code_fingerprint()}"
 
 
 def code_fingerprint() -> str:
-    """A digest of the sources whose output the cache holds: generator, seeds, search index."""
+    """A digest of the sources that shape the cached rows: generator, seeds, search index."""
     sources = [
         ROOT / "kbservice" / "synthetic.py",
         ROOT / "kbservice" / "synthetic_rules.py",
-        *sorted((ROOT / "kbservice" / "search").glob("*.py")),
+        ROOT / "kbservice" / "search" / "indexer.py",
+        ROOT / "kbservice" / "search" / "tokenizer.py",
         *sorted((ROOT / "seeds").rglob("*.yaml")),
-        *sorted((ROOT / "migrations" / "versions").glob("*.py")),
     ]
     digest = hashlib.sha256()
     for path in sources:
@@ -158,7 +145,9 @@ def engine_url(engine: str, corpus: Corpus) -> Iterator[str]:
         with tempfile.TemporaryDirectory(prefix="kbbench-", dir=OUT) as folder:
             copy = Path(folder) / "kb.sqlite3"
             shutil.copyfile(source, copy)
-            yield f"sqlite:///{copy}"
+            url = f"sqlite:///{copy}"
+            upgrade(url)
+            yield url
         return
     sys.path.insert(0, str(ROOT / "tests"))
     from pg import start_cluster
@@ -167,9 +156,17 @@ def engine_url(engine: str, corpus: Corpus) -> Iterator[str]:
     try:
         url = cluster.url("postgres")
         postgres_corpus(corpus, url)
+        upgrade(url)
         yield url
     finally:
         cluster.stop()
+
+
+def upgrade(url: str) -> None:
+    """Bring a cached corpus to the current schema (`kbservice db upgrade`)."""
+    subprocess.run(
+        [str(KBSERVICE), "db", "upgrade"], env=kb_env(url), check=True, stdout=subprocess.DEVNULL
+    )
 
 
 def kbs_of(url: str, limit: int) -> list[str]:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from .db import utcnow
+from .db import serialize_revision_writes, utcnow
 from .errors import Conflict, NotFound
 from .models import Article, ArticleApplicability, Revision, RevisionText
 from .rules import validate_rules
@@ -144,6 +144,14 @@ def get_article(session: Session, kb: str) -> ArticleSnapshot:
     return snapshot_of(article, revision)
 
 
+def get_revision_by_id(session: Session, revision_id: int) -> ArticleSnapshot:
+    """The article as it was at the revision with this (internal) id, or NotFound."""
+    revision = session.get(Revision, revision_id)
+    if revision is None:
+        raise NotFound(f"No revision {revision_id} exists.")
+    return snapshot_of(session.get_one(Article, revision.article_id), revision)
+
+
 def get_revision(session: Session, kb: str, number: str) -> ArticleSnapshot:
     """Article `kb` exactly as it was at revision `number` (e.g. `2.2`)."""
     article = find_article(session, kb)
@@ -186,6 +194,7 @@ def create_article(session: Session, new: NewArticle) -> ArticleSnapshot:
     kb = normalize_kb(new.kb)
     if kb is None:
         raise NotFound(f"{new.kb!r} is not a KB number.")
+    serialize_revision_writes(session)
     if session.scalar(select(func.count()).where(Article.kb == kb)):
         raise Conflict(f"Article KB{kb} already exists.")
     if new.rules is not None:

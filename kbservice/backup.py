@@ -36,7 +36,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from . import models  # noqa: F401  (registers every table on the metadata)
-from .db import Base, UTCDateTime
+from .db import Base, UTCDateTime, serialize_revision_writes
 from .migrate import MIGRATIONS_DIR
 from .search import IndexReport, rebuild_index
 from .search.models import SearchDocument, SearchPosting
@@ -195,6 +195,7 @@ class Importer:
         All in the caller's transaction: on any error nothing is written. `progress(n)` is
         told of every n rows inserted and articles indexed.
         """
+        serialize_revision_writes(session)  # revisions arrive with their ids (see db.py)
         ensure_empty(session)
         counts = dict.fromkeys(self._order, 0)
         for table, first_line, rows in self._batches(counts):

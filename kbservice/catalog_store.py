@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .catalog import Catalog
@@ -54,22 +54,27 @@ def upsert_products(session: Session, products: list[Mapping[str, Any]]) -> int:
     return changed
 
 
+def load_catalog(session: Session) -> Catalog:
+    """The catalog as stored, in its order."""
+    rows = session.scalars(select(Product).order_by(Product.position, Product.id))
+    return Catalog.from_dicts([row.data for row in rows])
+
+
 class CatalogCache:
     """The Catalog of one application, rebuilt only when the products table changed."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._stamp: tuple[Any, ...] | None = None
+        self._stamp: object = None
         self._catalog: Catalog | None = None
 
-    def get(self, session: Session) -> Catalog:
-        """The current catalog; one cheap query checks that it is still fresh."""
-        stamp = tuple(
-            session.execute(select(func.count(Product.id), func.max(Product.updated_at))).one()
-        )
+    def get(self, stamp: object, session: Callable[[], Session]) -> Catalog:
+        """The catalog for `stamp` (freshness.Stamps.catalog); `session` is opened on change."""
+        catalog = self._catalog
+        if catalog is not None and stamp == self._stamp:
+            return catalog
         with self._lock:
             if self._catalog is None or stamp != self._stamp:
-                rows = session.scalars(select(Product).order_by(Product.position, Product.id))
-                self._catalog = Catalog.from_dicts([row.data for row in rows])
+                self._catalog = load_catalog(session())
                 self._stamp = stamp
             return self._catalog

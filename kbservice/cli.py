@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -139,19 +141,45 @@ def prepare_database(app: Any) -> None:
     type=click.IntRange(1, 64),
     help="gunicorn worker processes.",
 )
-@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
-@click.option("--timeout", default=60, show_default=True, type=click.IntRange(1, 3600))
+@click.option(
+    "--threads",
+    default=4,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Threads per worker (gunicorn's gthread worker); 1 uses the sync worker.",
+)
+@click.option(
+    "--timeout",
+    default=60,
+    show_default=True,
+    type=click.IntRange(1, 3600),
+    help="Seconds a worker may spend on one request before gunicorn restarts it.",
+)
 @pass_ctx
 def serve(ctx: _AppContext, host: str, port: int, workers: int, threads: int, timeout: int) -> None:
-    """Serve the API with gunicorn; an empty database is migrated and seeded first."""
+    """Serve the API with gunicorn; an empty database is migrated and seeded first.
+
+    The product catalog and every article's compiled rules are built once, before the
+    workers start: they share that memory and answer their first request at full speed.
+    """
+    from .flask_db import warm_caches
     from .server import run_gunicorn
 
     # Workers share metrics through files; this must be set before the app is built.
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="kbservice-metrics-"))
     app = ctx.app
     prepare_database(app)
+    started = time.perf_counter()
+    click.echo("Compiling the applicability rules of every article …")
+    count = warm_caches(app)
+    elapsed = time.perf_counter() - started
+    click.echo(f"Compiled the rules of {count:,} article(s) in {elapsed:.1f} s.")
     # The workers fork from this process: they must not inherit pooled connections.
     get_database(app).dispose()
+    # Keep the caches out of the collector's reach: its bookkeeping writes would copy
+    # every shared page into each worker.
+    gc.collect()
+    gc.freeze()
     click.echo(f"kbservice on http://{host}:{port}/api/v1 ({_display_url(ctx.url)})")
     run_gunicorn(app, host=host, port=port, workers=workers, threads=threads, timeout=timeout)
 
@@ -230,7 +258,7 @@ def import_text(ctx: _AppContext, file: Any, locale: str, kb: str | None, author
     published: an editor reviews the draft and publishes it (POST /api/v1/drafts/ID/publish).
     """
     from .audit import Actor, record
-    from .catalog_store import CatalogCache
+    from .catalog_store import load_catalog
     from .errors import KBServiceError
     from .legacy_import import import_legacy_text
     from .legacy_text import LegacyTextError
@@ -238,7 +266,7 @@ def import_text(ctx: _AppContext, file: Any, locale: str, kb: str | None, author
     database = get_database(ctx.app)
     try:
         with database.write() as session:
-            catalog = CatalogCache().get(session)
+            catalog = load_catalog(session)
             result = import_legacy_text(
                 session, file.read(), locale=locale, catalog=catalog, author=author, kb=kb
             )

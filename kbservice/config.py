@@ -22,6 +22,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_RULE_DEPTH": 32,
     "MAX_RULE_NODES": 1000,
     "MAX_JSON_DEPTH": 64,
+    # Per worker process: rendered article bodies kept for conditional and repeat GETs.
+    "ARTICLE_CACHE_MB": 32,
     "SEEDS_DIR": str(Path(__file__).resolve().parent.parent / "seeds"),
     "LOG_LEVEL": "INFO",
     # Signs the web UI's session cookies; set it when several workers or servers serve.
@@ -39,6 +41,7 @@ _INT_KEYS = {
     "MAX_RULE_DEPTH",
     "MAX_RULE_NODES",
     "MAX_JSON_DEPTH",
+    "ARTICLE_CACHE_MB",
 }
 
 

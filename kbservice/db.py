@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -93,6 +93,23 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+# Any constant shared by every kbservice process; names the lock in pg_locks.
+_REVISION_WRITE_LOCK = 0x6B62_7276  # "kbrv"
+
+
+def serialize_revision_writes(session: Session) -> None:
+    """Make revision ids become visible in the order they were allocated.
+
+    Caches ask "is there a revision newer than id N?". On PostgreSQL two transactions
+    could commit ids 11 and 10 in that order, and a reader that saw 11 before 10 was
+    committed would never load 10. Call this before inserting a revision: the
+    transaction-scoped advisory lock makes revision-writing transactions take turns.
+    SQLite writers already take turns (BEGIN IMMEDIATE).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _REVISION_WRITE_LOCK})
 
 
 def make_null_pool_engine(url: str) -> Engine:

@@ -9,10 +9,12 @@ from .applicability import RuleCache, RuleIndex
 from .catalog import Catalog
 from .catalog_store import CatalogCache
 from .db import Database, make_engine
+from .freshness import StampReader, Stamps
 
 _EXTENSION = "kbservice.database"
 _CATALOG = "kbservice.catalog"
 _RULES = "kbservice.rules"
+_STAMPS = "kbservice.stamps"
 
 
 def init_app(app: Flask, database: Database | None = None) -> Database:
@@ -24,6 +26,7 @@ def init_app(app: Flask, database: Database | None = None) -> Database:
             make_engine(read_url) if read_url else None,
         )
     app.extensions[_EXTENSION] = database
+    app.extensions[_STAMPS] = StampReader(database.read_engine or database.engine)
     app.extensions[_CATALOG] = CatalogCache()
     app.extensions[_RULES] = RuleCache(
         max_depth=app.config["MAX_RULE_DEPTH"], max_nodes=app.config["MAX_RULE_NODES"]
@@ -51,16 +54,43 @@ def get_primary_session() -> Session:
     return g.db_primary_session
 
 
+def get_stamp_reader() -> StampReader:
+    """Freshness queries on the read database."""
+    return current_app.extensions[_STAMPS]
+
+
+def get_stamps() -> Stamps:
+    """What the caches are checked against, read once per request."""
+    if "stamps" not in g:
+        g.stamps = get_stamp_reader().stamps()
+    return g.stamps
+
+
+def use_stamps(stamps: Stamps) -> None:
+    """Adopt stamps the request has already read (with an article lookup)."""
+    g.stamps = stamps
+
+
 def get_catalog() -> Catalog:
     """The product catalog, cached per application and checked once per request."""
     if "catalog" not in g:
-        g.catalog = current_app.extensions[_CATALOG].get(get_session())
+        g.catalog = current_app.extensions[_CATALOG].get(get_stamps().catalog, get_session)
     return g.catalog
 
 
 def get_rule_index() -> RuleIndex:
     """Compiled rules of every article's current revision, cached per application."""
-    return current_app.extensions[_RULES].index(get_session())
+    return current_app.extensions[_RULES].index(get_stamps().revision, get_session)
+
+
+def warm_caches(app: Flask) -> int:
+    """Build the catalog and the rule index now instead of on the first request.
+
+    Returns how many articles the index holds.
+    """
+    with app.app_context():
+        get_catalog()
+        return len(get_rule_index().entries)
 
 
 def _close_session(_exc: BaseException | None) -> None:

@@ -37,7 +37,8 @@ class Product(Base):
     data: Mapped[json_dict]
     mainstream_end: Mapped[dt.date | None] = mapped_column(Date)
     extended_end: Mapped[dt.date | None] = mapped_column(Date)
-    updated_at: Mapped[timestamp]
+    # Indexed: every request checks max(updated_at) to know whether the catalog changed.
+    updated_at: Mapped[timestamp] = mapped_column(index=True)
 
 
 class Article(Base):

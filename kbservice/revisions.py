@@ -20,7 +20,7 @@ from .articles import (
     snapshot_of,
 )
 from .audit import Actor
-from .db import utcnow
+from .db import serialize_revision_writes, utcnow
 from .errors import PreconditionFailed
 from .models import Article, Revision, RevisionText
 from .rules import validate_rules
@@ -68,6 +68,8 @@ def publish(
     the article's current sequence and the unique (article, seq) constraint let exactly
     one commit, whatever the isolation level.
     """
+    # Before any row lock: writers take this lock first, so they cannot deadlock on it.
+    serialize_revision_writes(session)
     article = find_article(session, kb)
     current = session.scalars(
         select(Revision).where(

@@ -9,6 +9,7 @@ from flask import Flask, abort, request, send_from_directory
 
 from .base import init_api
 from .hardening import init_hardening
+from .serving import init_serving
 
 _SWAGGER_ASSETS = Path(flask_swagger_ui.__file__).resolve().parent / "dist"
 
@@ -19,6 +20,7 @@ def register_api(app: Flask) -> None:
 
     api = init_api(app)
     init_hardening(app)
+    init_serving(app)
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "kbservice API token"}
     )

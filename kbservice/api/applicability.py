@@ -76,7 +76,7 @@ def _explain(body: dict[str, Any]) -> bool:
 
 
 @blp.route("/applicability", methods=["POST"])
-@blp.arguments(ApplicabilityRequestSchema)
+@blp.arguments(ApplicabilityRequestSchema())
 @blp.response(200, ApplicabilityResponseSchema, headers=LOCALIZED)
 @blp.alt_response(404, description="A requested KB number does not exist")
 @blp.alt_response(422, description="Invalid facts; `errors` names each field")
@@ -93,7 +93,7 @@ def check_one(body: dict[str, Any]) -> Response:
 
 
 @blp.route("/applicability/batch", methods=["POST"])
-@blp.arguments(ApplicabilityBatchRequestSchema)
+@blp.arguments(ApplicabilityBatchRequestSchema())
 @blp.response(200, ApplicabilityBatchResponseSchema, headers=LOCALIZED)
 @blp.alt_response(404, description="A requested KB number does not exist")
 @blp.alt_response(
@@ -127,7 +127,7 @@ def check_batch(body: dict[str, Any]) -> Response:
 
 
 @blp.route("/articles/<string:kb>/applicability")
-@blp.arguments(ApplicabilityQuerySchema, location="query")
+@blp.arguments(ApplicabilityQuerySchema(), location="query")
 @blp.response(200, ApplicabilityResponseSchema, headers=LOCALIZED)
 @blp.alt_response(404, description="No such article")
 def check_link(query: dict[str, Any], kb: str) -> Response:

@@ -24,20 +24,20 @@ from .schemas import (
     RevisionListSchema,
     RulesBodySchema,
 )
-from .serving import serve_snapshot
+from .serving import serve_current, serve_snapshot
 
 blp = Blueprint("articles", __name__, description="Knowledge-base articles")
 
 
 @blp.route("/articles/<string:kb>")
-@blp.arguments(LocaleQuerySchema, location="query", as_kwargs=True)
+@blp.arguments(LocaleQuerySchema(), location="query", as_kwargs=True)
 @blp.header_parameters(IF_NONE_MATCH)
 @blp.response(200, ArticleSchema, headers={**ETAG, **LOCALIZED})
 @blp.alt_response(304, description="Not modified (If-None-Match matched the ETag)")
 @blp.alt_response(404, description="No such article")
 def get_article(kb: str, locale: str | None = None) -> Response:
     """The current revision of an article, in the negotiated locale, with a strong ETag."""
-    return serve_snapshot(articles.get_article(get_session(), kb), locale)
+    return serve_current(kb, locale)
 
 
 @blp.route("/articles/<string:kb>/revisions")
@@ -51,7 +51,7 @@ def list_revisions(kb: str) -> Response:
 
 
 @blp.route("/articles/<string:kb>/revisions/<string:number>")
-@blp.arguments(LocaleQuerySchema, location="query", as_kwargs=True)
+@blp.arguments(LocaleQuerySchema(), location="query", as_kwargs=True)
 @blp.header_parameters(IF_NONE_MATCH)
 @blp.response(200, ArticleSchema, headers={**ETAG, **LOCALIZED})
 @blp.alt_response(304, description="Not modified (If-None-Match matched the ETag)")
@@ -70,7 +70,7 @@ def get_rules(kb: str) -> Response:
 
 
 @blp.route("/articles")
-@blp.arguments(ArticleListQuerySchema, location="query")
+@blp.arguments(ArticleListQuerySchema(), location="query")
 @blp.response(200, ArticleListSchema)
 def list_articles(query: dict[str, Any]) -> Response:
     """List and search articles, best match first, paginated."""

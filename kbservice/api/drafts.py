@@ -130,7 +130,7 @@ def list_all() -> Response:
 @blp.route("/articles/<string:kb>/drafts/translations/<string:locale>", methods=["PUT"])
 @blp.doc(**_DOC)
 @require(Role.EDITOR)
-@blp.arguments(TranslationInSchema)
+@blp.arguments(TranslationInSchema())
 @_saves_draft
 def save_translation(body: dict[str, Any], kb: str, locale: str) -> Response:
     """Save a translation draft; the published text does not change."""
@@ -141,7 +141,7 @@ def save_translation(body: dict[str, Any], kb: str, locale: str) -> Response:
 @blp.route("/articles/<string:kb>/drafts/rules", methods=["PUT"])
 @blp.doc(**_DOC)
 @require(Role.EDITOR)
-@blp.arguments(RulesInSchema)
+@blp.arguments(RulesInSchema())
 @_saves_draft
 def save_rules(body: dict[str, Any], kb: str) -> Response:
     """Save a rules draft (validated now, so publishing cannot fail on it)."""
@@ -152,7 +152,7 @@ def save_rules(body: dict[str, Any], kb: str) -> Response:
 @blp.route("/articles/<string:kb>/drafts/metadata", methods=["PUT"])
 @blp.doc(**_DOC)
 @require(Role.EDITOR)
-@blp.arguments(MetadataInSchema, required=False)
+@blp.arguments(MetadataInSchema(), required=False)
 @_saves_draft
 def save_metadata(body: dict[str, Any], kb: str) -> Response:
     """Save a metadata draft (keywords, related, applies-to)."""
@@ -209,7 +209,7 @@ def _publish_existing(draft: drafts.DraftInfo, summary: str) -> Response:
 @blp.route("/drafts/<int:draft_id>/publish", methods=["POST"])
 @blp.doc(**_DOC)
 @require(Role.EDITOR)
-@blp.arguments(PublishInSchema, required=False)
+@blp.arguments(PublishInSchema(), required=False)
 @blp.header_parameters(IF_MATCH_PUBLISH)
 @blp.response(200, ArticleSchema, headers={**ETAG, **LOCALIZED})
 @blp.alt_response(

@@ -95,7 +95,7 @@ def _written(snapshot: articles.ArticleSnapshot, locale: str, status: int) -> Re
 @blp.route("/articles", methods=["POST"])
 @blp.doc(**_WRITE_DOC)
 @require(Role.EDITOR)
-@blp.arguments(ArticleCreateSchema)
+@blp.arguments(ArticleCreateSchema())
 @blp.response(201, ArticleSchema, headers={**ETAG, **LOCALIZED, **LOCATION})
 @blp.alt_response(409, description="The KB number exists already")
 def create(body: dict[str, Any]) -> Response:
@@ -139,7 +139,7 @@ def _publish(kb: str, change: revisions.Change, summary: str, action: str) -> An
 @blp.doc(**_WRITE_DOC)
 @require(Role.EDITOR)
 @require_if_match
-@blp.arguments(TranslationInSchema)
+@blp.arguments(TranslationInSchema())
 @blp.header_parameters(IF_MATCH_ARTICLE)
 @blp.response(200, ArticleSchema, headers={**ETAG, **LOCALIZED})
 @blp.alt_response(
@@ -165,7 +165,7 @@ def put_translation(body: dict[str, Any], kb: str, locale: str) -> Response:
 @blp.doc(**_WRITE_DOC)
 @require(Role.EDITOR)
 @require_if_match
-@blp.arguments(RulesInSchema)
+@blp.arguments(RulesInSchema())
 @blp.header_parameters(IF_MATCH_ARTICLE)
 @blp.response(200, RulesBodySchema, headers=ETAG)
 @blp.alt_response(412, description="If-Match is not the current revision")
@@ -183,7 +183,7 @@ def put_rules(body: dict[str, Any], kb: str) -> Response:
 @blp.doc(**_WRITE_DOC)
 @require(Role.EDITOR)
 @require_if_match
-@blp.arguments(MetadataInSchema, required=False)
+@blp.arguments(MetadataInSchema(), required=False)
 @blp.header_parameters(IF_MATCH_ARTICLE)
 @blp.response(200, ArticleSchema, headers={**ETAG, **LOCALIZED})
 @blp.alt_response(412, description="If-Match is not the current revision")
@@ -206,7 +206,7 @@ def put_metadata(body: dict[str, Any], kb: str) -> Response:
 @blp.doc(**_WRITE_DOC)
 @require(Role.EDITOR)
 @require_if_match
-@blp.arguments(RestoreInSchema, required=False)
+@blp.arguments(RestoreInSchema(), required=False)
 @blp.header_parameters(IF_MATCH_ARTICLE)
 @blp.response(200, ArticleSchema, headers={**ETAG, **LOCALIZED})
 @blp.alt_response(404, description="No such article or revision")

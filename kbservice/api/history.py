@@ -43,7 +43,7 @@ class AuditQuerySchema(Schema):
 
 
 @blp.route("/articles/<string:kb>/diff")
-@blp.arguments(DiffQuerySchema, location="query")
+@blp.arguments(DiffQuerySchema(), location="query")
 @blp.response(200, DiffSchema, description="Per-locale, per-section text diff and rule changes")
 @blp.alt_response(404, description="No such article or revision")
 def diff(query: dict[str, Any], kb: str) -> Response:
@@ -72,7 +72,7 @@ def outdated() -> Response:
 @blp.route("/audit")
 @blp.doc(security=[{"bearerAuth": []}])
 @require(Role.ADMIN)
-@blp.arguments(AuditQuerySchema, location="query")
+@blp.arguments(AuditQuerySchema(), location="query")
 @blp.response(200, AuditListSchema, description="Audit events, newest first")
 def audit_log(query: dict[str, Any]) -> Response:
     """Every write: who, when, what, from which address (admins only)."""

@@ -21,8 +21,14 @@ def choose_locale(requested: str | None, fallback: str) -> str:
 
 def localize(response: Response, locale: str) -> Response:
     """Add Content-Language and Vary: Accept-Language."""
-    response.headers["Content-Language"] = locale
-    response.vary.add("Accept-Language")
+    headers = response.headers
+    headers["Content-Language"] = locale
+    # Plain header strings: werkzeug's `response.vary` set re-quotes the whole header.
+    vary = headers.get("Vary")
+    if not vary:
+        headers["Vary"] = "Accept-Language"
+    elif "accept-language" not in vary.lower():
+        headers["Vary"] = f"{vary}, Accept-Language"
     return response
 
 

@@ -44,7 +44,7 @@ class SuggestionListSchema(Schema):
 
 
 @blp.route("/search/suggest")
-@blp.arguments(SuggestQuerySchema, location="query")
+@blp.arguments(SuggestQuerySchema(), location="query")
 @blp.response(200, SuggestionListSchema)
 def suggestions(query: dict[str, Any]) -> Response:
     """Titles that match the words typed so far (the last one as a prefix), or a KB number."""

@@ -2,24 +2,69 @@
 
 from __future__ import annotations
 
-from flask import Response, jsonify, request
+import datetime as dt
 
+from flask import Flask, Response, current_app, jsonify, request
+
+from .. import articles
 from ..articles import ArticleSnapshot
 from ..db import utcnow
-from ..flask_db import get_catalog
+from ..flask_db import get_catalog, get_session, get_stamp_reader, use_stamps
 from .localized import article_etag, choose_locale, localize
 from .presenters import article_body
+from .rendered import Rendered, RenderedCache
+
+_CACHE = "kbservice.rendered_articles"
+
+
+def init_serving(app: Flask) -> None:
+    """Give the app its cache of rendered articles (KB_ARTICLE_CACHE_MB per process)."""
+    app.extensions[_CACHE] = RenderedCache(app.config["ARTICLE_CACHE_MB"] * 1024 * 1024)
+
+
+def serve_current(kb: str, requested_locale: str | None) -> Response:
+    """The current revision of article `kb`, answered from the cache when it can be.
+
+    One query finds the current revision and the catalog stamp; a repeated GET or a
+    matching If-None-Match then needs nothing else.
+    """
+    number = articles.normalize_kb(kb)
+    current = get_stamp_reader().article(number) if number is not None else None
+    if current is None:  # not an article: the regular path answers the 404
+        return serve_snapshot(articles.get_article(get_session(), kb), requested_locale)
+    use_stamps(current.stamps)
+    locale = choose_locale(requested_locale, current.source_locale)
+    today = utcnow().date()
+    key = (current.revision_id, locale, current.stamps.catalog, today)
+    cache: RenderedCache = current_app.extensions[_CACHE]
+    rendered = cache.get(key)
+    if rendered is None:
+        snapshot = articles.get_revision_by_id(get_session(), current.revision_id)
+        rendered = _render(snapshot, locale, today)
+        cache.put(key, rendered)
+    return _respond(rendered)
 
 
 def serve_snapshot(snapshot: ArticleSnapshot, requested_locale: str | None) -> Response:
     """The article in the negotiated locale, with ETag; 304 when If-None-Match matches."""
     locale = choose_locale(requested_locale, snapshot.source_locale)
+    return _respond(_render(snapshot, locale, utcnow().date()))
+
+
+def _render(snapshot: ArticleSnapshot, locale: str, today: dt.date) -> Rendered:
     if locale not in snapshot.texts:
         locale = snapshot.source_locale
-    body = article_body(snapshot, locale, get_catalog(), utcnow().date())
+    body = article_body(snapshot, locale, get_catalog(), today)
     # Generated notices depend on today's date, so they are part of the representation.
     notices = "|".join(notice["text"] for notice in body["notices"])
     etag = article_etag(snapshot.kb, snapshot.revision_id, locale, notices)
-    response = Response(status=304) if request.if_none_match.contains(etag) else jsonify(body)
-    response.set_etag(etag)
-    return localize(response, locale)
+    return Rendered(etag, locale, jsonify(body).get_data())
+
+
+def _respond(rendered: Rendered) -> Response:
+    if request.if_none_match.contains(rendered.etag):
+        response = Response(status=304)
+    else:
+        response = Response(rendered.body, mimetype="application/json")
+    response.set_etag(rendered.etag)
+    return localize(response, rendered.locale)

@@ -6,9 +6,23 @@ import datetime as dt
 import logging
 import secrets
 
-from flask import Flask
+from flask import Flask, Request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 log = logging.getLogger(__name__)
+
+
+class _PageSessions(SecureCookieSessionInterface):
+    """Signed-cookie sessions for the pages only.
+
+    The API authenticates every call with a token and never reads the session, so it
+    does not pay for verifying the cookie's signature on each request.
+    """
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith("/api/") or request.path == "/metrics":
+            return None  # Flask substitutes a null session, which is never saved
+        return super().open_session(app, request)
 
 
 def init_web(app: Flask) -> None:
@@ -30,4 +44,5 @@ def init_web(app: Flask) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=8),
     )
+    app.session_interface = _PageSessions()
     app.register_blueprint(bp)

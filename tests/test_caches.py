@@ -1,0 +1,216 @@
+"""Per-process caches never serve stale answers: rendered articles, rule index, catalog."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import text
+
+from kbservice.articles import NewArticle, create_article
+from kbservice.cli import main
+from kbservice.db import Database, make_null_pool_engine
+from kbservice.revisions import Change, publish
+
+KB = "/api/v1/articles/885348"
+SERVER_2003 = {
+    "product": "windows_server_2003",
+    "edition": "enterprise",
+    "architecture": "x86",
+    "service_pack": 2,
+    "roles": ["vpn_server"],
+    "behind_nat": True,
+}
+XP = {"product": "windows_xp", "edition": "professional", "architecture": "x86", "service_pack": 2}
+
+
+def _kbs(client, system):
+    response = client.post("/api/v1/applicability", json={"system": system})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return {result["kb"] for result in response.get_json()["results"]}
+
+
+def _put_rules(client, editor, rules, kb="885348"):
+    path = f"/api/v1/articles/{kb}"
+    etag = client.get(f"{path}?locale=ja").headers["ETag"]
+    response = client.put(
+        f"{path}/rules", json={"rules": rules}, headers={**editor, "If-Match": etag}
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+
+
+def _new_article(client, editor, kb, rules):
+    article = {
+        "kb": kb,
+        "source_locale": "en",
+        "title": f"Article {kb}",
+        "sections": [{"heading": None, "body": "Body."}],
+        "applies_to": [{"product": "windows_xp"}],
+        "rules": rules,
+    }
+    response = client.post("/api/v1/articles", json=article, headers=editor)
+    assert response.status_code == 201, response.get_data(as_text=True)
+
+
+def test_a_repeated_get_is_the_same_representation(client):
+    first = client.get(f"{KB}?locale=en")
+    second = client.get(f"{KB}?locale=en")
+    assert first.status_code == second.status_code == 200
+    assert first.get_data() == second.get_data()
+    assert first.headers["ETag"] == second.headers["ETag"]
+    assert second.headers["Content-Language"] == "en"
+    assert second.headers["Vary"] == "Accept-Language"
+    assert second.headers["Content-Type"] == "application/json"
+    not_modified = client.get(f"{KB}?locale=en", headers={"If-None-Match": first.headers["ETag"]})
+    assert not_modified.status_code == 304
+    assert not_modified.get_data() == b""
+    assert not_modified.headers["ETag"] == first.headers["ETag"]
+    # The cached English body is not served for another negotiated locale.
+    japanese = client.get(KB, headers={"Accept-Language": "ja"})
+    assert japanese.headers["Content-Language"] == "ja"
+    assert japanese.get_json()["locale"] == "ja"
+    assert japanese.headers["ETag"] != first.headers["ETag"]
+
+
+def test_an_edit_replaces_the_cached_article_at_once(client, editor):
+    before = client.get(f"{KB}?locale=en")
+    etag = before.headers["ETag"]
+    text = {
+        "title": "Edited title",
+        "sections": [{"heading": "Intro", "body": "Edited."}],
+        "summary": "edit",
+    }
+    response = client.put(f"{KB}/translations/en", json=text, headers={**editor, "If-Match": etag})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    after = client.get(f"{KB}?locale=en", headers={"If-None-Match": etag})
+    assert after.status_code == 200
+    assert after.get_json()["title"] == "Edited title"
+    assert after.headers["ETag"] != etag
+
+
+def test_a_catalog_change_reaches_cached_articles(client, seeded_url, tmp_path):
+    def label():
+        body = client.get(f"{KB}?locale=en").get_json()
+        return {entry["label"] for entry in body["applies_to"]}
+
+    assert "Microsoft Windows Server 2003, Standard Edition (32-bit x86)" in label()
+    seeds = Path(client.application.config["SEEDS_DIR"])
+    changed = tmp_path / "seeds"
+    shutil.copytree(seeds, changed)
+    products = changed / "products.yaml"
+    products.write_text(
+        products.read_text(encoding="utf-8").replace(
+            "en: Microsoft Windows Server 2003, Standard Edition\n",
+            "en: Renamed Server 2003 Standard\n",
+        ),
+        encoding="utf-8",
+    )
+    result = CliRunner(env={"KB_DATABASE_URL": seeded_url}).invoke(
+        main, ["seed", "--seeds-dir", str(changed)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Products changed: 1" in result.output
+    assert "Renamed Server 2003 Standard (32-bit x86)" in label()
+
+
+def test_rule_edits_move_articles_between_products(client, editor):
+    assert "885348" in _kbs(client, SERVER_2003)
+    assert "885348" not in _kbs(client, XP)
+    _put_rules(client, editor, {"all": [{"product": "windows_xp"}, {"service_pack": {"min": 2}}]})
+    assert "885348" not in _kbs(client, SERVER_2003)
+    assert "885348" in _kbs(client, XP)
+    # A rule that names no product is a candidate for every system.
+    _put_rules(client, editor, {"fact": "behind_nat", "equals": True})
+    assert "885348" in _kbs(client, SERVER_2003)
+    assert "885348" in _kbs(client, {**XP, "behind_nat": True})
+    _put_rules(client, editor, {"product": "windows_server_2003"})
+    assert "885348" in _kbs(client, SERVER_2003)
+    assert "885348" not in _kbs(client, {**XP, "behind_nat": True})
+
+
+def test_new_articles_join_the_index(client, editor):
+    assert _kbs(client, XP) == set()
+    _new_article(client, editor, "KB900001", {"product": "windows_xp"})
+    _new_article(client, editor, "KB900002", {"not": {"product": "windows_xp"}})
+    assert _kbs(client, XP) == {"900001"}
+    assert "900002" in _kbs(client, SERVER_2003)
+    requested = client.post(
+        "/api/v1/applicability", json={"system": XP, "articles": ["900002", "900001"]}
+    ).get_json()
+    assert [(r["kb"], r["verdict"]) for r in requested["results"]] == [
+        ("900002", "not_applicable"),
+        ("900001", "applies"),
+    ]
+
+
+def test_a_small_article_cache_still_answers_correctly(make_app, seeded_url):
+    client = make_app({"DATABASE_URL": seeded_url, "ARTICLE_CACHE_MB": 0}).test_client()
+    first = client.get(f"{KB}?locale=ja")
+    again = client.get(f"{KB}?locale=ja", headers={"If-None-Match": first.headers["ETag"]})
+    assert first.status_code == 200 and again.status_code == 304
+
+
+def test_revision_ids_become_visible_in_the_order_they_were_allocated(seeded_url):
+    """While one revision-writing transaction is open, another waits for it.
+
+    Caches load "revisions above the id I saw last"; if a later id could commit first,
+    a reader could skip the earlier one for good.
+    """
+    database = Database(make_null_pool_engine(seeded_url))
+    entered, release = threading.Event(), threading.Event()
+    created: list[int] = []
+
+    def first_writer() -> None:
+        with database.write() as session:
+            created.append(publish_one(session, "title A"))
+            entered.set()
+            release.wait(10)
+
+    def publish_one(session, title: str) -> int:
+        current = session.execute(
+            text(
+                "SELECT r.id FROM revisions r JOIN articles a ON a.id = r.article_id "
+                "AND r.seq = a.current_seq WHERE a.kb = '885348'"
+            )
+        ).scalar_one()
+        snapshot = publish(
+            session,
+            "885348",
+            current,
+            Change(texts={"en": (title, [{"heading": None, "body": title}])}),
+            author="test",
+            summary=title,
+        )
+        return snapshot.revision_id
+
+    def second_writer() -> None:
+        with database.write() as session:
+            snapshot = create_article(
+                session,
+                NewArticle(kb="900009", source_locale="en", texts={"en": ("B", [])}),
+            )
+            created.append(snapshot.revision_id)
+
+    one = threading.Thread(target=first_writer)
+    one.start()
+    assert entered.wait(10)
+    two = threading.Thread(target=second_writer)
+    two.start()
+    two.join(0.5)
+    assert two.is_alive(), "the second writer did not wait for the first"
+    release.set()
+    one.join(10)
+    two.join(10)
+    assert not one.is_alive() and not two.is_alive()
+    assert len(created) == 2 and created[0] < created[1]
+    database.dispose()
+
+
+@pytest.mark.parametrize("locale", ["ja", "en"])
+def test_unknown_articles_are_still_404(client, locale):
+    response = client.get(f"/api/v1/articles/999999?locale={locale}")
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == "application/problem+json"
