@@ -143,11 +143,10 @@ class RuleCache:
     the id it saw last are exactly what it has to compile.
     """
 
-    def __init__(self, *, max_depth: int = 32, max_nodes: int = 1000) -> None:
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._stamp: int | None = None
         self._index = RuleIndex(())
-        self._limits = {"max_depth": max_depth, "max_nodes": max_nodes}
 
     def index(self, stamp: int, session: Callable[[], Session]) -> RuleIndex:
         """The index as of revision id `stamp`; `session` is opened only to load changes."""
@@ -201,9 +200,10 @@ class RuleCache:
                 revision_number=number,
                 source_locale=source_locale,
                 titles=titles.get(revision_id, {}),
+                # Stored rules were validated when they were written.
                 rule=compile_rules(
                     rules if rules is not None else rules_from_applies_to(applies_to),
-                    **self._limits,
+                    validate=False,
                 ),
             )
             for article_id, kb, source_locale, revision_id, number, rules, applies_to in rows

@@ -28,9 +28,7 @@ def init_app(app: Flask, database: Database | None = None) -> Database:
     app.extensions[_EXTENSION] = database
     app.extensions[_STAMPS] = StampReader(database.read_engine or database.engine)
     app.extensions[_CATALOG] = CatalogCache()
-    app.extensions[_RULES] = RuleCache(
-        max_depth=app.config["MAX_RULE_DEPTH"], max_nodes=app.config["MAX_RULE_NODES"]
-    )
+    app.extensions[_RULES] = RuleCache()
     app.teardown_appcontext(_close_session)
     return database
 

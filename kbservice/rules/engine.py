@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -70,9 +71,16 @@ def compile_rules(
     *,
     max_depth: int = DEFAULT_MAX_DEPTH,
     max_nodes: int = DEFAULT_MAX_NODES,
+    validate: bool = True,
 ) -> CompiledRule:
-    """Validate a rule document and compile it; raises RuleValidationError."""
-    validate_rules(doc, max_depth=max_depth, max_nodes=max_nodes)
+    """Validate a rule document and compile it; raises RuleValidationError.
+
+    `validate=False` skips the validation, for documents that passed it when they were
+    stored; compiling a document that breaks the language then has undefined results.
+    Identical subtrees of all compiled rules share their nodes and closures.
+    """
+    if validate:
+        validate_rules(doc, max_depth=max_depth, max_nodes=max_nodes)
     tree = build({key: value for key, value in doc.items() if key != "resolved_by"})
     resolution = doc.get("resolved_by")
     resolution_tree = (
@@ -95,9 +103,21 @@ def _missing(reasons: Iterable[Reason]) -> tuple[str, ...]:
 
 # Compilation to closures. Each combinator keeps only the reasons of the children that
 # decided its result, trimming the shared list in place instead of allocating new ones.
+#
+# Nodes are shared between rules (see tree.build), and so are their closures: one per
+# node, dropped with it. Closures must not capture their Node, or it could never be
+# dropped. Racing threads compile equal closures, and either may be kept.
+_COMPILED: weakref.WeakKeyDictionary[Node, Compiled] = weakref.WeakKeyDictionary()
 
 
 def _compile(node: Node) -> Compiled:
+    compiled = _COMPILED.get(node)
+    if compiled is None:
+        compiled = _COMPILED[node] = _compile_new(node)
+    return compiled
+
+
+def _compile_new(node: Node) -> Compiled:
     if node.kind == EXISTS:
         return _exists(node)
     if node.predicate is not None:

@@ -26,8 +26,9 @@ class Truth(StrEnum):
 TRUTH_OF: dict[bool | None, Truth] = {True: Truth.TRUE, False: Truth.FALSE, None: Truth.UNKNOWN}
 
 
-# eq=False: a node is identified by the compiled rule it belongs to, and `expected`
-# holds JSON lists/dicts, which would make a value-based hash fail.
+# eq=False: identical nodes are built once and shared by every rule that has them
+# (tree.build), so identity is equality; and `expected` holds JSON lists/dicts, which
+# would make a value-based hash fail.
 @dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
 class NodeInfo:
     """Static description of one rule node, fixed at compile time."""

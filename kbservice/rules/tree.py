@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+import json
+import weakref
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 
 from .language import FACT_TESTS, PLATFORM_TESTS, join
@@ -13,7 +15,8 @@ from .predicates import Predicate, fact_test, platform
 ALL, ANY, NOT, LEAF, EXISTS = "all", "any", "not", "leaf", "exists"
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+# eq=False: nodes are interned (see `_intern`), so identity is the right equality.
+@dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
 class Node:
     """One rule node: a combinator with children, or a leaf with its predicate."""
 
@@ -23,50 +26,86 @@ class Node:
     predicate: Predicate | None = None
 
 
+# Hash-consing: many articles' rules repeat the same subtrees at the same paths, and nodes
+# are immutable, so every identical subtree is built once and shared by all rules that
+# have it. Weak values free a subtree once no compiled rule holds it any more.
+#
+# Keys are canonical: a leaf's key has its operand as JSON (which keeps true, 1 and 1.0
+# apart, and the key order of ranges, which explain traces show), a combinator's key has
+# its children, which are interned already, so identical subtrees have equal keys
+# without serialising them again. Every key also has the node's path and flags.
+#
+# Threads may build the same subtree at once: each get and setdefault is atomic under
+# the GIL, and both builders make equal nodes, so whichever is stored first is shared
+# and the other stays private to its rule; a race costs sharing, never correctness.
+_NODES: weakref.WeakValueDictionary[Hashable, Node] = weakref.WeakValueDictionary()
+
+
 def build(
     doc: Mapping[str, object], path: str = "", *, negated: bool = False, resolution: bool = False
 ) -> Node:
-    """Turn a validated rule object (without `resolved_by`) into a Node tree."""
+    """Turn a validated rule object (without `resolved_by`) into a Node tree.
+
+    Identical subtrees at the same path are the same Node, shared between calls.
+    """
     label = doc.get("label")
     labels = tuple(sorted(label.items())) if isinstance(label, dict) else ()
+    place = (path, negated, resolution, labels)
 
     def info(test: str, fact: str | None = None, expected: object = None) -> NodeInfo:
         return NodeInfo(path, test, fact, expected, labels, negated, resolution)
 
-    for kind in (ALL, ANY):
-        if kind in doc:
-            children = doc[kind]
-            assert isinstance(children, list)
-            return Node(
-                info(kind),
-                kind,
-                tuple(
-                    build(
-                        child, join(join(path, kind), index), negated=negated, resolution=resolution
-                    )
-                    for index, child in enumerate(children)
-                ),
-            )
-    if NOT in doc:
-        child = doc[NOT]
-        assert isinstance(child, dict)
-        return Node(
-            info(NOT),
-            NOT,
-            (build(child, join(path, NOT), negated=not negated, resolution=resolution),),
-        )
+    kind = next((key for key in (ALL, ANY, NOT) if key in doc), None)
+    if kind is not None:
+        children = _children(doc, kind, path, negated=negated, resolution=resolution)
+        return _intern((kind, *place, children), lambda: Node(info(kind), kind, children))
     if "fact" in doc:
         test = next(key for key in FACT_TESTS if key in doc)
         fact = str(doc["fact"])
     else:
         test = next(key for key in PLATFORM_TESTS if key in doc)
         fact = test
+    key = (test, *place, fact, json.dumps(doc[test]))
+    return _intern(key, lambda: _leaf(info, test, fact, doc[test], is_fact="fact" in doc))
+
+
+def _children(
+    doc: Mapping[str, object], kind: str, path: str, *, negated: bool, resolution: bool
+) -> tuple[Node, ...]:
+    if kind == NOT:
+        child = doc[NOT]
+        assert isinstance(child, dict)
+        return (build(child, join(path, NOT), negated=not negated, resolution=resolution),)
+    children = doc[kind]
+    assert isinstance(children, list)
+    return tuple(
+        build(child, join(join(path, kind), index), negated=negated, resolution=resolution)
+        for index, child in enumerate(children)
+    )
+
+
+def _leaf(
+    info: Callable[[str, str | None, object], NodeInfo],
+    test: str,
+    fact: str,
+    operand: object,
+    *,
+    is_fact: bool,
+) -> Node:
     # A private copy keeps the compiled rule immune to later edits of the document.
-    operand = copy.deepcopy(doc[test])
+    operand = copy.deepcopy(operand)
     if test == "exists":
         return Node(info(test, fact, operand), EXISTS)
-    predicate = fact_test(test, operand) if "fact" in doc else platform(test, operand)
+    predicate = fact_test(test, operand) if is_fact else platform(test, operand)
     return Node(info(test, fact, operand), LEAF, predicate=predicate)
+
+
+def _intern(key: Hashable, make: Callable[[], Node]) -> Node:
+    """The shared node for `key`, made by `make` the first time it is needed."""
+    node = _NODES.get(key)
+    if node is None:
+        node = _NODES.setdefault(key, make())
+    return node
 
 
 def facts_read(node: Node) -> frozenset[str]:
