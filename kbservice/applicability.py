@@ -255,6 +255,8 @@ def assess(
         ]
     results: list[Assessment] = []
     for entry in index.candidates(facts.get("product")):
+        if entry.rule.rules_out(facts):
+            continue
         evaluation = entry.rule.evaluate(facts, explain=explain)
         if evaluation.verdict is not Verdict.NOT_APPLICABLE:
             results.append(_assessment(entry, evaluation))

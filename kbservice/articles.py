@@ -8,10 +8,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
-from .db import serialize_revision_writes, utcnow
+from .db import ThreadReaders, serialize_revision_writes, utcnow
 from .errors import Conflict, NotFound
 from .models import Article, ArticleApplicability, Revision, RevisionText
 from .rules import validate_rules
@@ -88,12 +88,8 @@ class ArticleSnapshot:
 
 def snapshot_of(article: Article, revision: Revision) -> ArticleSnapshot:
     texts = {
-        text.locale: LocalizedText(
-            locale=text.locale,
-            title=text.title,
-            sections=tuple(Section(s.get("heading"), s["body"]) for s in text.sections),
-            source_seq=text.source_seq,
-            changed_seq=text.changed_seq,
+        text.locale: _localized(
+            text.locale, text.title, text.sections, text.source_seq, text.changed_seq
         )
         for text in revision.texts
     }
@@ -108,6 +104,72 @@ def snapshot_of(article: Article, revision: Revision) -> ArticleSnapshot:
         applies_to=tuple(revision.applies_to),
         rules=revision.rules,
         texts=texts,
+    )
+
+
+def _localized(
+    locale: str, title: str, sections: Sequence[Mapping[str, Any]], source_seq: int, changed: int
+) -> LocalizedText:
+    return LocalizedText(
+        locale=locale,
+        title=title,
+        sections=tuple(Section(s.get("heading"), s["body"]) for s in sections),
+        source_seq=source_seq,
+        changed_seq=changed,
+    )
+
+
+# Built once, from table columns: building a statement per call, or selecting ORM
+# attributes (whose result columns SQLAlchemy matches by comparison), costs more than
+# running it.
+_articles, _revisions, _texts = Article.__table__.c, Revision.__table__.c, RevisionText.__table__.c
+_SNAPSHOT_ROW = (
+    select(
+        _articles.id,
+        _articles.kb,
+        _articles.source_locale,
+        _revisions.seq,
+        _revisions.number,
+        _revisions.created_at,
+        _revisions.author,
+        _revisions.summary,
+        _revisions.keywords,
+        _revisions.related,
+        _revisions.applies_to,
+        _revisions.rules,
+    )
+    .join_from(Revision.__table__, Article.__table__, _articles.id == _revisions.article_id)
+    .where(_revisions.id == bindparam("revision_id"))
+)
+_SNAPSHOT_TEXTS = select(
+    _texts.locale, _texts.title, _texts.sections, _texts.source_seq, _texts.changed_seq
+).where(_texts.revision_id == bindparam("revision_id"))
+
+
+def load_snapshot(readers: ThreadReaders, revision_id: int) -> ArticleSnapshot:
+    """The article as it was at the revision with this (internal) id, or NotFound.
+
+    What every article GET that misses the cache pays: two prepared statements, a
+    tenth of the CPU of loading the same rows as ORM objects. Revisions and their texts
+    never change, so the two need not share a transaction.
+    """
+    row = readers.prepare(_SNAPSHOT_ROW).first(revision_id=revision_id)
+    if row is None:
+        raise NotFound(f"No revision {revision_id} exists.")
+    (article_id, kb, source_locale, seq, number, created_at, author, summary) = row[:8]
+    keywords, related, applies_to, rules = row[8:]
+    texts = readers.prepare(_SNAPSHOT_TEXTS).all(revision_id=revision_id)
+    return ArticleSnapshot(
+        article_id=article_id,
+        kb=kb,
+        source_locale=source_locale,
+        revision=RevisionInfo(seq, number, created_at, author, summary),
+        revision_id=revision_id,
+        keywords=tuple(keywords),
+        related=tuple(related),
+        applies_to=tuple(applies_to),
+        rules=rules,
+        texts={text[0]: _localized(*text) for text in texts},
     )
 
 
@@ -142,14 +204,6 @@ def get_article(session: Session, kb: str) -> ArticleSnapshot:
         )
     ).one()
     return snapshot_of(article, revision)
-
-
-def get_revision_by_id(session: Session, revision_id: int) -> ArticleSnapshot:
-    """The article as it was at the revision with this (internal) id, or NotFound."""
-    revision = session.get(Revision, revision_id)
-    if revision is None:
-        raise NotFound(f"No revision {revision_id} exists.")
-    return snapshot_of(session.get_one(Article, revision.article_id), revision)
 
 
 def get_revision(session: Session, kb: str, number: str) -> ArticleSnapshot:

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
+import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from .prepared import Prepared
 
 # Named constraints: SQLite can only drop or alter a constraint that has a name.
 NAMING_CONVENTION = {
@@ -75,10 +81,12 @@ def _install_sqlite_hooks(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
+        options = connection.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return  # each statement commits by itself (see ThreadReaders)
         # Writers take the write lock up front: a deferred transaction that upgrades
         # later fails with SQLITE_BUSY at once, without waiting for the busy timeout.
-        mode = connection.get_execution_options().get("kb_begin", "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        connection.exec_driver_sql(f"BEGIN {options.get('kb_begin', 'DEFERRED')}")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -93,6 +101,75 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+class ThreadReaders:
+    """One autocommit connection per thread, kept out of the pool, for hot point reads.
+
+    The reads every request makes (cache stamps, an article's current revision, its
+    rows on a cache miss) need no transaction: they read immutable or single rows. A
+    connection of its own saves each of them the pool's check-out and check-in, and
+    on PostgreSQL the BEGIN and ROLLBACK round trips. A connection that fails is
+    dropped and the next use opens a new one. Connections belong to the process that
+    opened them: `close` them before forking; a forked child opens its own.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._local = threading.local()
+        self._opened: list[Connection] = []
+        self._lock = threading.Lock()
+        self._prepared: dict[int, Prepared] = {}
+
+    def prepare(self, statement: Select[Any]) -> Prepared:
+        """`statement` compiled once for this engine, to run on raw cursors (prepared.py).
+
+        Meant for statements built once (module constants): they are cached by identity.
+        """
+        prepared = self._prepared.get(id(statement))
+        if prepared is None:
+            from .prepared import Prepared
+
+            prepared = self._prepared.setdefault(id(statement), Prepared(self, statement))
+        return prepared
+
+    def dbapi(self) -> tuple[Connection, Any]:
+        """This thread's connection and the DBAPI connection under it, for raw cursors.
+
+        The caller must call `drop` when a DBAPI error escapes a raw cursor.
+        """
+        connection = self._current()
+        return connection, connection.connection.dbapi_connection
+
+    def close(self) -> None:
+        """Close every thread's connection (before a fork, at shutdown)."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for connection in opened:
+            with contextlib.suppress(Exception):
+                connection.close()
+        self._local = threading.local()
+
+    def drop(self, connection: Connection) -> None:
+        """Forget and close `connection` after an error; the next use opens a new one."""
+        if getattr(self._local, "connection", None) is connection:
+            self._local.pid = None
+        with self._lock:
+            if connection in self._opened:
+                self._opened.remove(connection)
+        with contextlib.suppress(Exception):
+            connection.close()
+
+    def _current(self) -> Connection:
+        local = self._local
+        if getattr(local, "pid", None) == os.getpid():
+            return local.connection
+        connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        connection.detach()
+        local.connection, local.pid = connection, os.getpid()
+        with self._lock:
+            self._opened.append(connection)
+        return connection
 
 
 # Any constant shared by every kbservice process; names the lock in pg_locks.
@@ -123,6 +200,8 @@ class Database:
     def __init__(self, engine: Engine, read_engine: Engine | None = None) -> None:
         self.engine = engine
         self.read_engine = read_engine
+        # Hot point reads use the read URL too: they serve public reads.
+        self.readers = ThreadReaders(read_engine or engine)
         self.session_factory = sessionmaker(bind=engine, expire_on_commit=False)
         self.read_session_factory = (
             sessionmaker(bind=read_engine, expire_on_commit=False)
@@ -144,7 +223,8 @@ class Database:
         return self.read_session_factory()
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection, and the thread readers' connections."""
+        self.readers.close()
         self.engine.dispose()
         if self.read_engine is not None:
             self.read_engine.dispose()

@@ -26,7 +26,7 @@ def init_app(app: Flask, database: Database | None = None) -> Database:
             make_engine(read_url) if read_url else None,
         )
     app.extensions[_EXTENSION] = database
-    app.extensions[_STAMPS] = StampReader(database.read_engine or database.engine)
+    app.extensions[_STAMPS] = StampReader(database.readers)
     app.extensions[_CATALOG] = CatalogCache()
     app.extensions[_RULES] = RuleCache()
     app.teardown_appcontext(_close_session)
@@ -54,7 +54,12 @@ def get_primary_session() -> Session:
 
 def get_stamp_reader() -> StampReader:
     """Freshness queries on the read database."""
-    return current_app.extensions[_STAMPS]
+    return get_stamp_reader_of(current_app)
+
+
+def get_stamp_reader_of(app: Flask) -> StampReader:
+    """The stamp reader of `app`, outside a request (for WSGI middleware)."""
+    return app.extensions[_STAMPS]
 
 
 def get_stamps() -> Stamps:

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from flask import request_started
 from sqlalchemy import text
 
+from kbservice.api.serving import rendered_cache
 from kbservice.articles import NewArticle, create_article
 from kbservice.cli import main
 from kbservice.db import Database, make_null_pool_engine
@@ -214,3 +216,94 @@ def test_unknown_articles_are_still_404(client, locale):
     response = client.get(f"/api/v1/articles/999999?locale={locale}")
     assert response.status_code == 404
     assert response.headers["Content-Type"] == "application/problem+json"
+
+
+class _FlaskRequests:
+    """Counts requests that reached Flask's dispatch (its request_started signal)."""
+
+    def __init__(self, app):
+        self.count = 0
+        request_started.connect(self._started, app, weak=False)
+
+    def _started(self, _sender, **_extra):
+        self.count += 1
+
+    def get(self, client, *args, **kwargs):
+        before = self.count
+        response = client.get(*args, **kwargs)
+        response.through_flask = self.count > before
+        return response
+
+
+def _comparable(response):
+    headers = [(k, v) for k, v in response.headers if k not in ("X-Request-ID", "Date")]
+    return response.status, headers, response.get_data()
+
+
+@pytest.mark.parametrize(
+    ("query", "headers"),
+    [
+        ("?locale=ja", {}),
+        ("?locale=en", {}),
+        ("?locale=en-US", {}),
+        ("", {"Accept-Language": "en;q=0.9, ja;q=0.5"}),
+        ("", {}),
+        ("?locale=fr", {"Accept-Language": "fr"}),
+    ],
+)
+def test_cached_answers_equal_the_full_path(client, query, headers):
+    """The first GET renders through Flask and fills the cache; repeats are answered
+    in front of Flask. Both must be byte-identical, headers included."""
+    path = f"{KB}{query}"
+    flask = _FlaskRequests(client.application)
+    first = flask.get(client, path, headers=headers)
+    repeat = flask.get(client, path, headers=headers)
+    assert first.status_code == 200
+    assert first.through_flask and not repeat.through_flask
+    assert _comparable(repeat) == _comparable(first)
+    conditional = {**headers, "If-None-Match": first.headers["ETag"]}
+    # Compare a 304 of each path: the cached one, and one with the cache emptied.
+    cached_304 = flask.get(client, path, headers=conditional)
+    rendered_cache(client.application).clear()
+    full_304 = flask.get(client, path, headers=conditional)
+    assert cached_304.status_code == full_304.status_code == 304
+    assert full_304.through_flask and not cached_304.through_flask
+    assert _comparable(cached_304) == _comparable(full_304)
+
+
+def test_cached_answers_are_counted_under_their_endpoint(client):
+    client.get(f"{KB}?locale=ja")
+    client.get(f"{KB}?locale=ja")
+    text = client.get("/metrics").get_data(as_text=True)
+    line = next(
+        line
+        for line in text.splitlines()
+        if line.startswith("kb_http_requests_total{")
+        and 'endpoint="articles.get_article"' in line
+        and 'status="200"' in line
+    )
+    assert float(line.rsplit(" ", 1)[1]) >= 2
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [("?locale=" + "x" * 36, 422), ("?locale=ja&locale=en", 200), ("?unknown=1", 200)],
+)
+def test_unusual_queries_take_the_full_path(client, query, status):
+    flask = _FlaskRequests(client.application)
+    client.get(f"{KB}?locale=ja")  # fill the cache
+    response = flask.get(client, f"{KB}{query}")
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.through_flask
+    if status == 422:
+        assert "locale" in response.get_json()["errors"]
+
+
+def test_cors_requests_take_the_full_path(make_app, seeded_url):
+    client = make_app(
+        {"DATABASE_URL": seeded_url, "CORS_ORIGINS": ("https://helpdesk.example",)}
+    ).test_client()
+    origin = {"Origin": "https://helpdesk.example"}
+    client.get(f"{KB}?locale=ja", headers=origin)
+    repeat = client.get(f"{KB}?locale=ja", headers=origin)
+    assert repeat.headers["Access-Control-Allow-Origin"] == "https://helpdesk.example"

@@ -54,5 +54,11 @@ class RenderedCache:
                 _, dropped = self._entries.popitem(last=False)
                 self._bytes -= len(dropped.body)
 
+    def clear(self) -> None:
+        """Forget every entry."""
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
     def __len__(self) -> int:
         return len(self._entries)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Hashable
 
 from flask import Flask, Response, current_app, jsonify, request
 
 from .. import articles
 from ..articles import ArticleSnapshot
 from ..db import utcnow
-from ..flask_db import get_catalog, get_session, get_stamp_reader, use_stamps
+from ..flask_db import get_catalog, get_database, get_session, get_stamp_reader, use_stamps
+from ..freshness import CurrentArticle
 from .localized import article_etag, choose_locale, localize
 from .presenters import article_body
 from .rendered import Rendered, RenderedCache
@@ -35,14 +37,24 @@ def serve_current(kb: str, requested_locale: str | None) -> Response:
     use_stamps(current.stamps)
     locale = choose_locale(requested_locale, current.source_locale)
     today = utcnow().date()
-    key = (current.revision_id, locale, current.stamps.catalog, today)
-    cache: RenderedCache = current_app.extensions[_CACHE]
+    key = cache_key(current, locale, today)
+    cache = rendered_cache(current_app)
     rendered = cache.get(key)
     if rendered is None:
-        snapshot = articles.get_revision_by_id(get_session(), current.revision_id)
+        snapshot = articles.load_snapshot(get_database().readers, current.revision_id)
         rendered = _render(snapshot, locale, today)
         cache.put(key, rendered)
     return _respond(rendered)
+
+
+def rendered_cache(app: Flask) -> RenderedCache:
+    """The app's cache of rendered articles."""
+    return app.extensions[_CACHE]  # type: ignore[no-any-return]
+
+
+def cache_key(current: CurrentArticle, locale: str, today: dt.date) -> Hashable:
+    """What a rendered article depends on: revision, locale, catalog and today's date."""
+    return (current.revision_id, locale, current.stamps.catalog, today)
 
 
 def serve_snapshot(snapshot: ArticleSnapshot, requested_locale: str | None) -> Response:

@@ -10,11 +10,15 @@ from dataclasses import dataclass, field
 from .language import DEFAULT_MAX_DEPTH, DEFAULT_MAX_NODES, validate_rules
 from .messages import reason_text
 from .model import TRUTH_OF, Reason, Truth, Verdict
-from .tree import ANY, EXISTS, NOT, Node, build, facts_read, products_needed
+from .tree import ANY, EXISTS, NOT, Node, build, facts_read, products_needed, values_needed
 
 Facts = Mapping[str, object]
 # A compiled node: appends the reasons that decided it to the list, returns True/False/None.
 Compiled = Callable[[Facts, list[Reason]], bool | None]
+
+# Facts besides the product (which the applicability index handles) that articles
+# usually constrain with plain equality, so a set test can skip their rules.
+_PREFILTERED = ("edition", "architecture")
 
 _VERDICTS = {True: Verdict.APPLIES, False: Verdict.NOT_APPLICABLE, None: Verdict.UNKNOWN}
 
@@ -43,10 +47,24 @@ class CompiledRule:
 
     products: frozenset[str] | None
     facts: frozenset[str]
+    # (fact, values): a system whose fact is a string outside the values is not covered.
+    requirements: tuple[tuple[str, frozenset[str]], ...]
     _tree: Node = field(repr=False, compare=False)
     _resolution_tree: Node | None = field(repr=False, compare=False)
     _main: Compiled = field(repr=False, compare=False)
     _resolution: Compiled | None = field(repr=False, compare=False)
+
+    def rules_out(self, facts: Facts) -> bool:
+        """True when the platform facts alone (edition, architecture) make the rule false.
+
+        A cheap test before `evaluate`: what it rules out would evaluate to
+        `not_applicable`.
+        """
+        for fact, allowed in self.requirements:
+            value = facts.get(fact)
+            if isinstance(value, str) and value not in allowed:
+                return True
+        return False
 
     def evaluate(self, facts: Facts, *, explain: bool = False) -> Evaluation:
         """Decide whether the rule applies to a system described by `facts`."""
@@ -87,9 +105,11 @@ def compile_rules(
         build(resolution, "resolved_by", resolution=True) if isinstance(resolution, dict) else None
     )
     read = facts_read(tree) | (facts_read(resolution_tree) if resolution_tree else frozenset())
+    needed = ((fact, values_needed(tree, fact)) for fact in _PREFILTERED)
     return CompiledRule(
         products=products_needed(tree),
         facts=read,
+        requirements=tuple((fact, values) for fact, values in needed if values is not None),
         _tree=tree,
         _resolution_tree=resolution_tree,
         _main=_compile(tree),

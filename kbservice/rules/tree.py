@@ -121,20 +121,30 @@ def products_needed(node: Node, *, to_be: bool = True) -> frozenset[str] | None:
     With the default `to_be=True`: a system whose product is present and not in the
     returned set makes the node definitely false, so the article cannot apply.
     """
+    return values_needed(node, "product", to_be=to_be)
+
+
+def values_needed(node: Node, fact: str, *, to_be: bool = True) -> frozenset[str] | None:
+    """String values of `fact` outside which the node is definitely `not to_be`, or None.
+
+    A system whose `fact` is a string not in the returned set makes the node (with the
+    default `to_be=True`) definitely false; None means no such set is known.
+    """
     if node.kind == NOT:
-        return products_needed(node.children[0], to_be=not to_be)
+        return values_needed(node.children[0], fact, to_be=not to_be)
     if node.kind in (ALL, ANY):
-        sets = [products_needed(child, to_be=to_be) for child in node.children]
+        sets = [values_needed(child, fact, to_be=to_be) for child in node.children]
         known = [found for found in sets if found is not None]
         # all is false when one child is false; any is false only when all children are.
         if (node.kind == ALL) == to_be:
             return frozenset.intersection(*known) if known else None
         return None if len(known) < len(sets) else frozenset().union(*known)
-    return _product_leaf(node.info) if to_be else None
+    return _equality_leaf(node.info, fact) if to_be else None
 
 
-def _product_leaf(info: NodeInfo) -> frozenset[str] | None:
-    if info.fact != "product" or info.test not in ("product", "equals", "in"):
+def _equality_leaf(info: NodeInfo, fact: str) -> frozenset[str] | None:
+    """The strings a leaf on `fact` can be true for, when it is an equality test."""
+    if info.fact != fact or info.test not in (fact, "equals", "in"):
         return None
     values = info.expected if isinstance(info.expected, list) else [info.expected]
     if not all(isinstance(value, str) for value in values):

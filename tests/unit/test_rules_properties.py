@@ -46,6 +46,10 @@ LEAVES: list[tuple[Rule, Callable[[object], bool]]] = [
     ({"product": ["p1", "p2"]}, lambda v: v in ("p1", "p2")),
     ({"fact": "product", "equals": "p3"}, lambda v: v == "p3"),
     ({"fact": "product", "in": ["p2", "p4"]}, lambda v: v in ("p2", "p4")),
+    ({"edition": "e1"}, lambda v: v == "e1"),
+    ({"fact": "edition", "in": ["e2", "e3"]}, lambda v: v in ("e2", "e3")),
+    ({"architecture": ["x86", "x64"]}, lambda v: v in ("x86", "x64")),
+    ({"fact": "architecture", "equals": "ia64"}, lambda v: v == "ia64"),
 ]
 EXISTS_LEAVES: list[tuple[Rule, Callable[[object], bool]]] = [
     ({"fact": "a", "exists": True}, lambda v: True),
@@ -62,6 +66,8 @@ FACT_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "ip": st.sampled_from(["10.1.2.3", "192.168.1.1", ["8.8.8.8", "10.0.0.1"], [], "x", "fd00::1"]),
     "v": st.sampled_from(["5.2", "5.10", "6.0", "5.1", "4", "bad"]),
     "product": st.sampled_from(["p1", "p2", "p3", "p4", "p5"]),
+    "edition": st.sampled_from(["e1", "e2", "e3", "e4", 1]),
+    "architecture": st.sampled_from(["x86", "x64", "ia64", ["x86"]]),
 }
 
 facts_strategy = st.fixed_dictionaries({}, optional=FACT_VALUES)
@@ -100,7 +106,10 @@ def oracle(rule: Rule, facts: Facts) -> bool | None:
         result = oracle(rule["not"], facts)
         return None if result is None else not result
     leaf = {key: value for key, value in rule.items() if key != "label"}
-    fact = leaf.get("fact", "product")
+    # A platform test reads the fact it is named after.
+    fact = leaf.get("fact") or next(
+        key for key in ("product", "edition", "architecture") if key in leaf
+    )
     value = facts.get(fact)
     if "exists" in leaf:
         return (value is not None) is leaf["exists"]
@@ -216,6 +225,13 @@ def test_product_index_is_conservative(rule: Rule, facts: Facts) -> None:
     products = compile_rules(rule).products
     product = facts.get("product")
     if products is not None and product is not None and product not in products:
+        assert outcome(rule, facts)[0] is Verdict.NOT_APPLICABLE
+
+
+@settings(max_examples=300, deadline=None)
+@given(rules, facts_strategy)
+def test_platform_prefilter_is_conservative(rule: Rule, facts: Facts) -> None:
+    if compile_rules(rule).rules_out(facts):
         assert outcome(rule, facts)[0] is Verdict.NOT_APPLICABLE
 
 

@@ -1,0 +1,114 @@
+"""Repeat GETs of an article answered in front of Flask, from the rendered-article cache.
+
+A cached article GET needs one query (the article's current revision and the catalog
+stamp) and a dictionary lookup; routing, argument parsing and the response object of
+the full Flask path would cost several times that. This middleware answers only when
+everything is plain: `GET /api/v1/articles/<kb>` with at most `?locale=`, no CORS
+request, the representation already in the cache. Anything else — a miss, an unknown
+article, an unusual query, an Origin header — goes to Flask unchanged, which answers
+and fills the cache. Both paths produce the same headers and body
+(tests/test_caches.py compares them).
+
+It sits inside the observability and security-header middlewares, so request ids,
+metrics, logs and security headers are the same for both paths.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from flask import Flask
+from sqlalchemy.exc import DBAPIError
+from werkzeug.http import parse_etags, quote_etag
+
+from ..articles import normalize_kb
+from ..db import utcnow
+from ..flask_db import get_stamp_reader_of
+from ..locales import negotiate
+from .rendered import Rendered
+from .serving import cache_key, rendered_cache
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+ENDPOINT = "articles.get_article"
+_ARTICLE_PATH = re.compile(r"/api/v1/articles/([^/]+)")
+# The longest `?locale=` LocaleQuerySchema accepts; longer ones get the full path's 422.
+_MAX_LOCALE = 35
+_NO_LOCALE = ""
+
+
+class CachedArticles:
+    """WSGI middleware: cached article representations without entering Flask."""
+
+    def __init__(self, wsgi_app: WSGIApplication, app: Flask) -> None:
+        self.wsgi_app = wsgi_app
+        self._stamps = get_stamp_reader_of(app)
+        self._cache = rendered_cache(app)
+        self._locales = tuple(app.config["LOCALES"])
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Any:
+        answer = None
+        if environ.get("REQUEST_METHOD") == "GET":
+            try:
+                answer = self._answer(environ)
+            except DBAPIError:
+                answer = None  # the full path answers database trouble (503)
+        if answer is None:
+            return self.wsgi_app(environ, start_response)
+        status, headers, body = answer
+        environ["kbservice.endpoint"] = ENDPOINT  # for metrics and the request log
+        start_response(status, headers)
+        return [body]
+
+    def _answer(self, environ: WSGIEnvironment) -> tuple[str, list[tuple[str, str]], bytes] | None:
+        match = _ARTICLE_PATH.fullmatch(environ.get("PATH_INFO", ""))
+        if match is None or "HTTP_ORIGIN" in environ:
+            return None
+        requested = _locale_parameter(environ.get("QUERY_STRING", ""))
+        number = normalize_kb(match.group(1))
+        if requested is None or number is None:
+            return None
+        current = self._stamps.article(number)
+        if current is None:
+            return None
+        locale = negotiate(
+            requested or None,
+            environ.get("HTTP_ACCEPT_LANGUAGE"),
+            self._locales,
+            current.source_locale,
+        )
+        rendered = self._cache.get(cache_key(current, locale, utcnow().date()))
+        if rendered is None:
+            return None
+        return _parts(rendered, environ.get("HTTP_IF_NONE_MATCH"))
+
+
+def _locale_parameter(query: str) -> str | None:
+    """The `?locale=` value ("" if absent), or None when the query holds anything else."""
+    if not query:
+        return _NO_LOCALE
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if len(pairs) != 1 or pairs[0][0] != "locale" or len(pairs[0][1]) > _MAX_LOCALE:
+        return None
+    return pairs[0][1]
+
+
+def _parts(
+    rendered: Rendered, if_none_match: str | None
+) -> tuple[str, list[tuple[str, str]], bytes]:
+    # Exactly what serving._respond's Response gives (werkzeug drops Content-Type,
+    # Content-Length and Content-Language from a 304).
+    etag = quote_etag(rendered.etag)
+    if if_none_match and parse_etags(if_none_match).contains(rendered.etag):
+        return "304 NOT MODIFIED", [("ETag", etag), ("Vary", "Accept-Language")], b""
+    headers = [
+        ("Content-Type", "application/json"),
+        ("Content-Length", str(len(rendered.body))),
+        ("ETag", etag),
+        ("Content-Language", rendered.locale),
+        ("Vary", "Accept-Language"),
+    ]
+    return "200 OK", headers, rendered.body
