@@ -9,6 +9,8 @@ impacts by each term's IDF, which does follow the corpus.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import NamedTuple
 
 K1 = 1.2
 B = 0.75
@@ -43,3 +45,30 @@ def _saturate(tf: int, relative_length: float) -> float:
 def idf(document_frequency: int, documents: int) -> float:
     """BM25's inverse document frequency (never negative)."""
     return math.log(1.0 + (documents - document_frequency + 0.5) / (document_frequency + 0.5))
+
+
+class Match(NamedTuple):
+    """An article's best document. As tuples, matches sort best first, then by KB number."""
+
+    negated_score: float
+    kb_length: int
+    kb: str
+    article_id: int
+    locale: str
+    score: float
+
+
+def best_document(
+    article_id: int, kb: str, scores: Mapping[str, float], locale: str | None
+) -> Match:
+    """An article ranks by its best document; it is shown in the preferred locale if it matched.
+
+    Otherwise in the locale that scored best (on a tie, the first by name).
+    """
+    if len(scores) == 1:
+        ((only, score),) = scores.items()
+        return Match(-score, len(kb), kb, article_id, only, score)
+    score = max(scores.values())
+    if locale not in scores:
+        locale = min(scores, key=lambda name: (-scores[name], name))
+    return Match(-score, len(kb), kb, article_id, locale, score)

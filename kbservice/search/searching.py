@@ -3,46 +3,50 @@
 Postings carry precomputed integer BM25 weights (kbservice.search.ranking), so:
 
 - a one-term query (`推奨`, `ipsec`, `885348`) is counted, ranked and paged in SQL, by
-  integers, without reading more than a page of hits;
+  integers, without reading more than a page of hits (kbservice.search.one_term);
 - any other query reads the postings of the documents that hold every required term
   (one self-join, rarest term first), checks phrases on positions and adds up the
-  weights in Python, then sorts with a total order.
+  weights in Python, then keeps the page's best with a total order.
 
-Either way SQLite and PostgreSQL rank every hit identically.
+Either way SQLite and PostgreSQL rank every hit identically. Answers and term
+frequencies are cached per process, under a stamp of the index (kbservice.search.cache).
 """
 
 from __future__ import annotations
 
 import functools
 import heapq
+import json
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import bindparam, case, distinct, func, literal, select
+from sqlalchemy import Connection, Text, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
 from ..articles import ArticleListHit, ArticlePage, RevisionInfo, applicability_filter
 from ..models import Article, Revision, RevisionText
+from .cache import CacheView, open_cache
 from .indexer import body_segments
 from .models import SearchDocument, SearchPosting
+from .one_term import rank_one_term
 from .parser import ParsedQuery, parse_query
-from .postings import documents_with, phrase_counts
-from .ranking import BOOSTED, IMPACT_SCALE, LOCALE_BOOST, PLAIN, PROXIMITY_WEIGHT, idf, impact
+from .postings import PhraseCounter, documents_with, phrase_counter
+from .ranking import IMPACT_SCALE, LOCALE_BOOST, PROXIMITY_WEIGHT, Match, best_document, idf, impact
 from .snippets import Highlighter, make_snippet
 
 _postings = SearchPosting.__table__
 _documents = SearchDocument.__table__
+_articles = Article.__table__
+_revisions = Revision.__table__
+_texts = RevisionText.__table__
 
+# Parsing is pure; the same queries come again and again.
+_parse = functools.lru_cache(maxsize=512)(parse_query)
 
-class _Match(NamedTuple):
-    """An article's best document. As tuples, matches sort best first, then by KB number."""
-
-    negated_score: float
-    kb_length: int
-    kb: str
-    article_id: int
-    locale: str
-    score: float
+# The applies-to filters: product, edition, architecture, service pack.
+Filters = tuple[str | None, str | None, str | None, int | None]
+# Per matching article: its KB number and the score of each locale's document.
+Scores = dict[int, tuple[str, dict[str, float]]]
 
 
 def search_articles(
@@ -62,166 +66,132 @@ def search_articles(
     `locale` is preferred, not required: its documents score 1.25 times higher. The
     filters are those of the article list (applies-to).
     """
-    parsed = parse_query(q)
+    parsed = _parse(q)
     if parsed.empty:
         return ArticlePage(items=[], total=0)
-    condition = applicability_filter(product, edition, architecture, service_pack)
+    filters: Filters = (product, edition, architecture, service_pack)
+    cache = open_cache(session)
+    # The parsed query is the normalized one: `IPSec` and `ＩＰＳＥＣ` share an entry.
+    key = (parsed, locale, filters, page, per_page)
+    found = cache.page(key) if cache is not None else None
+    if found is None:
+        found = _search(session, cache, parsed, locale, filters, page, per_page)
+        if cache is not None:
+            cache.keep_page(key, found)
+    return found
+
+
+def _search(
+    session: Session,
+    cache: CacheView | None,
+    parsed: ParsedQuery,
+    locale: str | None,
+    filters: Filters,
+    page: int,
+    per_page: int,
+) -> ArticlePage:
+    """One page of the answer, computed."""
+    connection = session.connection()
+    condition = applicability_filter(*filters)
     allowed = select(Article.id).where(condition) if condition is not None else None
-    named = _named_articles(session, parsed.kb_numbers, allowed)
+    named = _named_articles(connection, parsed.kb_numbers, allowed)
     # The page is a window on `named + ranked`.
     start, end = (page - 1) * per_page, page * per_page
     window = (max(start - len(named), 0), max(end - len(named), 0))
-    frequencies, documents = _frequencies(session, parsed.terms)
+    frequencies, documents = _frequencies(connection, parsed.terms, cache)
     term_idf = {term: idf(frequencies[term], documents) for term in parsed.terms}
     if any(frequencies[term] == 0 for p in parsed.required for _, term in p.terms):
-        ranked: list[_Match] = []
+        ranked: list[Match] = []
         total = 0
     elif len(parsed.required) == 1 and len(parsed.terms) == 1:
         (term,) = parsed.terms
-        ranked, total = _rank_one_term(
-            session, term, term_idf[term], locale, allowed, named, window
+        ranked, total = rank_one_term(
+            connection, term, term_idf[term], locale, allowed, named, window
         )
     else:
-        matches = [
-            m
-            for m in _match(session, parsed, frequencies, term_idf, locale, allowed)
-            if m.article_id not in named
-        ]
-        total = len(matches)
-        ranked = heapq.nsmallest(window[1], matches)[window[0] :]
+        scores = _match(connection, parsed, frequencies, term_idf, locale, allowed)
+        ranked, total = _window(scores, named, locale, window)
     found = {match.article_id: match for match in ranked}
     ids = [*named[start:end], *found]
-    return ArticlePage(items=_hits(session, ids, found, parsed, locale), total=len(named) + total)
+    return ArticlePage(
+        items=_hits(connection, ids, found, parsed, locale), total=len(named) + total
+    )
 
 
-def _named_articles(session: Session, numbers: Sequence[str], allowed: Any) -> list[int]:
+def _named_articles(connection: Connection, numbers: Sequence[str], allowed: Any) -> list[int]:
     if not numbers:
         return []
-    query = select(Article.kb, Article.id).where(Article.kb.in_(numbers))
+    query = select(_articles.c.kb, _articles.c.id).where(_articles.c.kb.in_(numbers))
     if allowed is not None:
-        query = query.where(Article.id.in_(allowed))
-    by_kb = {kb: article_id for kb, article_id in session.execute(query)}
+        query = query.where(_articles.c.id.in_(allowed))
+    by_kb = {kb: article_id for kb, article_id in connection.execute(query)}
     return [by_kb[kb] for kb in numbers if kb in by_kb]
 
 
-def _frequencies(session: Session, terms: Sequence[str]) -> tuple[dict[str, int], int]:
-    """Document frequency of each term, and the number of documents, in one round trip."""
-    documents = select(func.count()).select_from(_documents).scalar_subquery()
-    rows = (
-        session.connection()
-        .execute(
-            select(_postings.c.term, func.count(), documents)
-            .where(_postings.c.term.in_(terms))
-            .group_by(_postings.c.term)
-        )
-        .all()
-    )
+def _frequencies(
+    connection: Connection, terms: Sequence[str], cache: CacheView | None
+) -> tuple[dict[str, int], int]:
+    """Document frequency of each term, and the number of documents: cached, or counted."""
+    known, documents = cache.frequencies(terms) if cache is not None else ({}, None)
+    missing = [term for term in terms if term not in known]
+    if missing or documents is None:
+        counted, documents = _count_frequencies(connection, missing)
+        known.update(counted)
+        if cache is not None:
+            cache.keep_frequencies(counted, documents)
+    return {term: known[term] for term in terms}, documents
+
+
+def _count_frequencies(connection: Connection, terms: Sequence[str]) -> tuple[dict[str, int], int]:
+    """Document frequencies and the number of documents, in one round trip if any term occurs."""
+    rows = connection.execute(_frequency_rows(), {"terms": list(terms)}).all() if terms else []
     found = {term: int(count) for term, count, _ in rows}
-    return {term: found.get(term, 0) for term in terms}, int(rows[0][2]) if rows else 0
+    documents = rows[0][2] if rows else connection.scalar(_document_count())
+    return {term: found.get(term, 0) for term in terms}, int(documents or 0)
 
 
-def _rank_one_term(
-    session: Session,
-    term: str,
-    term_idf: float,
-    locale: str | None,
-    allowed: Any,
-    named: Sequence[int],
-    window: tuple[int, int],
-) -> tuple[list[_Match], int]:
-    """The window of a one-term query's ranking, and its total, computed in SQL.
-
-    Articles rank by their best (boosted) integer impact, then by KB number; one
-    statement returns the window with the total and each article's postings.
-    """
-    connection = session.connection()
-    parameters: dict[str, Any] = {"term": term, "locale": locale, "named": list(named)}
-    if window[1] <= window[0]:
-        count = _one_term_count(bool(named), allowed)
-        return [], int(connection.scalar(count, parameters) or 0)
-    parameters.update(offset=window[0], limit=window[1] - window[0])
-    rows = connection.execute(_one_term_page(bool(locale), bool(named), allowed), parameters).all()
-    if not rows:
-        count = _one_term_count(bool(named), allowed)
-        return [], int(connection.scalar(count, parameters) or 0)
-    order: dict[int, tuple[int, int, str]] = {}
-    scores: dict[int, dict[str, float]] = {}
-    for article_id, kb, weight, _, document_locale, impact_value in rows:
-        order[article_id] = (-weight, len(kb), kb)
-        boost_factor = LOCALE_BOOST if document_locale == locale else 1.0
-        scores.setdefault(article_id, {})[document_locale] = (
-            term_idf * impact_value / IMPACT_SCALE * boost_factor
-        )
-    ranked = sorted(order, key=order.__getitem__)
-    matches = [_best_document(a, order[a][2], scores[a], locale) for a in ranked]
-    return matches, int(rows[0][3])
+@functools.cache
+def _document_count() -> Any:
+    return select(func.count()).select_from(_documents)
 
 
-def _one_term_conditions(named: bool, allowed: Any) -> list[Any]:
-    conditions = [_postings.c.term == bindparam("term")]
-    if named:
-        conditions.append(_postings.c.article_id.not_in(bindparam("named", expanding=True)))
-    if allowed is not None:
-        conditions.append(_postings.c.article_id.in_(allowed))
-    return conditions
-
-
-def _one_term_count(named: bool, allowed: Any) -> Any:
-    """How many articles hold the term."""
-    conditions = _one_term_conditions(named, allowed)
-    return select(func.count(distinct(_postings.c.article_id))).where(*conditions)
-
-
-def _one_term_page(preferred: bool, named: bool, allowed: Any) -> Any:
-    """A window of the articles holding the term, best first, with the total and postings."""
-    if allowed is None:
-        return _cached_one_term_page(preferred, named)
-    return _build_one_term_page(preferred, named, allowed)
-
-
-@functools.lru_cache(maxsize=8)
-def _cached_one_term_page(preferred: bool, named: bool) -> Any:
-    # Without filters the statement has a handful of shapes: build each once.
-    return _build_one_term_page(preferred, named, None)
-
-
-def _build_one_term_page(preferred: bool, named: bool, allowed: Any) -> Any:
-    boost = (
-        case((_postings.c.locale == bindparam("locale"), BOOSTED), else_=PLAIN)
-        if preferred
-        else literal(PLAIN)
+@functools.cache
+def _frequency_rows() -> Any:
+    return (
+        select(_postings.c.term, func.count(), _document_count().scalar_subquery())
+        .where(_postings.c.term.in_(bindparam("terms", expanding=True)))
+        .group_by(_postings.c.term)
     )
-    best = func.max(_postings.c.impact * boost).label("best")
-    page = (
-        select(
-            _postings.c.article_id,
-            _postings.c.kb,
-            best,
-            func.count().over().label("total"),
-        )
-        .where(*_one_term_conditions(named, allowed))
-        .group_by(_postings.c.article_id, _postings.c.kb)
-        .order_by(best.desc(), func.length(_postings.c.kb), _postings.c.kb)
-        .offset(bindparam("offset"))
-        .limit(bindparam("limit"))
-        .cte("page")
+
+
+def _window(
+    scores: Scores, named: Sequence[int], locale: str | None, window: tuple[int, int]
+) -> tuple[list[Match], int]:
+    """The window of the ranking of `scores` (best first, then by KB), and its total."""
+    for article_id in named:
+        scores.pop(article_id, None)
+    leading = heapq.nsmallest(
+        window[1],
+        ((-max(by.values()), len(kb), kb, a) for a, (kb, by) in scores.items()),
     )
-    # Each article's postings come along: they tell which locale it matched in.
-    other = _postings.alias("other")
-    return select(page, other.c.locale, other.c.impact).join(
-        other, (other.c.term == bindparam("term")) & (other.c.article_id == page.c.article_id)
-    )
+    page = [best_document(a, kb, scores[a][1], locale) for _, _, kb, a in leading[window[0] :]]
+    return page, len(scores)
+
+
+# One scoring step: a term's impact column (no counter), or a phrase's counter; its IDF
+# weight (for a phrase the sum of its terms' IDF, as in Lucene); whether it is required.
+_Step = tuple[PhraseCounter | None, int, float, bool]
 
 
 def _match(
-    session: Session,
+    connection: Connection,
     parsed: ParsedQuery,
     frequencies: Mapping[str, int],
     term_idf: Mapping[str, float],
     locale: str | None,
     allowed: Any,
-) -> list[_Match]:
-    """Every article with a document that holds every required unit, with its best score."""
+) -> Scores:
+    """Every article with a document that holds every required unit, scored per document."""
     required = list(dict.fromkeys(t for p in parsed.required for _, t in p.terms))
     positional = {
         t for p in (*parsed.required, *parsed.proximity) if len(p.terms) > 1 for _, t in p.terms
@@ -229,37 +199,18 @@ def _match(
     # Rarest term first: it drives the join, the others are primary-key lookups.
     ordered = sorted(required, key=lambda term: (frequencies[term], term))
     query, parameters = documents_with(ordered, positional, allowed)
-    rows = session.connection().execute(query, parameters).all()
-    optional = _optional(session, [p.first for p in parsed.optional])
-    # The column of each term's impact; its positions, when fetched, follow it.
-    columns: dict[str, int] = {}
-    column = 5
-    for term in ordered:
-        columns[term] = column
-        column += 3 if term in positional else 1
-    # (the impact column of one term, or the (offset, column) pairs of a phrase; the IDF
-    # weight, which for a phrase is the sum of its terms' IDF, as in Lucene; required)
-    plan: list[tuple[Any, float, bool]] = []
-    for phrases, share, is_required in (
-        (parsed.required, 1.0, True),
-        (parsed.proximity, PROXIMITY_WEIGHT, False),
-    ):
-        for phrase in phrases:
-            weight = share * sum(term_idf[t] for _, t in phrase.terms) / IMPACT_SCALE
-            spec = (
-                columns[phrase.first]
-                if len(phrase.terms) == 1
-                else [(offset, columns[term]) for offset, term in phrase.terms]
-            )
-            plan.append((spec, weight, is_required))
-    scores: dict[int, tuple[str, dict[str, float]]] = {}
+    rows = connection.execute(query, parameters).all()
+    optional = _optional(connection, [p.first for p in parsed.optional])
+    steps = _plan(parsed, ordered, positional, term_idf)
+    scores: Scores = {}
     for row in rows:
+        # The same additions in the same order as ever: scores are floats.
         score = 0.0
-        for spec, weight, is_required in plan:
-            if isinstance(spec, int):
-                score += weight * row[spec]
+        for counter, column, weight, is_required in steps:
+            if counter is None:
+                score += weight * row[column]
                 continue
-            title_tf, body_tf = phrase_counts(spec, row)
+            title_tf, body_tf = counter(row)
             if title_tf or body_tf:
                 score += weight * impact(title_tf, body_tf, row[3], row[4])
             elif is_required:
@@ -273,35 +224,44 @@ def _match(
             if document_locale == locale:
                 score *= LOCALE_BOOST
             scores.setdefault(article_id, (row[2], {}))[1][document_locale] = score
-    return [
-        _best_document(article_id, kb, by_locale, locale)
-        for article_id, (kb, by_locale) in scores.items()
-    ]
+    return scores
 
 
-def _best_document(
-    article_id: int, kb: str, scores: Mapping[str, float], locale: str | None
-) -> _Match:
-    """An article ranks by its best document; it is shown in the preferred locale if it matched.
-
-    Otherwise in the locale that scored best (on a tie, the first by name).
-    """
-    if len(scores) == 1:
-        ((only, score),) = scores.items()
-        return _Match(-score, len(kb), kb, article_id, only, score)
-    score = max(scores.values())
-    if locale not in scores:
-        locale = min(scores, key=lambda name: (-scores[name], name))
-    return _Match(-score, len(kb), kb, article_id, locale, score)
+def _plan(
+    parsed: ParsedQuery,
+    ordered: Sequence[str],
+    positional: set[str],
+    term_idf: Mapping[str, float],
+) -> list[_Step]:
+    """The scoring steps of the required units, then of the proximity bonuses."""
+    # The column of each term's impact (documents_with); its positions, if fetched, follow.
+    columns: dict[str, int] = {}
+    column = 5
+    for term in ordered:
+        columns[term] = column
+        column += 3 if term in positional else 1
+    steps: list[_Step] = []
+    for phrases, share, is_required in (
+        (parsed.required, 1.0, True),
+        (parsed.proximity, PROXIMITY_WEIGHT, False),
+    ):
+        for phrase in phrases:
+            weight = share * sum(term_idf[t] for _, t in phrase.terms) / IMPACT_SCALE
+            if len(phrase.terms) == 1:
+                steps.append((None, columns[phrase.first], weight, is_required))
+            else:
+                spec = [(offset, columns[term]) for offset, term in phrase.terms]
+                steps.append((phrase_counter(spec), 0, weight, is_required))
+    return steps
 
 
 def _optional(
-    session: Session, terms: Sequence[str]
+    connection: Connection, terms: Sequence[str]
 ) -> list[tuple[str, dict[tuple[int, str], int]]]:
     """The impacts of the optional terms, per document."""
     found = []
     for term in terms:
-        rows = session.connection().execute(
+        rows = connection.execute(
             select(_postings.c.article_id, _postings.c.locale, _postings.c.impact).where(
                 _postings.c.term == term
             )
@@ -310,10 +270,40 @@ def _optional(
     return found
 
 
+@functools.cache
+def _hit_rows() -> Any:
+    """Each article's current revision with its texts; sections as stored (JSON text)."""
+    current = (_revisions.c.article_id == _articles.c.id) & (
+        _revisions.c.seq == _articles.c.current_seq
+    )
+    return (
+        select(
+            _articles.c.id,
+            _articles.c.kb,
+            _articles.c.source_locale,
+            _revisions.c.seq,
+            _revisions.c.number,
+            _revisions.c.created_at,
+            _revisions.c.author,
+            _revisions.c.summary,
+            _texts.c.locale,
+            _texts.c.title,
+            # Decoded in Python, and only for the locale that the snippet comes from.
+            cast(_texts.c.sections, Text),
+        )
+        .select_from(
+            _articles.join(_revisions, current).join(
+                _texts, _texts.c.revision_id == _revisions.c.id
+            )
+        )
+        .where(_articles.c.id.in_(bindparam("ids", expanding=True)))
+    )
+
+
 def _hits(
-    session: Session,
+    connection: Connection,
     ids: Sequence[int],
-    matches: Mapping[int, _Match],
+    matches: Mapping[int, Match],
     parsed: ParsedQuery,
     locale: str | None,
 ) -> list[ArticleListHit]:
@@ -323,28 +313,11 @@ def _hits(
     """
     if not ids:
         return []
-    rows = session.execute(
-        select(
-            Article.id,
-            Article.kb,
-            Article.source_locale,
-            Revision.seq,
-            Revision.number,
-            Revision.created_at,
-            Revision.author,
-            Revision.summary,
-            RevisionText.locale,
-            RevisionText.title,
-            RevisionText.sections,
-        )
-        .join(Revision, (Revision.article_id == Article.id) & (Revision.seq == Article.current_seq))
-        .join(RevisionText, RevisionText.revision_id == Revision.id)
-        .where(Article.id.in_(ids))
-    ).all()
-    texts: dict[int, dict[str, tuple[str, list[dict[str, Any]]]]] = {}
+    texts: dict[int, dict[str, tuple[str, str]]] = {}
     heads: dict[int, tuple[str, str, RevisionInfo]] = {}
-    for article_id, kb, source, seq, number, created, author, summary, loc, title, sections in rows:
-        heads[article_id] = (kb, source, RevisionInfo(seq, number, created, author, summary))
+    for row in connection.execute(_hit_rows(), {"ids": list(ids)}):
+        article_id, kb, source, *revision, loc, title, sections = row
+        heads[article_id] = (kb, source, RevisionInfo(*revision))
         texts.setdefault(article_id, {})[loc] = (title, sections)
     highlighter = Highlighter(parsed.highlights)
     items: list[ArticleListHit] = []
@@ -356,7 +329,8 @@ def _hits(
             matched_locale = match.locale
         else:
             matched_locale = locale if locale in by_locale else source
-        title, sections = by_locale[matched_locale]
+        title, stored = by_locale[matched_locale]
+        sections = json.loads(stored)
         items.append(
             ArticleListHit(
                 kb=kb,

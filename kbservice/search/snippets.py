@@ -35,6 +35,8 @@ class Highlighter:
 
     def __init__(self, highlights: Sequence[Highlight]) -> None:
         self.terms = {h.text for h in highlights if not h.cjk}
+        # A page's bodies repeat the same few words: stem each once per query.
+        self._word_terms: dict[str, str] = {}
         runs = sorted({h.text for h in highlights if h.cjk}, key=len, reverse=True)
         # A run matches across the spaces the tokenizer ignores inside CJK text.
         self._runs = (
@@ -64,7 +66,10 @@ class Highlighter:
             ]
         if self._words is not None:
             for match in self._words.finditer(normalized):
-                term = word_term(match.group())
+                word = match.group()
+                term = self._word_terms.get(word)
+                if term is None:
+                    term = self._word_terms[word] = word_term(word)
                 if term in self.terms:
                     found.append((*match.span(), term))
         if starts is not None and ends is not None:
@@ -122,6 +127,23 @@ def make_snippet(
         by_segment.setdefault(index, []).append(
             Span(span.start - shift, span.end - shift, span.key)
         )
+    best = _best_passage(segments, by_segment, length)
+    if best is not None:
+        segment, spans, start = best
+        return render(segment, spans, start, _cut(segment, start, length))
+    title_spans = highlighter.spans(title)
+    if title_spans:
+        return render(title, title_spans, 0, len(title))
+    return render(intro, [], 0, _cut(intro, 0, length))
+
+
+def _best_passage(
+    segments: Sequence[str], by_segment: dict[int, list[Span]], length: int
+) -> tuple[str, list[Span], int] | None:
+    """The first passage with the most distinct matches: its segment, spans and start."""
+    # No passage holds more keys than the body: the first that holds them all wins (for a
+    # one-term query, the first match), which spares scanning every other anchor.
+    most = len({span.key for spans in by_segment.values() for span in spans})
     best: tuple[int, str, list[Span], int] | None = None
     for index, spans in by_segment.items():
         segment = segments[index]
@@ -131,13 +153,9 @@ def make_snippet(
             distinct = len({s.key for s in spans if s.start >= start and s.end <= end})
             if best is None or distinct > best[0]:
                 best = (distinct, segment, spans, start)
-    if best is not None:
-        _, segment, spans, start = best
-        return render(segment, spans, start, _cut(segment, start, length))
-    title_spans = highlighter.spans(title)
-    if title_spans:
-        return render(title, title_spans, 0, len(title))
-    return render(intro, [], 0, _cut(intro, 0, length))
+                if distinct == most:
+                    return segment, spans, start
+    return best[1:] if best is not None else None
 
 
 def _start(text: str, first_match: int) -> int:
