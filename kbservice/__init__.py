@@ -12,6 +12,7 @@ from flask import Flask
 from . import flask_db
 from .config import build_config
 from .db import Database
+from .jsonout import init_json
 
 __version__ = "0.1.0"
 
@@ -40,8 +41,7 @@ def create_app(
         OPENAPI_SWAGGER_UI_PATH="/docs",
         OPENAPI_SWAGGER_UI_URL="/api/v1/docs/assets/",
     )
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    init_json(app)
     logging.basicConfig(
         level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

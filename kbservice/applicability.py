@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from .articles import normalize_kb
 from .errors import NotFound
 from .facts import PRODUCT_NOT_RECOGNISED, NormalizedSystem
+from .lru import LRU
 from .models import Article, Revision, RevisionText
-from .rules import CompiledRule, Evaluation, Verdict, compile_rules
+from .rules import PREFILTERED_FACTS, CompiledRule, Evaluation, Verdict, compile_rules
 
 
 def platform_rule(entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -57,6 +58,10 @@ class RuleEntry:
         return self.titles.get(locale) or self.titles.get(self.source_locale, "")
 
 
+# Distinct platforms (product, edition, architecture) whose candidate lists are kept.
+_PLATFORMS_KEPT = 4096
+
+
 def _kb_order(entry: RuleEntry) -> tuple[int, str]:
     return (len(entry.kb), entry.kb)
 
@@ -74,6 +79,7 @@ class RuleIndex:
             for product in entry.rule.products or ():
                 by_product.setdefault(product, []).append(entry)
         self.by_product = {product: tuple(items) for product, items in by_product.items()}
+        self._platforms: LRU[Hashable, tuple[RuleEntry, ...]] = LRU(_PLATFORMS_KEPT)
 
     def replaced(self, changed: Sequence[RuleEntry]) -> RuleIndex:
         """A new index with `changed` entries added, or replacing those of the same KB.
@@ -106,6 +112,7 @@ class RuleIndex:
                     rebuilt.setdefault(product, []).append(entry)
         by_product.update((product, tuple(items)) for product, items in rebuilt.items())
         index.by_product = by_product
+        index._platforms = LRU(_PLATFORMS_KEPT)
         return index
 
     def candidates(self, product: object) -> Sequence[RuleEntry]:
@@ -117,6 +124,23 @@ class RuleIndex:
             return specific
         merged = {entry.kb: entry for entry in (*specific, *self.unconstrained)}
         return sorted(merged.values(), key=_kb_order)
+
+    def for_platform(self, facts: Mapping[str, object]) -> Sequence[RuleEntry]:
+        """Candidates whose rules the system's platform facts do not rule out.
+
+        `CompiledRule.rules_out` reads only PREFILTERED_FACTS (edition, architecture),
+        and inventories describe many machines of few platforms, so the filtered list is
+        kept per product and values of those facts.
+        """
+        key = (facts.get("product"), *(facts.get(fact) for fact in PREFILTERED_FACTS))
+        try:
+            kept = self._platforms.get(key)
+        except TypeError:  # an unhashable fact value: nothing to share
+            return [e for e in self.candidates(key[0]) if not e.rule.rules_out(facts)]
+        if kept is None:
+            kept = tuple(e for e in self.candidates(key[0]) if not e.rule.rules_out(facts))
+            self._platforms.put(key, kept)
+        return kept
 
     def resolve(self, kbs: Sequence[str]) -> list[RuleEntry]:
         """The entries of the requested KB numbers, in request order; unknown ones → NotFound."""
@@ -254,9 +278,7 @@ def assess(
             _assessment(entry, entry.rule.evaluate(facts, explain=explain)) for entry in requested
         ]
     results: list[Assessment] = []
-    for entry in index.candidates(facts.get("product")):
-        if entry.rule.rules_out(facts):
-            continue
+    for entry in index.for_platform(facts):
         evaluation = entry.rule.evaluate(facts, explain=explain)
         if evaluation.verdict is not Verdict.NOT_APPLICABLE:
             results.append(_assessment(entry, evaluation))

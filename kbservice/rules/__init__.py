@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from .engine import CompiledRule, Evaluation, compile_rules
+from .engine import PREFILTERED_FACTS, CompiledRule, Evaluation, compile_rules
 from .language import RuleValidationError, validate_rules
 from .model import Reason, Truth, Verdict
 
 __all__ = [
+    "PREFILTERED_FACTS",
     "CompiledRule",
     "Evaluation",
     "Reason",

@@ -18,7 +18,7 @@ Compiled = Callable[[Facts, list[Reason]], bool | None]
 
 # Facts besides the product (which the applicability index handles) that articles
 # usually constrain with plain equality, so a set test can skip their rules.
-_PREFILTERED = ("edition", "architecture")
+PREFILTERED_FACTS = ("edition", "architecture")
 
 _VERDICTS = {True: Verdict.APPLIES, False: Verdict.NOT_APPLICABLE, None: Verdict.UNKNOWN}
 
@@ -105,16 +105,36 @@ def compile_rules(
         build(resolution, "resolved_by", resolution=True) if isinstance(resolution, dict) else None
     )
     read = facts_read(tree) | (facts_read(resolution_tree) if resolution_tree else frozenset())
-    needed = ((fact, values_needed(tree, fact)) for fact in _PREFILTERED)
+    needed = ((fact, values_needed(tree, fact)) for fact in PREFILTERED_FACTS)
     return CompiledRule(
-        products=products_needed(tree),
-        facts=read,
-        requirements=tuple((fact, values) for fact, values in needed if values is not None),
+        products=_shared(products_needed(tree)),
+        facts=_shared(read),
+        requirements=tuple(
+            (fact, _shared(values)) for fact, values in needed if values is not None
+        ),
         _tree=tree,
         _resolution_tree=resolution_tree,
         _main=_compile(tree),
         _resolution=_compile(resolution_tree) if resolution_tree else None,
     )
+
+
+# Thousands of rules read the same facts and name the same products: one frozenset
+# each. Distinct sets are few (they come from the catalog's ids and the fact names);
+# the bound only guards against pathological rule sets.
+_SETS: dict[frozenset[str], frozenset[str]] = {}
+_MAX_SETS = 100_000
+
+
+def _shared(value: frozenset[str] | None) -> frozenset[str] | None:
+    if value is None:
+        return None
+    shared = _SETS.get(value)
+    if shared is None:
+        if len(_SETS) >= _MAX_SETS:
+            _SETS.clear()
+        shared = _SETS.setdefault(value, value)
+    return shared
 
 
 def _missing(reasons: Iterable[Reason]) -> tuple[str, ...]:
