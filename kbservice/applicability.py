@@ -279,8 +279,8 @@ def assess(
         ]
     results: list[Assessment] = []
     for entry in index.for_platform(facts):
-        evaluation = entry.rule.evaluate(facts, explain=explain)
-        if evaluation.verdict is not Verdict.NOT_APPLICABLE:
+        evaluation = entry.rule.evaluate_unless_not_applicable(facts, explain=explain)
+        if evaluation is not None:
             results.append(_assessment(entry, evaluation))
     return results
 

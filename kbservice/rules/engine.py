@@ -68,6 +68,22 @@ class CompiledRule:
 
     def evaluate(self, facts: Facts, *, explain: bool = False) -> Evaluation:
         """Decide whether the rule applies to a system described by `facts`."""
+        verdict, reasons = self._decide(facts)
+        return self._evaluation(facts, verdict, reasons, explain=explain)
+
+    def evaluate_unless_not_applicable(
+        self, facts: Facts, *, explain: bool = False
+    ) -> Evaluation | None:
+        """`evaluate`, or None when the verdict is `not_applicable`.
+
+        Whole-corpus queries drop those verdicts; they skip building what is dropped.
+        """
+        verdict, reasons = self._decide(facts)
+        if verdict is Verdict.NOT_APPLICABLE:
+            return None
+        return self._evaluation(facts, verdict, reasons, explain=explain)
+
+    def _decide(self, facts: Facts) -> tuple[Verdict, list[Reason]]:
         reasons: list[Reason] = []
         result = self._main(facts, reasons)
         verdict = _VERDICTS[result]
@@ -79,6 +95,11 @@ class CompiledRule:
                 verdict, reasons = Verdict.NOT_APPLICABLE, checked
             elif resolved is None:
                 reasons += checked
+        return verdict, reasons
+
+    def _evaluation(
+        self, facts: Facts, verdict: Verdict, reasons: list[Reason], *, explain: bool
+    ) -> Evaluation:
         missing = _missing(reasons) if verdict is Verdict.UNKNOWN else ()
         trace = _document_trace(self._tree, self._resolution_tree, facts) if explain else None
         return Evaluation(verdict, missing, tuple(reasons), trace, facts)
