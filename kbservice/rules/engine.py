@@ -10,7 +10,17 @@ from dataclasses import dataclass, field
 from .language import DEFAULT_MAX_DEPTH, DEFAULT_MAX_NODES, validate_rules
 from .messages import reason_text
 from .model import TRUTH_OF, Reason, Truth, Verdict
-from .tree import ANY, EXISTS, NOT, Node, build, facts_read, products_needed, values_needed
+from .tree import (
+    ANY,
+    EXISTS,
+    LEAF,
+    NOT,
+    Node,
+    build,
+    facts_read,
+    products_needed,
+    values_needed,
+)
 
 Facts = Mapping[str, object]
 # A compiled node: appends the reasons that decided it to the list, returns True/False/None.
@@ -183,20 +193,38 @@ def _compile_new(node: Node) -> Compiled:
         return _exists(node)
     if node.predicate is not None:
         return _leaf(node)
-    children = tuple(_compile(child) for child in node.children)
-    compiled = (
-        _not(children[0]) if node.kind == NOT else _combine(children, decisive=node.kind == ANY)
-    )
+    compiled: Compiled
+    if node.kind == NOT:
+        compiled = _not(_compile(node.children[0]))
+    elif all(child.kind == LEAF and not child.info.labels for child in node.children):
+        leaves = tuple(_leaf_parts(child) for child in node.children)
+        compiled = _combine_leaves(leaves, decisive=node.kind == ANY)
+    else:
+        children = tuple(_compile(child) for child in node.children)
+        compiled = _combine(children, decisive=node.kind == ANY)
     return _grouped(node, compiled) if node.info.labels else compiled
 
 
+# What a predicate leaf needs at evaluation: fact name, test, and its reason per outcome.
+_LeafParts = tuple[str, Callable[[object], bool], Reason, Reason, Reason]
+_PARTS: weakref.WeakKeyDictionary[Node, _LeafParts] = weakref.WeakKeyDictionary()
+
+
+def _leaf_parts(node: Node) -> _LeafParts:
+    parts = _PARTS.get(node)
+    if parts is None:
+        name, test = node.info.fact, node.predicate
+        assert name is not None and test is not None
+        # Leaf reasons are fixed per outcome, so evaluating allocates none.
+        yes, no, unknown = (
+            Reason(node.info, truth) for truth in (Truth.TRUE, Truth.FALSE, Truth.UNKNOWN)
+        )
+        parts = _PARTS.setdefault(node, (name, test, yes, no, unknown))
+    return parts
+
+
 def _leaf(node: Node) -> Compiled:
-    name, test = node.info.fact, node.predicate
-    assert name is not None and test is not None
-    # Leaf reasons are fixed per outcome, so evaluating allocates none.
-    yes, no, unknown = (
-        Reason(node.info, truth) for truth in (Truth.TRUE, Truth.FALSE, Truth.UNKNOWN)
-    )
+    name, test, yes, no, unknown = _leaf_parts(node)
 
     def evaluate(facts: Facts, out: list[Reason]) -> bool | None:
         value = facts.get(name)
@@ -253,6 +281,40 @@ def _combine(children: tuple[Compiled, ...], *, decisive: bool) -> Compiled:
                     unknown = True
             elif unknown:
                 del out[mark:]
+        return None if unknown else not decisive
+
+    return evaluate
+
+
+def _combine_leaves(leaves: tuple[_LeafParts, ...], *, decisive: bool) -> Compiled:
+    """`_combine` of predicate leaves, with the leaves inlined: no call per leaf.
+
+    Platform parts (`{"all": [{"product": …}, {"edition": …}, …]}`) are such nodes, and
+    every candidate rule runs one. The reasons kept are exactly `_combine`'s.
+    """
+
+    def evaluate(facts: Facts, out: list[Reason]) -> bool | None:
+        start = len(out)
+        unknown = False
+        for name, test, yes, no, missing in leaves:
+            value = facts.get(name)
+            if value is None:
+                result, reason = None, missing
+            elif test(value):
+                result, reason = True, yes
+            else:
+                result, reason = False, no
+            if result is decisive:
+                del out[start:]
+                out.append(reason)
+                return decisive
+            if result is None:
+                if not unknown:
+                    del out[start:]
+                    unknown = True
+                out.append(reason)
+            elif not unknown:
+                out.append(reason)
         return None if unknown else not decisive
 
     return evaluate
