@@ -123,7 +123,9 @@ def _localized(
 # attributes (whose result columns SQLAlchemy matches by comparison), costs more than
 # running it.
 _articles, _revisions, _texts = Article.__table__.c, Revision.__table__.c, RevisionText.__table__.c
-_SNAPSHOT_ROW = (
+# One row per locale: the revision's columns repeat, which costs less than a second
+# round trip to the database.
+_SNAPSHOT = (
     select(
         _articles.id,
         _articles.kb,
@@ -137,28 +139,31 @@ _SNAPSHOT_ROW = (
         _revisions.related,
         _revisions.applies_to,
         _revisions.rules,
+        _texts.locale,
+        _texts.title,
+        _texts.sections,
+        _texts.source_seq,
+        _texts.changed_seq,
     )
     .join_from(Revision.__table__, Article.__table__, _articles.id == _revisions.article_id)
+    .join(RevisionText.__table__, _texts.revision_id == _revisions.id)
     .where(_revisions.id == bindparam("revision_id"))
 )
-_SNAPSHOT_TEXTS = select(
-    _texts.locale, _texts.title, _texts.sections, _texts.source_seq, _texts.changed_seq
-).where(_texts.revision_id == bindparam("revision_id"))
 
 
 def load_snapshot(readers: ThreadReaders, revision_id: int) -> ArticleSnapshot:
     """The article as it was at the revision with this (internal) id, or NotFound.
 
-    What every article GET that misses the cache pays: two prepared statements, a
-    tenth of the CPU of loading the same rows as ORM objects. Revisions and their texts
-    never change, so the two need not share a transaction.
+    What every article GET that misses the cache pays: one prepared statement, a tenth
+    of the CPU of loading the same rows as ORM objects.
     """
-    row = readers.prepare(_SNAPSHOT_ROW).first(revision_id=revision_id)
-    if row is None:
+    rows = readers.prepare(_SNAPSHOT).all(revision_id=revision_id)
+    if not rows:
         raise NotFound(f"No revision {revision_id} exists.")
+    row = rows[0]
     (article_id, kb, source_locale, seq, number, created_at, author, summary) = row[:8]
-    keywords, related, applies_to, rules = row[8:]
-    texts = readers.prepare(_SNAPSHOT_TEXTS).all(revision_id=revision_id)
+    keywords, related, applies_to, rules = row[8:12]
+    texts = [text[12:] for text in rows]
     return ArticleSnapshot(
         article_id=article_id,
         kb=kb,

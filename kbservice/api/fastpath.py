@@ -28,12 +28,13 @@ from ..db import utcnow
 from ..flask_db import get_stamp_reader_of
 from ..locales import negotiate
 from .rendered import Rendered
-from .serving import cache_key, rendered_cache
+from .serving import CURRENT_ARTICLE, cache_key, rendered_cache
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 ENDPOINT = "articles.get_article"
+
 _ARTICLE_PATH = re.compile(r"/api/v1/articles/([^/]+)")
 # The longest `?locale=` LocaleQuerySchema accepts; longer ones get the full path's 422.
 _MAX_LOCALE = 35
@@ -82,6 +83,7 @@ class CachedArticles:
         )
         rendered = self._cache.get(cache_key(current, locale, utcnow().date()))
         if rendered is None:
+            environ[CURRENT_ARTICLE] = (number, current)  # the full path need not look again
             return None
         return _parts(rendered, environ.get("HTTP_IF_NONE_MATCH"))
 

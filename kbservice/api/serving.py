@@ -17,6 +17,8 @@ from .presenters import article_body
 from .rendered import Rendered, RenderedCache
 
 _CACHE = "kbservice.rendered_articles"
+# Where api/fastpath.CachedArticles leaves the article it looked up before a miss.
+CURRENT_ARTICLE = "kbservice.current_article"
 
 
 def init_serving(app: Flask) -> None:
@@ -31,7 +33,11 @@ def serve_current(kb: str, requested_locale: str | None) -> Response:
     matching If-None-Match then needs nothing else.
     """
     number = articles.normalize_kb(kb)
-    current = get_stamp_reader().article(number) if number is not None else None
+    looked_up = request.environ.get(CURRENT_ARTICLE)
+    if looked_up is not None and looked_up[0] == number:
+        current = looked_up[1]  # read by api/fastpath in this request, before a miss
+    else:
+        current = get_stamp_reader().article(number) if number is not None else None
     if current is None:  # not an article: the regular path answers the 404
         return serve_snapshot(articles.get_article(get_session(), kb), requested_locale)
     use_stamps(current.stamps)
