@@ -377,11 +377,13 @@ def main() -> int:
             violations += verify(server.port, before, edits)
             if harness.request(server.port, "GET", "/api/v1/health")[0] != 200:
                 violations.append("health check failed after the run")
-        log_errors = [
-            line
-            for line in server.log.read_text(errors="replace").splitlines()
-            if SERVER_LOG_ERRORS.search(line)
-        ]
+        server_log = server.log.read_text(errors="replace")
+        log_errors = [line for line in server_log.splitlines() if SERVER_LOG_ERRORS.search(line)]
+        if log_errors:
+            # Keep the whole log for the post-mortem: the folder is removed on exit.
+            kept = harness.OUT / f"soak-{args.engine}-server.log"
+            kept.write_text(server_log)
+            violations.append(f"server log kept in {kept}")
     table, server_errors, conflicts = summary(reports, elapsed)
     for report in reports:
         violations += report.unexpected + report.transport_errors

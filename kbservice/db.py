@@ -65,6 +65,10 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+# Connection.info key: the SQLite connection's total_changes when its transaction began.
+SQLITE_CHANGES_AT_BEGIN = "kbservice.changes_at_begin"
+
+
 def _install_sqlite_hooks(engine: Engine) -> None:
     """WAL, busy timeout and foreign keys; take over BEGIN so SAVEPOINTs really roll back."""
 
@@ -81,6 +85,10 @@ def _install_sqlite_hooks(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
+        # How many rows the connection had changed: a transaction that has written since
+        # sees data nobody else does (the search cache then stays out of its way).
+        dbapi_connection = connection.connection.dbapi_connection
+        connection.info[SQLITE_CHANGES_AT_BEGIN] = dbapi_connection.total_changes
         options = connection.get_execution_options()
         if options.get("isolation_level") == "AUTOCOMMIT":
             return  # each statement commits by itself (see ThreadReaders)

@@ -10,7 +10,7 @@ from flask import jsonify
 
 VALUES = [
     {"title": "静的マッピングの構成", "kb": "885348", "n": [1, 2.5, -0.0, None, True, False]},
-    {"nested": {"z": 1, "a": [{"b": "c\n\t\"\\/"}]}, "ctrl": "\x00\x1f\u2028"},
+    {"nested": {"z": 1, "a": [{"b": 'c\n\t"\\/'}]}, "ctrl": "\x00\x1f\u2028"},
     {"score": 12.345678901234, "small": 0.1 + 0.2, "big": 10**18},
     [],
     "text",

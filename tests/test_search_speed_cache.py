@@ -175,3 +175,17 @@ def test_the_stamp_query_fails_as_sqlalchemy_would(app):
         connection = session.connection()
         with pytest.raises(DBAPIError):
             _fetch_one(connection, "SELECT no_such_column FROM search_documents")
+
+
+def test_searching_registers_no_engine_listeners(client, app):
+    """Listeners added while other threads begin transactions break them ("deque mutated
+    during iteration", seen in the soak): every listener must exist before serving."""
+    engine = get_database(app).engine
+
+    def listeners() -> int:
+        return len(list(engine.dispatch.begin))
+
+    before = listeners()
+    assert client.get("/api/v1/articles?q=IPSec").status_code == 200
+    assert client.get("/api/v1/articles?q=静的マッピング").status_code == 200
+    assert listeners() == before

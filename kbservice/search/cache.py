@@ -25,11 +25,12 @@ import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event, func, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ..articles import ArticlePage
+from ..db import SQLITE_CHANGES_AT_BEGIN
 from ..lru import LRU
 from .models import SearchDocument
 
@@ -42,8 +43,6 @@ _STAMP = select(func.max(_documents.c.revision_id))
 _STAMP_POSTGRESQL = select(
     func.max(_documents.c.revision_id), func.pg_current_xact_id_if_assigned().is_not(None)
 )
-# Where a SQLite connection notes, when a transaction begins, how many rows it had changed.
-_CHANGES_AT_BEGIN = "kbservice.search.changes_at_begin"
 
 
 class EngineCache:
@@ -157,16 +156,10 @@ def _engine_cache(engine: Engine) -> EngineCache:
             postgresql = engine.dialect.name == "postgresql"
             statement = _STAMP_POSTGRESQL if postgresql else _STAMP
             cache = _caches[engine] = EngineCache(str(statement.compile(dialect=engine.dialect)))
-            if not postgresql:
-                event.listen(engine, "begin", _note_changes)
         return cache
-
-
-def _note_changes(connection: Connection) -> None:
-    connection.info[_CHANGES_AT_BEGIN] = connection.connection.dbapi_connection.total_changes  # type: ignore[union-attr]
 
 
 def _sqlite_wrote(connection: Connection) -> bool:
     """True if the transaction changed rows (or began before the cache could tell)."""
-    at_begin = connection.info.get(_CHANGES_AT_BEGIN)
+    at_begin = connection.info.get(SQLITE_CHANGES_AT_BEGIN)
     return at_begin != connection.connection.dbapi_connection.total_changes  # type: ignore[union-attr]
