@@ -68,13 +68,13 @@ class CatalogCache:
         self._stamp: object = None
         self._catalog: Catalog | None = None
 
-    def get(self, stamp: object, session: Callable[[], Session]) -> Catalog:
-        """The catalog for `stamp` (freshness.Stamps.catalog); `session` is opened on change."""
+    def get(self, stamp: object, load: Callable[[], Catalog]) -> Catalog:
+        """The catalog for `stamp` (freshness.Stamps.catalog); `load` reads it on a change."""
         catalog = self._catalog
         if catalog is not None and stamp == self._stamp:
             return catalog
         with self._lock:
             if self._catalog is None or stamp != self._stamp:
-                self._catalog = load_catalog(session())
+                self._catalog = load()
                 self._stamp = stamp
             return self._catalog

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from .applicability import RuleCache, RuleIndex
 from .catalog import Catalog
-from .catalog_store import CatalogCache
+from .catalog_store import CatalogCache, load_catalog
 from .db import Database, make_engine
 from .freshness import StampReader, Stamps
 
@@ -77,13 +77,25 @@ def use_stamps(stamps: Stamps) -> None:
 def get_catalog() -> Catalog:
     """The product catalog, cached per application and checked once per request."""
     if "catalog" not in g:
-        g.catalog = current_app.extensions[_CATALOG].get(get_stamps().catalog, get_session)
+        g.catalog = current_app.extensions[_CATALOG].get(
+            get_stamps().catalog, lambda: load_catalog(get_session())
+        )
     return g.catalog
 
 
 def get_rule_index() -> RuleIndex:
     """Compiled rules of every article's current revision, cached per application."""
     return current_app.extensions[_RULES].index(get_stamps().revision, get_session)
+
+
+def catalog_of(app: Flask, stamp: object) -> Catalog:
+    """The catalog for `stamp`, outside a request (for WSGI middleware)."""
+
+    def load() -> Catalog:
+        with get_database(app).read_session() as session:
+            return load_catalog(session)
+
+    return app.extensions[_CATALOG].get(stamp, load)
 
 
 def warm_caches(app: Flask) -> int:

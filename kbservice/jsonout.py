@@ -28,19 +28,17 @@ class FastJSONProvider(DefaultJSONProvider):
     sort_keys = False
 
     def response(self, *args: Any, **kwargs: Any) -> Response:
-        if self._app.debug or self.compact is False:
-            return super().response(*args, **kwargs)  # indented output: the standard path
-        obj = self._prepare_response_obj(args, kwargs)
-        fast = self._fast(obj)
-        if fast is None:
-            return super().response(obj)
-        return self._app.response_class(fast + b"\n", mimetype=self.mimetype)
+        body = self.response_bytes(self._prepare_response_obj(args, kwargs))
+        return self._app.response_class(body, mimetype=self.mimetype)
 
-    def _fast(self, obj: Any) -> bytes | None:
+    def response_bytes(self, obj: Any) -> bytes:
+        """The body `response` (and so `jsonify`) writes for `obj`."""
+        if self._app.debug or self.compact is False:
+            return f"{self.dumps(obj, indent=2)}\n".encode()  # readable: the standard path
         try:
-            return orjson.dumps(obj, default=self.default, option=_OPTIONS)
+            return orjson.dumps(obj, default=self.default, option=_OPTIONS) + b"\n"
         except (orjson.JSONEncodeError, TypeError):
-            return None
+            return f"{self.dumps(obj, separators=(',', ':'))}\n".encode()
 
 
 def init_json(app: Flask) -> None:

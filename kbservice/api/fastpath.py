@@ -1,13 +1,14 @@
-"""Repeat GETs of an article answered in front of Flask, from the rendered-article cache.
+"""Plain article GETs answered in front of Flask, through the rendered-article cache.
 
 A cached article GET needs one query (the article's current revision and the catalog
-stamp) and a dictionary lookup; routing, argument parsing and the response object of
-the full Flask path would cost several times that. This middleware answers only when
-everything is plain: `GET /api/v1/articles/<kb>` with at most `?locale=`, no CORS
-request, the representation already in the cache. Anything else — a miss, an unknown
-article, an unusual query, an Origin header — goes to Flask unchanged, which answers
-and fills the cache. Both paths produce the same headers and body
-(tests/test_caches.py compares them).
+stamp) and a dictionary lookup; a miss adds one query for the revision's rows and the
+rendering. Routing, argument parsing and the response object of the full Flask path
+would cost as much again. This middleware answers only when everything is plain:
+`GET /api/v1/articles/<kb>` with at most `?locale=`, no CORS request, an existing
+article. Anything else — an unknown article (404), an unusual query, an Origin header,
+a database error — goes to Flask unchanged. Both paths render with the same function
+(serving.render) and produce the same headers and body (tests/test_caches.py compares
+them).
 
 It sits inside the observability and security-header middlewares, so request ids,
 metrics, logs and security headers are the same for both paths.
@@ -15,6 +16,7 @@ metrics, logs and security headers are the same for both paths.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -23,15 +25,18 @@ from flask import Flask
 from sqlalchemy.exc import DBAPIError
 from werkzeug.http import parse_etags, quote_etag
 
-from ..articles import normalize_kb
+from ..articles import load_snapshot, normalize_kb
 from ..db import utcnow
-from ..flask_db import get_stamp_reader_of
+from ..flask_db import catalog_of, get_database, get_stamp_reader_of
+from ..jsonout import FastJSONProvider
 from ..locales import negotiate
 from .rendered import Rendered
-from .serving import CURRENT_ARTICLE, cache_key, rendered_cache
+from .serving import cache_key, render, rendered_cache
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+log = logging.getLogger(__name__)
 
 ENDPOINT = "articles.get_article"
 
@@ -46,7 +51,9 @@ class CachedArticles:
 
     def __init__(self, wsgi_app: WSGIApplication, app: Flask) -> None:
         self.wsgi_app = wsgi_app
+        self._app = app
         self._stamps = get_stamp_reader_of(app)
+        self._readers = get_database(app).readers
         self._cache = rendered_cache(app)
         self._locales = tuple(app.config["LOCALES"])
 
@@ -57,6 +64,11 @@ class CachedArticles:
                 answer = self._answer(environ)
             except DBAPIError:
                 answer = None  # the full path answers database trouble (503)
+            except Exception:
+                # A bug here must not cost the client its answer: Flask's path has its
+                # own handling (and will most likely report the same bug as a problem).
+                log.exception("article fast path failed; answering through Flask")
+                answer = None
         if answer is None:
             return self.wsgi_app(environ, start_response)
         status, headers, body = answer
@@ -81,10 +93,16 @@ class CachedArticles:
             self._locales,
             current.source_locale,
         )
-        rendered = self._cache.get(cache_key(current, locale, utcnow().date()))
+        today = utcnow().date()
+        key = cache_key(current, locale, today)
+        rendered = self._cache.get(key)
         if rendered is None:
-            environ[CURRENT_ARTICLE] = (number, current)  # the full path need not look again
-            return None
+            snapshot = load_snapshot(self._readers, current.revision_id)
+            catalog = catalog_of(self._app, current.stamps.catalog)
+            json = self._app.json
+            assert isinstance(json, FastJSONProvider)
+            rendered = render(snapshot, locale, today, catalog, json)
+            self._cache.put(key, rendered)
         return _parts(rendered, environ.get("HTTP_IF_NONE_MATCH"))
 
 

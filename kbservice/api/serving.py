@@ -5,20 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Hashable
 
-from flask import Flask, Response, current_app, jsonify, request
+from flask import Flask, Response, current_app, request
 
 from .. import articles
 from ..articles import ArticleSnapshot
+from ..catalog import Catalog
 from ..db import utcnow
 from ..flask_db import get_catalog, get_database, get_session, get_stamp_reader, use_stamps
 from ..freshness import CurrentArticle
+from ..jsonout import FastJSONProvider
 from .localized import article_etag, choose_locale, localize
 from .presenters import article_body
 from .rendered import Rendered, RenderedCache
 
 _CACHE = "kbservice.rendered_articles"
-# Where api/fastpath.CachedArticles leaves the article it looked up before a miss.
-CURRENT_ARTICLE = "kbservice.current_article"
 
 
 def init_serving(app: Flask) -> None:
@@ -33,11 +33,7 @@ def serve_current(kb: str, requested_locale: str | None) -> Response:
     matching If-None-Match then needs nothing else.
     """
     number = articles.normalize_kb(kb)
-    looked_up = request.environ.get(CURRENT_ARTICLE)
-    if looked_up is not None and looked_up[0] == number:
-        current = looked_up[1]  # read by api/fastpath in this request, before a miss
-    else:
-        current = get_stamp_reader().article(number) if number is not None else None
+    current = get_stamp_reader().article(number) if number is not None else None
     if current is None:  # not an article: the regular path answers the 404
         return serve_snapshot(articles.get_article(get_session(), kb), requested_locale)
     use_stamps(current.stamps)
@@ -70,13 +66,24 @@ def serve_snapshot(snapshot: ArticleSnapshot, requested_locale: str | None) -> R
 
 
 def _render(snapshot: ArticleSnapshot, locale: str, today: dt.date) -> Rendered:
+    return render(snapshot, locale, today, get_catalog(), current_app.json)
+
+
+def render(
+    snapshot: ArticleSnapshot,
+    locale: str,
+    today: dt.date,
+    catalog: Catalog,
+    json: FastJSONProvider,
+) -> Rendered:
+    """The article's representation in `locale` (else its source locale), with its ETag."""
     if locale not in snapshot.texts:
         locale = snapshot.source_locale
-    body = article_body(snapshot, locale, get_catalog(), today)
+    body = article_body(snapshot, locale, catalog, today)
     # Generated notices depend on today's date, so they are part of the representation.
     notices = "|".join(notice["text"] for notice in body["notices"])
     etag = article_etag(snapshot.kb, snapshot.revision_id, locale, notices)
-    return Rendered(etag, locale, jsonify(body).get_data())
+    return Rendered(etag, locale, json.response_bytes(body))
 
 
 def _respond(rendered: Rendered) -> Response:
