@@ -410,10 +410,12 @@ def list_articles(
     per_page: int = 20,
     q: str | None = None,
     locale: str | None = None,
+    readers: ThreadReaders | None = None,
 ) -> ArticlePage:
     """Articles by KB number, or best match first for a query `q`, filtered by applies-to.
 
     `locale` only matters to a query: hits in it rank higher (see kbservice.search).
+    Public reads pass `readers` (see `search_articles`).
     """
     if q is not None and q.strip():
         from .search import search_articles
@@ -428,6 +430,7 @@ def list_articles(
             service_pack=service_pack,
             page=page,
             per_page=per_page,
+            readers=readers,
         )
     query = select(Article.id)
     condition = applicability_filter(product, edition, architecture, service_pack)

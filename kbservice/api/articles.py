@@ -8,7 +8,7 @@ from flask import Response, current_app, jsonify
 
 from .. import articles
 from ..errors import ValidationFailed
-from ..flask_db import get_session
+from ..flask_db import get_database, get_session
 from .base import Blueprint
 from .localized import choose_locale, localize
 from .presenters import list_item_body, revision_body
@@ -98,6 +98,7 @@ def list_articles(query: dict[str, Any]) -> Response:
         per_page=query["per_page"],
         q=q,
         locale=locale or None,
+        readers=get_database().readers,
     )
     items = [list_item_body(hit, locale) for hit in page.items]
     response = jsonify(

@@ -30,7 +30,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from ..articles import ArticlePage
-from ..db import SQLITE_CHANGES_AT_BEGIN
+from ..db import SQLITE_CHANGES_AT_BEGIN, ThreadReaders
 from ..lru import LRU
 from .models import SearchDocument
 
@@ -114,6 +114,20 @@ def open_cache(session: Session) -> CacheView | None:
         wrote = _sqlite_wrote(connection)
     if wrote:
         return None
+    cache.adopt(stamp)
+    return CacheView(cache, stamp)
+
+
+def open_cache_for_reads(readers: ThreadReaders) -> CacheView:
+    """The caches at the current index stamp, for a search that never writes.
+
+    The stamp is read on the thread's autocommit reader connection (db.ThreadReaders),
+    so a cached answer needs no session, no pooled connection and, on PostgreSQL, no
+    BEGIN/ROLLBACK round trips. The search's own session, opened only on a miss, starts
+    after the stamp was read and so sees at least what the stamp stands for.
+    """
+    (stamp,) = readers.prepare(_STAMP).first() or (None,)
+    cache = _engine_cache(readers.engine)
     cache.adopt(stamp)
     return CacheView(cache, stamp)
 

@@ -24,8 +24,9 @@ from sqlalchemy import Connection, Text, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
 from ..articles import ArticleListHit, ArticlePage, RevisionInfo, applicability_filter
+from ..db import ThreadReaders
 from ..models import Article, Revision, RevisionText
-from .cache import CacheView, open_cache
+from .cache import CacheView, open_cache, open_cache_for_reads
 from .indexer import body_segments
 from .models import SearchDocument, SearchPosting
 from .one_term import rank_one_term
@@ -60,17 +61,19 @@ def search_articles(
     service_pack: int | None = None,
     page: int = 1,
     per_page: int = 20,
+    readers: ThreadReaders | None = None,
 ) -> ArticlePage:
     """Articles matching `q`, best first: KB numbers named in `q`, then by relevance.
 
     `locale` is preferred, not required: its documents score 1.25 times higher. The
-    filters are those of the article list (applies-to).
+    filters are those of the article list (applies-to). Public reads, whose session
+    never writes, pass `readers`: a cached answer then costs one autocommit query.
     """
     parsed = _parse(q)
     if parsed.empty:
         return ArticlePage(items=[], total=0)
     filters: Filters = (product, edition, architecture, service_pack)
-    cache = open_cache(session)
+    cache = open_cache_for_reads(readers) if readers is not None else open_cache(session)
     # The parsed query is the normalized one: `IPSec` and `ＩＰＳＥＣ` share an entry.
     key = (parsed, locale, filters, page, per_page)
     found = cache.page(key) if cache is not None else None
