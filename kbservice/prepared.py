@@ -21,6 +21,10 @@ if TYPE_CHECKING:
 Row = tuple[Any, ...]
 
 
+class _Disconnected(Exception):
+    """The reader connection was found closed; the statement may be run again."""
+
+
 class Prepared:
     """One SELECT compiled for the driver of `readers`, run on their connections.
 
@@ -49,24 +53,35 @@ class Prepared:
         return self._run(values, many=True)
 
     def _run(self, values: dict[str, Any], *, many: bool) -> list[Row]:
-        readers = self._readers
         params = tuple(values[n] for n in self._names) if self._names is not None else values
+        try:
+            rows = self._fetch(params, many=many)
+        except _Disconnected:
+            # A connection kept for a long time may have been closed by the server (a
+            # restart, an idle timeout); a read is safe to repeat on a new one, once.
+            rows = self._fetch(params, many=many, retry=False)
+        if self._processors is None:
+            return rows
+        return [self._process(row) for row in rows]
+
+    def _fetch(self, params: Any, *, many: bool, retry: bool = True) -> list[Row]:
+        readers = self._readers
+        dialect = readers.engine.dialect
+        error = dialect.loaded_dbapi.Error
         connection, dbapi = readers.dbapi()
-        error = readers.engine.dialect.loaded_dbapi.Error
         try:
             cursor = dbapi.cursor()
             try:
                 cursor.execute(self.sql, params)
-                rows = cursor.fetchall() if many else cursor.fetchmany(1)
+                return cursor.fetchall() if many else cursor.fetchmany(1)  # type: ignore[no-any-return]
             finally:
                 cursor.close()
         except error as exc:
             readers.drop(connection)
+            if retry and dialect.is_disconnect(exc, dbapi, None):
+                raise _Disconnected from exc
             # What SQLAlchemy would raise, so the 503 handler treats both paths alike.
             raise DBAPIError.instance(self.sql, params, exc, error) from exc
-        if self._processors is None:
-            return rows  # type: ignore[no-any-return]
-        return [self._process(row) for row in rows]
 
     def _process(self, row: Row) -> Row:
         assert self._processors is not None

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
 from kbservice import create_app
+from kbservice.db import make_null_pool_engine
 from kbservice.flask_db import get_database
 
 from .pg import postgres_available, start_cluster
@@ -103,3 +105,25 @@ def test_postgresql_outage_is_503_then_recovers_without_restart(engine_name):
             get_database(app).dispose()
     finally:
         cluster.stop()
+
+
+def test_reader_connections_closed_by_the_server_are_replaced(engine_name, client, seeded_url):
+    """Each worker thread keeps a read connection; when the server closes it (restart,
+    idle timeout), the next request reads on a new one instead of failing."""
+    if engine_name != "postgresql":
+        pytest.skip("the PostgreSQL variant")
+    system = {"product": "windows_server_2003", "edition": "standard", "architecture": "x86"}
+    body = {"system": system, "articles": ["885348"]}
+    assert client.post("/api/v1/applicability", json=body).status_code == 200
+    engine = make_null_pool_engine(seeded_url)
+    with engine.connect() as connection:
+        killed = connection.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
+    engine.dispose()
+    assert killed >= 1
+    assert client.post("/api/v1/applicability", json=body).status_code == 200
+    assert client.get("/api/v1/articles/885348").status_code == 200
