@@ -17,15 +17,7 @@ from kbservice.search import rebuild_index, search_articles, searching
 from kbservice.search.cache import _fetch_one
 from kbservice.search.models import SearchDocument, SearchPosting
 
-from .test_search import CORPUS, _article
-
-
-@pytest.fixture
-def corpus(app: Flask) -> Flask:
-    with app.app_context(), get_database(app).write() as session:
-        for new in CORPUS:
-            create_article(session, new)
-    return app
+from .test_search import CORPUS, _article, corpus  # noqa: F401  (the shared corpus fixture)
 
 
 @pytest.fixture
