@@ -128,9 +128,9 @@ class RuleIndex:
     def for_platform(self, facts: Mapping[str, object]) -> Sequence[RuleEntry]:
         """Candidates whose rules the system's platform facts do not rule out.
 
-        `CompiledRule.rules_out` reads only PREFILTERED_FACTS (edition, architecture),
-        and inventories describe many machines of few platforms, so the filtered list is
-        kept per product and values of those facts.
+        `CompiledRule.rules_out` reads only PREFILTERED_FACTS (edition, architecture,
+        service pack), and inventories describe many machines of few platforms, so the
+        filtered list is kept per product and values of those facts.
         """
         key = (facts.get("product"), *(facts.get(fact) for fact in PREFILTERED_FACTS))
         try:
@@ -172,13 +172,15 @@ class RuleCache:
         self._stamp: int | None = None
         self._index = RuleIndex(())
 
-    def index(self, stamp: int, session: Callable[[], Session]) -> RuleIndex:
-        """The index as of revision id `stamp`; `session` is opened only to load changes."""
+    def index(self, stamp: int, open_session: Callable[[], Session]) -> RuleIndex:
+        """The index as of revision id `stamp`; a session is opened only to load changes."""
         if stamp == self._stamp:
             return self._index
         with self._lock:
             if stamp != self._stamp:
-                self._index = self._index.replaced(self._load(session(), since=self._stamp))
+                with open_session() as session:
+                    changed = self._load(session, since=self._stamp)
+                self._index = self._index.replaced(changed)
                 self._stamp = stamp
             return self._index
 

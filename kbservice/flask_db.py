@@ -85,7 +85,13 @@ def get_catalog() -> Catalog:
 
 def get_rule_index() -> RuleIndex:
     """Compiled rules of every article's current revision, cached per application."""
-    return current_app.extensions[_RULES].index(get_stamps().revision, get_session)
+    return rule_index_of(current_app, get_stamps().revision)
+
+
+def rule_index_of(app: Flask, stamp: int) -> RuleIndex:
+    """The rule index as of revision stamp `stamp`, outside a request (for WSGI middleware)."""
+    cache: RuleCache = app.extensions[_RULES]
+    return cache.index(stamp, get_database(app).read_session)
 
 
 def catalog_of(app: Flask, stamp: object) -> Catalog:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from flask import request_started
 from sqlalchemy import text
 
 from kbservice.api.serving import rendered_cache
@@ -16,6 +15,8 @@ from kbservice.articles import NewArticle, create_article
 from kbservice.cli import main
 from kbservice.db import Database, make_null_pool_engine
 from kbservice.revisions import Change, publish
+
+from .flask_requests import FlaskRequests, comparable, requests_counted
 
 KB = "/api/v1/articles/885348"
 SERVER_2003 = {
@@ -218,28 +219,6 @@ def test_unknown_articles_are_still_404(client, locale):
     assert response.headers["Content-Type"] == "application/problem+json"
 
 
-class _FlaskRequests:
-    """Counts requests that reached Flask's dispatch (its request_started signal)."""
-
-    def __init__(self, app):
-        self.count = 0
-        request_started.connect(self._started, app, weak=False)
-
-    def _started(self, _sender, **_extra):
-        self.count += 1
-
-    def get(self, client, *args, **kwargs):
-        before = self.count
-        response = client.get(*args, **kwargs)
-        response.through_flask = self.count > before
-        return response
-
-
-def _comparable(response):
-    headers = [(k, v) for k, v in response.headers if k not in ("X-Request-ID", "Date")]
-    return response.status, headers, response.get_data()
-
-
 @pytest.mark.parametrize(
     ("query", "headers"),
     [
@@ -257,25 +236,25 @@ def test_the_fast_path_answers_as_flask_does(client, query, headers):
     changes nothing else). All must be byte-identical, headers included."""
     path = f"{KB}{query}"
     through_flask = {**headers, "Origin": "https://example.org"}
-    flask = _FlaskRequests(client.application)
+    flask = FlaskRequests(client.application)
     full = flask.get(client, path, headers=through_flask)
     rendered_cache(client.application).clear()
     miss = flask.get(client, path, headers=headers)
     hit = flask.get(client, path, headers=headers)
     assert full.status_code == 200
     assert full.through_flask and not miss.through_flask and not hit.through_flask
-    assert _comparable(miss) == _comparable(full)
-    assert _comparable(hit) == _comparable(full)
+    assert comparable(miss) == comparable(full)
+    assert comparable(hit) == comparable(full)
     etag = {"If-None-Match": full.headers["ETag"]}
     full_304 = flask.get(client, path, headers={**through_flask, **etag})
     fast_304 = flask.get(client, path, headers={**headers, **etag})
     assert full_304.status_code == fast_304.status_code == 304
     assert full_304.through_flask and not fast_304.through_flask
-    assert _comparable(fast_304) == _comparable(full_304)
+    assert comparable(fast_304) == comparable(full_304)
 
 
 def test_unknown_articles_take_the_full_path(client):
-    flask = _FlaskRequests(client.application)
+    flask = FlaskRequests(client.application)
     response = flask.get(client, "/api/v1/articles/999999?locale=ja")
     assert response.status_code == 404 and response.through_flask
 
@@ -283,15 +262,7 @@ def test_unknown_articles_take_the_full_path(client):
 def test_cached_answers_are_counted_under_their_endpoint(client):
     client.get(f"{KB}?locale=ja")
     client.get(f"{KB}?locale=ja")
-    text = client.get("/metrics").get_data(as_text=True)
-    line = next(
-        line
-        for line in text.splitlines()
-        if line.startswith("kb_http_requests_total{")
-        and 'endpoint="articles.get_article"' in line
-        and 'status="200"' in line
-    )
-    assert float(line.rsplit(" ", 1)[1]) >= 2
+    assert requests_counted(client, "articles.get_article") >= 2
 
 
 @pytest.mark.parametrize(
@@ -299,7 +270,7 @@ def test_cached_answers_are_counted_under_their_endpoint(client):
     [("?locale=" + "x" * 36, 422), ("?locale=ja&locale=en", 200), ("?unknown=1", 200)],
 )
 def test_unusual_queries_take_the_full_path(client, query, status):
-    flask = _FlaskRequests(client.application)
+    flask = FlaskRequests(client.application)
     client.get(f"{KB}?locale=ja")  # fill the cache
     response = flask.get(client, f"{KB}{query}")
     assert response.status_code == status, response.get_data(as_text=True)

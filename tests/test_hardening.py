@@ -65,6 +65,12 @@ def _assert_unavailable(client):
     assert article.status_code == 503
     assert article.headers["Content-Type"] == "application/problem+json"
     assert article.headers["Retry-After"]
+    # A plain applicability request, which the fast path would answer (see
+    # test_fast_applicability), gets the same answer through Flask.
+    system = {"product": "windows_server_2003", "edition": "standard"}
+    verdicts = client.post("/api/v1/applicability", json={"system": system})
+    assert verdicts.status_code == 503
+    assert verdicts.headers["Content-Type"] == "application/problem+json"
 
 
 def test_sqlite_unreachable_then_recovers_without_restart(tmp_path, engine_name, make_app):
@@ -125,5 +131,7 @@ def test_reader_connections_closed_by_the_server_are_replaced(engine_name, clien
         ).scalar_one()
     engine.dispose()
     assert killed >= 1
+    # First a plain request (answered in front of Flask), then one through Flask.
+    assert client.post("/api/v1/applicability", json={"system": system}).status_code == 200
     assert client.post("/api/v1/applicability", json=body).status_code == 200
     assert client.get("/api/v1/articles/885348").status_code == 200

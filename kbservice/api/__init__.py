@@ -8,6 +8,7 @@ import flask_swagger_ui
 from flask import Flask, abort, request, send_from_directory
 
 from .base import init_api
+from .fast_applicability import FastApplicability
 from .fastpath import CachedArticles
 from .hardening import init_hardening
 from .serving import init_serving
@@ -23,6 +24,7 @@ def register_api(app: Flask) -> None:
     init_serving(app)
     # Innermost of the WSGI middlewares: security headers and request ids wrap it.
     app.wsgi_app = CachedArticles(app.wsgi_app, app)  # type: ignore[method-assign]
+    app.wsgi_app = FastApplicability(app.wsgi_app, app)  # type: ignore[method-assign]
     init_hardening(app)
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "kbservice API token"}

@@ -49,7 +49,8 @@ def _result_body(item: Assessment, locale: str) -> dict[str, Any]:
     return body
 
 
-def _system_body(system: NormalizedSystem, results: list[Assessment], locale: str) -> dict:
+def system_answer(system: NormalizedSystem, results: list[Assessment], locale: str) -> dict:
+    """One system's answer: normalized facts, derived facts, results and warnings."""
     return {
         "system": system.facts,
         "derived": system.derived,
@@ -89,7 +90,7 @@ def check_one(body: dict[str, Any]) -> Response:
     system = _normalize(body["system"], "system")
     results = assess(index, system, requested=requested, explain=explain)
     count_verdicts([item.verdict.value for item in results])
-    return localize(jsonify({"locale": locale, **_system_body(system, results, locale)}), locale)
+    return localize(jsonify({"locale": locale, **system_answer(system, results, locale)}), locale)
 
 
 @blp.route("/applicability/batch", methods=["POST"])
@@ -121,7 +122,7 @@ def check_batch(body: dict[str, Any]) -> Response:
             continue
         results = assess(index, system, requested=requested, explain=explain)
         verdicts.extend(item.verdict.value for item in results)
-        entries.append({"id": system_id, **_system_body(system, results, locale)})
+        entries.append({"id": system_id, **system_answer(system, results, locale)})
     count_verdicts(verdicts)
     return localize(jsonify({"locale": locale, "results": entries}), locale)
 
@@ -140,4 +141,4 @@ def check_link(query: dict[str, Any], kb: str) -> Response:
     system = _normalize(query, "")
     results = assess(index, system, requested=requested, explain=explain)
     count_verdicts([item.verdict.value for item in results])
-    return localize(jsonify({"locale": locale, **_system_body(system, results, locale)}), locale)
+    return localize(jsonify({"locale": locale, **system_answer(system, results, locale)}), locale)

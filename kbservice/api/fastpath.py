@@ -1,24 +1,27 @@
-"""Plain article GETs answered in front of Flask, through the rendered-article cache.
+"""Plain requests answered in front of Flask: the base, and cached article GETs.
 
-A cached article GET needs one query (the article's current revision and the catalog
+Routing, argument parsing and the response object of the full Flask path cost as much
+as the work itself on the hottest endpoints. A `FastPath` middleware answers only the
+requests it fully understands and passes everything else — unusual input, errors,
+database trouble, anything it is unsure of — to Flask unchanged. Both paths call the
+same functions for the work and produce the same status, headers and body (tests
+compare them byte for byte).
+
+`CachedArticles` answers plain article GETs through the rendered-article cache. A
+cached article GET needs one query (the article's current revision and the catalog
 stamp) and a dictionary lookup; a miss adds one query for the revision's rows and the
-rendering. Routing, argument parsing and the response object of the full Flask path
-would cost as much again. This middleware answers only when everything is plain:
-`GET /api/v1/articles/<kb>` with at most `?locale=`, no CORS request, an existing
-article. Anything else — an unknown article (404), an unusual query, an Origin header,
-a database error — goes to Flask unchanged. Both paths render with the same function
-(serving.render) and produce the same headers and body (tests/test_caches.py compares
-them).
+rendering. It answers only `GET /api/v1/articles/<kb>` with at most `?locale=`, no CORS
+request, an existing article; an unknown article (404) goes to Flask.
 
-It sits inside the observability and security-header middlewares, so request ids,
-metrics, logs and security headers are the same for both paths.
+Fast paths sit inside the observability and security-header middlewares, so request
+ids, metrics, logs and security headers are the same for both paths.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl
 
 from flask import Flask
@@ -38,7 +41,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ENDPOINT = "articles.get_article"
+Answer = tuple[str, list[tuple[str, str]], bytes]
 
 _ARTICLE_PATH = re.compile(r"/api/v1/articles/([^/]+)")
 # The longest `?locale=` LocaleQuerySchema accepts; longer ones get the full path's 422.
@@ -46,37 +49,58 @@ _MAX_LOCALE = 35
 _NO_LOCALE = ""
 
 
-class CachedArticles:
-    """WSGI middleware: cached article representations without entering Flask."""
+class FastPath:
+    """WSGI middleware answering plain `method` requests itself, the rest through Flask.
+
+    Subclasses implement `answer`, returning None for anything Flask should answer.
+    """
+
+    method: ClassVar[str]
+    # The Flask endpoint answering the same requests, for metrics and the request log.
+    endpoint: ClassVar[str]
 
     def __init__(self, wsgi_app: WSGIApplication, app: Flask) -> None:
         self.wsgi_app = wsgi_app
-        self._app = app
-        self._stamps = get_stamp_reader_of(app)
-        self._readers = get_database(app).readers
-        self._cache = rendered_cache(app)
-        self._locales = tuple(app.config["LOCALES"])
+        self.app = app
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Any:
         answer = None
-        if environ.get("REQUEST_METHOD") == "GET":
+        if environ.get("REQUEST_METHOD") == self.method:
             try:
-                answer = self._answer(environ)
+                answer = self.answer(environ)
             except DBAPIError:
                 answer = None  # the full path answers database trouble (503)
             except Exception:
                 # A bug here must not cost the client its answer: Flask's path has its
                 # own handling (and will most likely report the same bug as a problem).
-                log.exception("article fast path failed; answering through Flask")
+                log.exception("%s fast path failed; answering through Flask", self.endpoint)
                 answer = None
         if answer is None:
             return self.wsgi_app(environ, start_response)
         status, headers, body = answer
-        environ["kbservice.endpoint"] = ENDPOINT  # for metrics and the request log
+        environ["kbservice.endpoint"] = self.endpoint
         start_response(status, headers)
         return [body]
 
-    def _answer(self, environ: WSGIEnvironment) -> tuple[str, list[tuple[str, str]], bytes] | None:
+    def answer(self, environ: WSGIEnvironment) -> Answer | None:
+        """Status, headers and body, or None to let Flask answer."""
+        raise NotImplementedError
+
+
+class CachedArticles(FastPath):
+    """Cached article representations without entering Flask."""
+
+    method = "GET"
+    endpoint = "articles.get_article"
+
+    def __init__(self, wsgi_app: WSGIApplication, app: Flask) -> None:
+        super().__init__(wsgi_app, app)
+        self._stamps = get_stamp_reader_of(app)
+        self._readers = get_database(app).readers
+        self._cache = rendered_cache(app)
+        self._locales = tuple(app.config["LOCALES"])
+
+    def answer(self, environ: WSGIEnvironment) -> Answer | None:
         match = _ARTICLE_PATH.fullmatch(environ.get("PATH_INFO", ""))
         if match is None or "HTTP_ORIGIN" in environ:
             return None
@@ -98,8 +122,8 @@ class CachedArticles:
         rendered = self._cache.get(key)
         if rendered is None:
             snapshot = load_snapshot(self._readers, current.revision_id)
-            catalog = catalog_of(self._app, current.stamps.catalog)
-            json = self._app.json
+            catalog = catalog_of(self.app, current.stamps.catalog)
+            json = self.app.json
             assert isinstance(json, FastJSONProvider)
             rendered = render(snapshot, locale, today, catalog, json)
             self._cache.put(key, rendered)
@@ -116,9 +140,7 @@ def _locale_parameter(query: str) -> str | None:
     return pairs[0][1]
 
 
-def _parts(
-    rendered: Rendered, if_none_match: str | None
-) -> tuple[str, list[tuple[str, str]], bytes]:
+def _parts(rendered: Rendered, if_none_match: str | None) -> Answer:
     # Exactly what serving._respond's Response gives (werkzeug drops Content-Type,
     # Content-Length and Content-Language from a 304).
     etag = quote_etag(rendered.etag)

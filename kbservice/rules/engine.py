@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import copy
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from .language import DEFAULT_MAX_DEPTH, DEFAULT_MAX_NODES, validate_rules
 from .messages import reason_text
@@ -15,11 +16,12 @@ from .tree import (
     EXISTS,
     LEAF,
     NOT,
+    Box,
     Node,
     build,
     facts_read,
+    platform_boxes,
     products_needed,
-    values_needed,
 )
 
 Facts = Mapping[str, object]
@@ -27,8 +29,12 @@ Facts = Mapping[str, object]
 Compiled = Callable[[Facts, list[Reason]], bool | None]
 
 # Facts besides the product (which the applicability index handles) that articles
-# usually constrain with plain equality, so a set test can skip their rules.
-PREFILTERED_FACTS = ("edition", "architecture")
+# usually constrain with plain equality or a short range, so a set test can skip their
+# rules.
+PREFILTERED_FACTS = ("edition", "architecture", "service_pack")
+_PREFILTERED = frozenset(PREFILTERED_FACTS)
+# Values of exactly these types are decided by set membership (see tree.platform_boxes).
+_SET_DECIDED = (str, int)
 
 _VERDICTS = {True: Verdict.APPLIES, False: Verdict.NOT_APPLICABLE, None: Verdict.UNKNOWN}
 
@@ -57,24 +63,29 @@ class CompiledRule:
 
     products: frozenset[str] | None
     facts: frozenset[str]
-    # (fact, values): a system whose fact is a string outside the values is not covered.
-    requirements: tuple[tuple[str, frozenset[str]], ...]
+    # Alternatives of PREFILTERED_FACTS values the rule can hold for (see rules_out).
+    platform: tuple[Box, ...] | None
     _tree: Node = field(repr=False, compare=False)
     _resolution_tree: Node | None = field(repr=False, compare=False)
     _main: Compiled = field(repr=False, compare=False)
     _resolution: Compiled | None = field(repr=False, compare=False)
 
     def rules_out(self, facts: Facts) -> bool:
-        """True when the platform facts alone (edition, architecture) make the rule false.
+        """True when the platform facts alone (PREFILTERED_FACTS) make the rule false.
 
         A cheap test before `evaluate`: what it rules out would evaluate to
         `not_applicable`.
         """
-        for fact, allowed in self.requirements:
-            value = facts.get(fact)
-            if isinstance(value, str) and value not in allowed:
-                return True
-        return False
+        if self.platform is None:
+            return False
+        for box in self.platform:
+            for fact, allowed in box:
+                value = facts.get(fact)
+                if type(value) in _SET_DECIDED and value not in allowed:
+                    break  # the system is outside this alternative
+            else:
+                return False  # an alternative the system may be in
+        return True
 
     def evaluate(self, facts: Facts, *, explain: bool = False) -> Evaluation:
         """Decide whether the rule applies to a system described by `facts`."""
@@ -136,13 +147,10 @@ def compile_rules(
         build(resolution, "resolved_by", resolution=True) if isinstance(resolution, dict) else None
     )
     read = facts_read(tree) | (facts_read(resolution_tree) if resolution_tree else frozenset())
-    needed = ((fact, values_needed(tree, fact)) for fact in PREFILTERED_FACTS)
     return CompiledRule(
         products=_shared(products_needed(tree)),
         facts=_shared(read),
-        requirements=tuple(
-            (fact, _shared(values)) for fact, values in needed if values is not None
-        ),
+        platform=_shared_boxes(platform_boxes(tree, _PREFILTERED)),
         _tree=tree,
         _resolution_tree=resolution_tree,
         _main=_compile(tree),
@@ -153,11 +161,19 @@ def compile_rules(
 # Thousands of rules read the same facts and name the same products: one frozenset
 # each. Distinct sets are few (they come from the catalog's ids and the fact names);
 # the bound only guards against pathological rule sets.
-_SETS: dict[frozenset[str], frozenset[str]] = {}
+_SETS: dict[frozenset[Hashable], frozenset[Hashable]] = {}
 _MAX_SETS = 100_000
+_Set = TypeVar("_Set", bound=frozenset[Any])
 
 
-def _shared(value: frozenset[str] | None) -> frozenset[str] | None:
+def _shared_boxes(boxes: tuple[Box, ...] | None) -> tuple[Box, ...] | None:
+    """Boxes whose value sets are shared (rules of one product repeat them)."""
+    if boxes is None:
+        return None
+    return tuple(tuple((fact, _shared(values)) for fact, values in box) for box in boxes)
+
+
+def _shared(value: _Set | None) -> _Set | None:
     if value is None:
         return None
     shared = _SETS.get(value)

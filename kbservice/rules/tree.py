@@ -7,6 +7,7 @@ import json
 import weakref
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from .language import FACT_TESTS, PLATFORM_TESTS, join
 from .model import NodeInfo
@@ -121,14 +122,18 @@ def products_needed(node: Node, *, to_be: bool = True) -> frozenset[str] | None:
     With the default `to_be=True`: a system whose product is present and not in the
     returned set makes the node definitely false, so the article cannot apply.
     """
-    return values_needed(node, "product", to_be=to_be)
+    values = values_needed(node, "product", to_be=to_be)
+    if values is None or not all(isinstance(value, str) for value in values):
+        return None  # products are strings: a set with numbers proves nothing useful
+    return values  # type: ignore[return-value]
 
 
-def values_needed(node: Node, fact: str, *, to_be: bool = True) -> frozenset[str] | None:
-    """String values of `fact` outside which the node is definitely `not to_be`, or None.
+def values_needed(node: Node, fact: str, *, to_be: bool = True) -> frozenset[Hashable] | None:
+    """Values of `fact` outside which the node is definitely `not to_be`, or None.
 
-    A system whose `fact` is a string not in the returned set makes the node (with the
-    default `to_be=True`) definitely false; None means no such set is known.
+    The values are strings and integers. A system whose `fact` is a string or an int
+    (exactly those types) not in the returned set makes the node (with the default
+    `to_be=True`) definitely false; None means no such set is known.
     """
     if node.kind == NOT:
         return values_needed(node.children[0], fact, to_be=not to_be)
@@ -142,11 +147,95 @@ def values_needed(node: Node, fact: str, *, to_be: bool = True) -> frozenset[str
     return _equality_leaf(node.info, fact) if to_be else None
 
 
-def _equality_leaf(info: NodeInfo, fact: str) -> frozenset[str] | None:
-    """The strings a leaf on `fact` can be true for, when it is an equality test."""
+# One alternative of a rule's platform: (fact, values) pairs, each fact once.
+Box = tuple[tuple[str, frozenset[Hashable]], ...]
+# Past this many alternatives a node's platform is too varied to be worth a prefilter.
+_MAX_BOXES = 16
+
+
+def platform_boxes(
+    node: Node, facts: frozenset[str], *, to_be: bool = True
+) -> tuple[Box, ...] | None:
+    """Alternatives of `facts`' values outside all of which the node is definitely `not to_be`.
+
+    With the default `to_be=True`: if, in every returned box, some fact of the system is
+    a str or int (exactly those types) outside that box's values, the node is definitely
+    false. None means nothing of the kind is known. Unlike one set per fact, boxes keep
+    which edition goes with which architecture and service packs: a rule for
+    "(web, SP 0–2) or (enterprise, x86, SP 1)" rules out an enterprise x86 SP 2 system.
+    """
+    if node.kind == NOT:
+        return platform_boxes(node.children[0], facts, to_be=not to_be)
+    if node.kind in (ALL, ANY):
+        children = [platform_boxes(child, facts, to_be=to_be) for child in node.children]
+        if (node.kind == ALL) == to_be:  # every child must hold
+            known = [boxes for boxes in children if boxes is not None]
+            return _conjunction(known) if known else None
+        # One child holding is enough: each child's alternatives are alternatives.
+        if any(boxes is None for boxes in children):
+            return None
+        alternatives = tuple(box for boxes in children for box in boxes)  # type: ignore[union-attr]
+        return alternatives if 0 < len(alternatives) <= _MAX_BOXES else None
+    if to_be and node.info.fact in facts:
+        values = _equality_leaf(node.info, node.info.fact)  # type: ignore[arg-type]
+        if values is not None:
+            return (((node.info.fact, values),),)  # type: ignore[return-value]
+    return None
+
+
+def _conjunction(known: list[tuple[Box, ...]]) -> tuple[Box, ...]:
+    """The boxes of "all of these hold": each combination of one box per child, merged."""
+    combined: tuple[Box, ...] = ((),)
+    for boxes in known:
+        if len(combined) * len(boxes) > _MAX_BOXES:
+            # Any one child's boxes also bound the conjunction: keep the tightest.
+            return min(known, key=len)
+        combined = tuple(_merged(left, right) for left in combined for right in boxes)
+    return combined
+
+
+def _merged(left: Box, right: Box) -> Box:
+    """A box requiring both: the values of a fact in both are intersected.
+
+    An empty intersection stays a box: it rules out every str and int value, but a
+    float (1.5 in a range and in an equality) could still satisfy both.
+    """
+    values = dict(left)
+    for fact, allowed in right:
+        values[fact] = values[fact] & allowed if fact in values else allowed
+    return tuple(sorted(values.items()))
+
+
+# A range leaf (`{"service_pack": {"min": 1, "max": 3}}`) becomes the set of its
+# integers when it has at most this many; wider or open ranges give no set.
+_MAX_RANGE_VALUES = 100
+
+
+def _equality_leaf(info: NodeInfo, fact: str) -> frozenset[Hashable] | None:
+    """The strings or integers a leaf on `fact` can be true for, when it tests equality.
+
+    Equality here is `predicates.equals`: a string equals only that string, a number
+    every number of the same value. So for a value whose type is exactly str or int,
+    set membership decides the leaf exactly; for other values (floats, bools, lists)
+    the set says nothing, and callers must not use it.
+    """
     if info.fact != fact or info.test not in (fact, "equals", "in"):
         return None
-    values = info.expected if isinstance(info.expected, list) else [info.expected]
-    if not all(isinstance(value, str) for value in values):
+    expected = info.expected
+    if isinstance(expected, dict):  # a platform range, e.g. {"min": 1, "max": 3}
+        low, high = expected.get("min"), expected.get("max")
+        if _is_int(low) and _is_int(high) and 0 <= high - low < _MAX_RANGE_VALUES:
+            return frozenset(range(low, high + 1))
         return None
-    return frozenset(values)  # type: ignore[arg-type]
+    values = expected if isinstance(expected, list) else [expected]
+    if not all(isinstance(value, str) or _is_number(value) for value in values):
+        return None
+    return frozenset(values)
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return type(value) is int
+
+
+def _is_number(value: object) -> bool:
+    return type(value) in (int, float)

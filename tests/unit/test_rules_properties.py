@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -50,6 +51,11 @@ LEAVES: list[tuple[Rule, Callable[[object], bool]]] = [
     ({"fact": "edition", "in": ["e2", "e3"]}, lambda v: v in ("e2", "e3")),
     ({"architecture": ["x86", "x64"]}, lambda v: v in ("x86", "x64")),
     ({"fact": "architecture", "equals": "ia64"}, lambda v: v == "ia64"),
+    ({"service_pack": 2}, lambda v: _number(v) and v == 2),
+    ({"service_pack": {"min": 1, "max": 2}}, lambda v: _number(v) and 1 <= v <= 2),
+    ({"service_pack": {"min": 2}}, lambda v: _number(v) and v >= 2),
+    ({"fact": "service_pack", "in": [0, 3]}, lambda v: _number(v) and v in (0, 3)),
+    ({"fact": "service_pack", "equals": 2.0}, lambda v: _number(v) and v == 2),
 ]
 EXISTS_LEAVES: list[tuple[Rule, Callable[[object], bool]]] = [
     ({"fact": "a", "exists": True}, lambda v: True),
@@ -68,6 +74,7 @@ FACT_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "product": st.sampled_from(["p1", "p2", "p3", "p4", "p5"]),
     "edition": st.sampled_from(["e1", "e2", "e3", "e4", 1]),
     "architecture": st.sampled_from(["x86", "x64", "ia64", ["x86"]]),
+    "service_pack": st.sampled_from([0, 1, 2, 3, 2.0, 1.5, True, "2", [2]]),
 }
 
 facts_strategy = st.fixed_dictionaries({}, optional=FACT_VALUES)
@@ -108,7 +115,7 @@ def oracle(rule: Rule, facts: Facts) -> bool | None:
     leaf = {key: value for key, value in rule.items() if key != "label"}
     # A platform test reads the fact it is named after.
     fact = leaf.get("fact") or next(
-        key for key in ("product", "edition", "architecture") if key in leaf
+        key for key in ("product", "edition", "architecture", "service_pack") if key in leaf
     )
     value = facts.get(fact)
     if "exists" in leaf:
@@ -283,3 +290,15 @@ def test_reason_texts_exist_in_both_languages(rule: Rule, facts: Facts) -> None:
         texts = evaluation.reason_texts(locale)
         assert len(texts) == len(evaluation.reasons) > 0
         assert all(text.startswith(starts) and len(text) > 20 for text in texts)
+
+
+@pytest.mark.parametrize("leaf", [rule for rule, _ in LEAVES if "service_pack" in json.dumps(rule)])
+@pytest.mark.parametrize("value", [0, 1, 2, 3, 2.0, 1.5, True, "2", [2]])
+def test_service_pack_prefilter_decides_exactly_ints(leaf: Rule, value: object) -> None:
+    """Ints and strings outside a leaf's values are ruled out; floats, bools and lists
+    are left to the rule, as is every value under an open range."""
+    rule = {"all": [{"product": "p1"}, leaf]}
+    ruled_out = compile_rules(rule).rules_out({"product": "p1", "service_pack": value})
+    false = outcome(rule, {"product": "p1", "service_pack": value})[0] is Verdict.NOT_APPLICABLE
+    open_range = leaf == {"service_pack": {"min": 2}}
+    assert ruled_out == (type(value) in (int, str) and false and not open_range)

@@ -1,0 +1,51 @@
+"""Telling whether a request reached Flask's dispatch or was answered by a fast path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, request_started
+from flask.testing import FlaskClient
+
+
+class FlaskRequests:
+    """Counts requests that reached Flask's dispatch (its request_started signal)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.count = 0
+        request_started.connect(self._started, app, weak=False)
+
+    def _started(self, _sender: object, **_extra: object) -> None:
+        self.count += 1
+
+    def open(self, client: FlaskClient, *args: Any, **kwargs: Any) -> Any:
+        """`client.open(...)`; the response's `through_flask` says which path answered."""
+        before = self.count
+        response = client.open(*args, **kwargs)
+        response.through_flask = self.count > before
+        return response
+
+    def get(self, client: FlaskClient, *args: Any, **kwargs: Any) -> Any:
+        return self.open(client, *args, method="GET", **kwargs)
+
+    def post(self, client: FlaskClient, *args: Any, **kwargs: Any) -> Any:
+        return self.open(client, *args, method="POST", **kwargs)
+
+
+def comparable(response: Any) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Status, headers and body, without what differs between any two responses."""
+    headers = [(k, v) for k, v in response.headers if k not in ("X-Request-ID", "Date")]
+    return response.status, headers, response.get_data()
+
+
+def requests_counted(client: FlaskClient, endpoint: str, status: int = 200) -> float:
+    """What /metrics counts for `endpoint` answering `status`."""
+    text = client.get("/metrics").get_data(as_text=True)
+    line = next(
+        line
+        for line in text.splitlines()
+        if line.startswith("kb_http_requests_total{")
+        and f'endpoint="{endpoint}"' in line
+        and f'status="{status}"' in line
+    )
+    return float(line.rsplit(" ", 1)[1])
