@@ -191,6 +191,9 @@ def etags(port: int, paths: list[str]) -> list[str]:
     return tags
 
 
+ENDPOINTS = ("article", "article 304", "search", "search, varied", "applicability", "batch 100")
+
+
 def build_requests(
     folder: Path, port: int, kbs: list[str], products: list[Any], etag_count: int
 ) -> dict[str, Path]:
@@ -291,6 +294,7 @@ def run_config(
     threads: int,
     settings: Settings,
     etag_count: int,
+    endpoints: list[str],
 ) -> ConfigRun:
     """The ceiling and every kbservice endpoint under one gunicorn configuration."""
     with tempfile.TemporaryDirectory(prefix="kbload-", dir=harness.OUT) as name:
@@ -312,7 +316,8 @@ def run_config(
             started = set(server.workers())
             cold = harness.warm_workers(server.port, first_single.encode(), workers * threads)
             warm = set(server.workers())
-            for endpoint, requests_file in files.items():
+            for endpoint in endpoints:
+                requests_file = files[endpoint]
                 # The ceiling right before each endpoint: the machine's speed drifts
                 # (other work, page-cache writeback), and a ratio should compare
                 # measurements taken under the same conditions.
@@ -398,8 +403,16 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--kbs", type=int, default=5000, help="KBs the article GETs rotate over")
     parser.add_argument("--etags", type=int, default=500, help="KBs the 304 GETs rotate over")
+    parser.add_argument(
+        "--endpoint",
+        dest="endpoints",
+        action="append",
+        choices=ENDPOINTS,
+        help="measure only this endpoint (repeatable), for a quicker partial run (default: all)",
+    )
     args = parser.parse_args()
     args.threads = [int(value) for value in args.threads.split(",")]
+    args.endpoints = args.endpoints or list(ENDPOINTS)
     return args
 
 
@@ -421,7 +434,9 @@ def main() -> None:
             for threads in args.threads:
                 config = f"{args.workers} × {threads}"
                 print(f"{names[engine]}, {config}:", file=sys.stderr)
-                run = run_config(url, corpus, kbs, args.workers, threads, settings, args.etags)
+                run = run_config(
+                    url, corpus, kbs, args.workers, threads, settings, args.etags, args.endpoints
+                )
                 ceilings = sorted((top for _, top in run.pairs), key=lambda top: top.rate)
                 median = ceilings[len(ceilings) // 2]
                 rows.append((names[engine], config, median, median))

@@ -123,28 +123,35 @@ def _localized(
 # attributes (whose result columns SQLAlchemy matches by comparison), costs more than
 # running it.
 _articles, _revisions, _texts = Article.__table__.c, Revision.__table__.c, RevisionText.__table__.c
-# One row per locale: the revision's columns repeat, which costs less than a second
-# round trip to the database.
-_SNAPSHOT = (
-    select(
+
+
+def snapshot_columns(revisions: Any, texts: Any) -> list[Any]:
+    """The columns `snapshot_from_rows` reads, from these revisions and texts tables."""
+    return [
         _articles.id,
         _articles.kb,
         _articles.source_locale,
-        _revisions.seq,
-        _revisions.number,
-        _revisions.created_at,
-        _revisions.author,
-        _revisions.summary,
-        _revisions.keywords,
-        _revisions.related,
-        _revisions.applies_to,
-        _revisions.rules,
-        _texts.locale,
-        _texts.title,
-        _texts.sections,
-        _texts.source_seq,
-        _texts.changed_seq,
-    )
+        revisions.c.seq,
+        revisions.c.number,
+        revisions.c.created_at,
+        revisions.c.author,
+        revisions.c.summary,
+        revisions.c.keywords,
+        revisions.c.related,
+        revisions.c.applies_to,
+        revisions.c.rules,
+        texts.c.locale,
+        texts.c.title,
+        texts.c.sections,
+        texts.c.source_seq,
+        texts.c.changed_seq,
+    ]
+
+
+# One row per locale: the revision's columns repeat, which costs less than a second
+# round trip to the database.
+_SNAPSHOT = (
+    select(*snapshot_columns(Revision.__table__, RevisionText.__table__))
     .join_from(Revision.__table__, Article.__table__, _articles.id == _revisions.article_id)
     .join(RevisionText.__table__, _texts.revision_id == _revisions.id)
     .where(_revisions.id == bindparam("revision_id"))
@@ -154,12 +161,18 @@ _SNAPSHOT = (
 def load_snapshot(readers: ThreadReaders, revision_id: int) -> ArticleSnapshot:
     """The article as it was at the revision with this (internal) id, or NotFound.
 
-    What every article GET that misses the cache pays: one prepared statement, a tenth
-    of the CPU of loading the same rows as ORM objects.
+    What an article GET that misses the cache pays when freshness.StampReader.article
+    did not bring the rows: one prepared statement, a tenth of the CPU of loading the
+    same rows as ORM objects.
     """
     rows = readers.prepare(_SNAPSHOT).all(revision_id=revision_id)
     if not rows:
         raise NotFound(f"No revision {revision_id} exists.")
+    return snapshot_from_rows(revision_id, rows)
+
+
+def snapshot_from_rows(revision_id: int, rows: Sequence[Sequence[Any]]) -> ArticleSnapshot:
+    """The snapshot of revision `revision_id` from its `snapshot_columns` rows (one per text)."""
     row = rows[0]
     (article_id, kb, source_locale, seq, number, created_at, author, summary) = row[:8]
     keywords, related, applies_to, rules = row[8:12]

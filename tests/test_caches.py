@@ -78,6 +78,37 @@ def test_a_repeated_get_is_the_same_representation(client):
     assert japanese.headers["ETag"] != first.headers["ETag"]
 
 
+def test_every_way_of_loading_an_article_renders_it_alike(client):
+    """A first view brings the rows with the lookup; another locale, or a revision
+    after an edit, loads them separately; both must render what a cold cache does."""
+    first = {locale: client.get(f"{KB}?locale={locale}") for locale in ("ja", "en")}
+    rendered_cache(client.application).clear()
+    cold = {locale: client.get(f"{KB}?locale={locale}") for locale in ("en", "ja")}
+    for locale in ("ja", "en"):
+        assert first[locale].status_code == cold[locale].status_code == 200
+        assert first[locale].get_data() == cold[locale].get_data()
+        assert first[locale].headers["ETag"] == cold[locale].headers["ETag"]
+
+
+def test_an_article_lookup_brings_rows_only_when_asked(app):
+    from kbservice.flask_db import get_stamp_reader_of
+
+    reader = get_stamp_reader_of(app)
+    cold = reader.article("885348", with_rows=True)
+    assert cold is not None and cold.snapshot is not None
+    assert cold.snapshot.kb == "885348" and set(cold.snapshot.texts) == {"ja", "en"}
+    assert cold.snapshot.revision_id == cold.revision_id
+    warm = reader.article("885348")
+    assert warm is not None and warm.snapshot is None
+    assert (warm.revision_id, warm.source_locale, warm.stamps) == (
+        cold.revision_id,
+        cold.source_locale,
+        cold.stamps,
+    )
+    assert reader.article("999999") is None
+    assert reader.article("999999", with_rows=True) is None
+
+
 def test_an_edit_replaces_the_cached_article_at_once(client, editor):
     before = client.get(f"{KB}?locale=en")
     etag = before.headers["ETag"]

@@ -28,13 +28,11 @@ from flask import Flask
 from sqlalchemy.exc import DBAPIError
 from werkzeug.http import parse_etags, quote_etag
 
-from ..articles import load_snapshot, normalize_kb
+from ..articles import normalize_kb
 from ..db import utcnow
-from ..flask_db import catalog_of, get_database, get_stamp_reader_of
-from ..jsonout import FastJSONProvider
 from ..locales import negotiate
 from .rendered import Rendered
-from .serving import cache_key, render, rendered_cache
+from .serving import find_current, rendering
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -95,9 +93,6 @@ class CachedArticles(FastPath):
 
     def __init__(self, wsgi_app: WSGIApplication, app: Flask) -> None:
         super().__init__(wsgi_app, app)
-        self._stamps = get_stamp_reader_of(app)
-        self._readers = get_database(app).readers
-        self._cache = rendered_cache(app)
         self._locales = tuple(app.config["LOCALES"])
 
     def answer(self, environ: WSGIEnvironment) -> Answer | None:
@@ -108,7 +103,7 @@ class CachedArticles(FastPath):
         number = normalize_kb(match.group(1))
         if requested is None or number is None:
             return None
-        current = self._stamps.article(number)
+        current = find_current(self.app, number)
         if current is None:
             return None
         locale = negotiate(
@@ -117,16 +112,7 @@ class CachedArticles(FastPath):
             self._locales,
             current.source_locale,
         )
-        today = utcnow().date()
-        key = cache_key(current, locale, today)
-        rendered = self._cache.get(key)
-        if rendered is None:
-            snapshot = load_snapshot(self._readers, current.revision_id)
-            catalog = catalog_of(self.app, current.stamps.catalog)
-            json = self.app.json
-            assert isinstance(json, FastJSONProvider)
-            rendered = render(snapshot, locale, today, catalog, json)
-            self._cache.put(key, rendered)
+        rendered = rendering(self.app, current, locale, utcnow().date())
         return _parts(rendered, environ.get("HTTP_IF_NONE_MATCH"))
 
 

@@ -11,7 +11,14 @@ from .. import articles
 from ..articles import ArticleSnapshot
 from ..catalog import Catalog
 from ..db import utcnow
-from ..flask_db import get_catalog, get_database, get_session, get_stamp_reader, use_stamps
+from ..flask_db import (
+    catalog_of,
+    get_catalog,
+    get_database,
+    get_session,
+    get_stamp_reader_of,
+    use_stamps,
+)
 from ..freshness import CurrentArticle
 from ..jsonout import FastJSONProvider
 from .localized import article_etag, choose_locale, localize
@@ -29,24 +36,40 @@ def init_serving(app: Flask) -> None:
 def serve_current(kb: str, requested_locale: str | None) -> Response:
     """The current revision of article `kb`, answered from the cache when it can be.
 
-    One query finds the current revision and the catalog stamp; a repeated GET or a
-    matching If-None-Match then needs nothing else.
+    One query finds the current revision and the catalog stamp (and the revision's rows,
+    if this process has not rendered the article before); a repeated GET or a matching
+    If-None-Match then needs nothing else.
     """
     number = articles.normalize_kb(kb)
-    current = get_stamp_reader().article(number) if number is not None else None
+    current = find_current(current_app, number) if number is not None else None
     if current is None:  # not an article: the regular path answers the 404
         return serve_snapshot(articles.get_article(get_session(), kb), requested_locale)
     use_stamps(current.stamps)
     locale = choose_locale(requested_locale, current.source_locale)
-    today = utcnow().date()
+    return _respond(rendering(current_app, current, locale, utcnow().date()))
+
+
+def find_current(app: Flask, number: str) -> CurrentArticle | None:
+    """Article `number`'s current revision and the stamps; its rows too on a first view."""
+    first_view = not rendered_cache(app).has_rendered(number)
+    return get_stamp_reader_of(app).article(number, with_rows=first_view)
+
+
+def rendering(app: Flask, current: CurrentArticle, locale: str, today: dt.date) -> Rendered:
+    """The current revision in `locale` from the cache, rendered and kept on a miss."""
+    cache = rendered_cache(app)
     key = cache_key(current, locale, today)
-    cache = rendered_cache(current_app)
     rendered = cache.get(key)
     if rendered is None:
-        snapshot = articles.load_snapshot(get_database().readers, current.revision_id)
-        rendered = _render(snapshot, locale, today)
+        snapshot = current.snapshot or articles.load_snapshot(
+            get_database(app).readers, current.revision_id
+        )
+        json = app.json
+        assert isinstance(json, FastJSONProvider)
+        rendered = render(snapshot, locale, today, catalog_of(app, current.stamps.catalog), json)
         cache.put(key, rendered)
-    return _respond(rendered)
+        cache.remember(snapshot.kb)
+    return rendered
 
 
 def rendered_cache(app: Flask) -> RenderedCache:
