@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 
 from .language import PLATFORM_TESTS
@@ -145,7 +144,40 @@ _LANGUAGES = {"en": EN, "ja": JA}
 
 def reason_text(reason: Reason, verdict: Verdict, facts: Mapping[str, object], locale: str) -> str:
     """One sentence saying how `reason` led to `verdict`; unknown locales get English."""
-    language = _LANGUAGES.get(locale.replace("_", "-").split("-", 1)[0].lower(), EN)
+    language = _language(locale)
+    if reason.children:
+        return _sentence(reason, verdict, facts, language)
+    # Inventories repeat the same values across thousands of systems: a leaf's sentence
+    # depends only on its node, result, the verdict, the fact's value and the language.
+    node = reason.node
+    value = facts.get(node.fact or "")
+    try:
+        key = (verdict, reason.result, language.code, _hashable(value))
+    except TypeError:
+        return _sentence(reason, verdict, facts, language)
+    text = _texts(node).get(key)
+    if text is None:
+        text = _keep(node, key, _sentence(reason, verdict, facts, language))
+    return text
+
+
+def _language(locale: str) -> _Language:
+    language = _LANGUAGE_OF.get(locale)
+    if language is None:
+        code = locale.replace("_", "-").split("-", 1)[0].lower()
+        language = _LANGUAGES.get(code, EN)
+        if len(_LANGUAGE_OF) < _LOCALES_KEPT:
+            _LANGUAGE_OF[locale] = language
+    return language
+
+
+_LOCALES_KEPT = 64
+_LANGUAGE_OF: dict[str, _Language] = {}
+
+
+def _sentence(
+    reason: Reason, verdict: Verdict, facts: Mapping[str, object], language: _Language
+) -> str:
     if not reason.node.resolution:
         prefix = language.verdicts[verdict]
     elif verdict is Verdict.NOT_APPLICABLE:
@@ -171,21 +203,38 @@ def _describe(reason: Reason, facts: Mapping[str, object], language: _Language) 
 
 
 def _leaf(reason: Reason, facts: Mapping[str, object], language: _Language) -> str:
-    # Inventories repeat the same values across thousands of systems: a leaf's sentence
-    # depends only on its node, result, the fact's value and the language.
-    value = facts.get(reason.node.fact or "")
+    node = reason.node
+    value = facts.get(node.fact or "")
     try:
-        key = (reason.result, _hashable(value), language.code)
+        key = (_LEAF, reason.result, language.code, _hashable(value))
     except TypeError:
         return _render_leaf(reason, value, language)
-    sentences = _LEAVES.get(reason.node)
-    if sentences is None:
-        sentences = _LEAVES[reason.node] = {}
-    text = sentences.get(key)
+    text = _texts(node).get(key)
     if text is None:
-        if len(sentences) >= _LEAF_CACHE_SIZE:
-            sentences.clear()
-        text = sentences[key] = _render_leaf(reason, value, language)
+        text = _keep(node, key, _render_leaf(reason, value, language))
+    return text
+
+
+_LEAF = "leaf"
+_REQUIREMENT = "requirement"
+# Texts kept per node; a node whose fact takes very many values starts over.
+_TEXTS_PER_NODE = 256
+
+
+def _texts(node: NodeInfo) -> dict[Hashable, str]:
+    texts = node.texts
+    if texts is None:
+        texts = {}
+        # The node is frozen, its `texts` slot is a cache: set once, then only mutated.
+        object.__setattr__(node, "texts", texts)
+    return texts
+
+
+def _keep(node: NodeInfo, key: Hashable, text: str) -> str:
+    texts = _texts(node)
+    if len(texts) >= _TEXTS_PER_NODE:
+        texts.clear()
+    texts[key] = text
     return text
 
 
@@ -195,12 +244,6 @@ def _hashable(value: object) -> object:
         return tuple((type(item), item) for item in value)
     hash(value)
     return (type(value), value)
-
-
-_LEAF_CACHE_SIZE = 256
-_LEAVES: weakref.WeakKeyDictionary[NodeInfo, dict[tuple[object, ...], str]] = (
-    weakref.WeakKeyDictionary()
-)
 
 
 def _render_leaf(reason: Reason, value: object, language: _Language) -> str:
@@ -221,18 +264,13 @@ def _render_leaf(reason: Reason, value: object, language: _Language) -> str:
 
 
 def _requirement(reason: Reason, language: _Language) -> str:
-    # A node's requirement never changes: render it once per node and language. Weak keys
-    # let the texts go with the compiled rule when an article's rules are replaced.
-    texts = _REQUIREMENTS.get(reason.node)
-    if texts is None:
-        texts = _REQUIREMENTS[reason.node] = {}
-    text = texts.get(language.code)
+    # A node's requirement never changes: render it once per node and language.
+    node = reason.node
+    key = (_REQUIREMENT, language.code)
+    text = _texts(node).get(key)
     if text is None:
-        text = texts[language.code] = _render_requirement(reason.node, language)
+        text = _keep(node, key, _render_requirement(node, language))
     return text
-
-
-_REQUIREMENTS: weakref.WeakKeyDictionary[NodeInfo, dict[str, str]] = weakref.WeakKeyDictionary()
 
 
 def _render_requirement(node: NodeInfo, language: _Language) -> str:

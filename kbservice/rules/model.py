@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Hashable
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -40,6 +41,9 @@ class NodeInfo:
     labels: tuple[tuple[str, str], ...]
     negated: bool
     resolution: bool
+    # Reason sentences rendered for this node: a cache that messages.py creates on first
+    # use (most nodes never explain a verdict) and that goes with the node.
+    texts: dict[Hashable, str] | None = field(default=None, repr=False)
 
     def label(self, locale: str) -> str | None:
         """The author's description in `locale`, if one was given."""

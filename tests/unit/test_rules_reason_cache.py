@@ -14,3 +14,23 @@ def test_cached_reasons_follow_the_value_and_its_type():
     # The same value twice gives the same text (from the cache).
     assert rule.evaluate({"flag": True}).reason_texts("en")[0] == texts["True"]
     assert rule.evaluate({"flag": 1}).reason_texts("ja")[0] != texts["1"]
+
+
+def test_cached_sentences_follow_the_verdict_and_the_locale():
+    from kbservice.rules import Verdict
+    from kbservice.rules.messages import reason_text
+
+    facts = {"flag": 1}
+    (reason,) = compile_rules({"fact": "flag", "equals": 1}).evaluate(facts).reasons
+    for _ in range(2):  # the second round is answered from the cache
+        texts = {
+            (verdict, locale): reason_text(reason, verdict, facts, locale)
+            for verdict in Verdict
+            for locale in ("en", "en-US", "ja", "fr")
+        }
+        assert texts[(Verdict.APPLIES, "en")].startswith("Applies: ")
+        assert texts[(Verdict.UNKNOWN, "en")].startswith("Cannot tell: ")
+        assert texts[(Verdict.APPLIES, "en-US")] == texts[(Verdict.APPLIES, "en")]
+        assert texts[(Verdict.APPLIES, "fr")] == texts[(Verdict.APPLIES, "en")]
+        assert texts[(Verdict.APPLIES, "ja")] != texts[(Verdict.APPLIES, "en")]
+        assert len(set(texts.values())) == 2 * len(Verdict)
