@@ -23,7 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_RULE_NODES": 1000,
     "MAX_JSON_DEPTH": 64,
     # Per worker process: rendered article bodies kept for conditional and repeat GETs.
-    "ARTICLE_CACHE_MB": 32,
+    "ARTICLE_CACHE_MB": 16,
     "SEEDS_DIR": str(Path(__file__).resolve().parent.parent / "seeds"),
     "LOG_LEVEL": "INFO",
     # Signs the web UI's session cookies; set it when several workers or servers serve.

@@ -31,6 +31,25 @@ def _verdicts(base: str, count: int) -> set[str]:
     }
 
 
+def _listed(base: str, count: int) -> set[bool]:
+    """Whether KB885348 is among a whole-corpus answer (the requests the fast path takes)."""
+    return {
+        "885348"
+        in {
+            r["kb"]
+            for r in _call(f"{base}/applicability", {"system": SYSTEM}, method="POST")[2]["results"]
+        }
+        for _ in range(count)
+    }
+
+
+def _revisions_served(base: str, count: int) -> set[str]:
+    """Revision numbers of KB885348 served to plain GETs (answered by the fast path)."""
+    return {
+        _call(f"{base}/articles/885348?locale=ja")[2]["revision"]["number"] for _ in range(count)
+    }
+
+
 def test_a_write_through_one_worker_reaches_every_worker_and_server(fresh_url, tmp_path, make_app):
     url = migrated_and_seeded(fresh_url)
     token = make_token(make_app({"DATABASE_URL": url}), "editor")
@@ -38,9 +57,11 @@ def test_a_write_through_one_worker_reaches_every_worker_and_server(fresh_url, t
         _server(url, 3, tmp_path / "a.log") as first,
         _server(url, 2, tmp_path / "b.log") as second,
     ):
-        # Warm every worker's rule cache with the old rules.
+        # Warm every worker's caches with the old revision.
         assert _verdicts(first, 30) == {"applies"}
         assert _verdicts(second, 20) == {"applies"}
+        assert _listed(first, 30) == _listed(second, 20) == {True}
+        (old,) = _revisions_served(first, 30) | _revisions_served(second, 20)
         status, headers, rules = _call(f"{first}/articles/885348/rules")
         rules["rules"]["resolved_by"] = {"fact": "installed_updates", "contains": "KB999999"}
         status, _, _ = _call(
@@ -52,6 +73,9 @@ def test_a_write_through_one_worker_reaches_every_worker_and_server(fresh_url, t
         assert status == 200
         assert _verdicts(first, 30) == {"not_applicable"}
         assert _verdicts(second, 20) == {"not_applicable"}
+        assert _listed(first, 30) == _listed(second, 20) == {False}
+        (new,) = _revisions_served(first, 30) | _revisions_served(second, 20)
+        assert new != old
 
 
 def _read_only_url(url: str, engine_name: str) -> str:
