@@ -84,8 +84,9 @@ class RuleIndex:
     def replaced(self, changed: Sequence[RuleEntry]) -> RuleIndex:
         """A new index with `changed` entries added, or replacing those of the same KB.
 
-        Only the product lists that old or new entries belong to are rebuilt: one edit
-        costs a few milliseconds instead of a rebuild of every list.
+        Only the product lists that old or new entries belong to are rebuilt, and only
+        their platforms' filtered lists are dropped: one edit costs a few milliseconds
+        instead of a rebuild of every list.
         """
         if not changed:
             return self
@@ -113,6 +114,12 @@ class RuleIndex:
         by_product.update((product, tuple(items)) for product, items in rebuilt.items())
         index.by_product = by_product
         index._platforms = LRU(_PLATFORMS_KEPT)
+        if None not in touched:
+            # Platforms of untouched products have the same candidates as before: an
+            # edit should not cost every other product's systems their filtered lists.
+            for key, kept in self._platforms.items():
+                if isinstance(key[0], str) and key[0] not in touched:
+                    index._platforms.put(key, kept)
         return index
 
     def candidates(self, product: object) -> Sequence[RuleEntry]:

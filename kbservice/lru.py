@@ -44,6 +44,11 @@ class LRU(Generic[_K, _V]):
                 _, dropped = self._entries.popitem(last=False)
                 self._weight -= self._weight_of(dropped)
 
+    def items(self) -> list[tuple[_K, _V]]:
+        """The entries, least recently used first."""
+        with self._lock:
+            return list(self._entries.items())
+
     def clear(self) -> None:
         """Forget every entry."""
         with self._lock:

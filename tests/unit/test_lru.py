@@ -1,4 +1,4 @@
-"""The bounded mapping behind the rendered-article and search caches."""
+"""The bounded mapping behind the rendered-article, search and platform caches."""
 
 from __future__ import annotations
 
@@ -33,3 +33,16 @@ def test_entries_heavier_than_the_capacity_are_not_kept():
     assert cache.get("big") is None and cache.get("small") == b"12"
     cache.clear()
     assert len(cache) == 0 and cache.get("small") is None
+
+
+def test_items_come_least_recently_used_first_and_copying_them_keeps_the_order():
+    cache: LRU[str, int] = LRU(3)
+    for key, value in (("a", 1), ("b", 2), ("c", 3)):
+        cache.put(key, value)
+    cache.get("a")
+    assert cache.items() == [("b", 2), ("c", 3), ("a", 1)]
+    copy: LRU[str, int] = LRU(3)
+    for key, value in cache.items():
+        copy.put(key, value)
+    copy.put("d", 4)  # forgets "b", the least recently used of the original too
+    assert copy.items() == [("c", 3), ("a", 1), ("d", 4)]
