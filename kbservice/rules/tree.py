@@ -172,14 +172,17 @@ def platform_boxes(
             known = [boxes for boxes in children if boxes is not None]
             return _conjunction(known) if known else None
         # One child holding is enough: each child's alternatives are alternatives.
-        if any(boxes is None for boxes in children):
-            return None
-        alternatives = tuple(box for boxes in children for box in boxes)  # type: ignore[union-attr]
-        return alternatives if 0 < len(alternatives) <= _MAX_BOXES else None
-    if to_be and node.info.fact in facts:
-        values = _equality_leaf(node.info, node.info.fact)  # type: ignore[arg-type]
+        alternatives: list[Box] = []
+        for boxes in children:
+            if boxes is None:
+                return None
+            alternatives += boxes
+        return tuple(alternatives) if 0 < len(alternatives) <= _MAX_BOXES else None
+    fact = node.info.fact
+    if to_be and fact is not None and fact in facts:
+        values = _equality_leaf(node.info, fact)
         if values is not None:
-            return (((node.info.fact, values),),)  # type: ignore[return-value]
+            return (((fact, values),),)
     return None
 
 
@@ -188,7 +191,7 @@ def _conjunction(known: list[tuple[Box, ...]]) -> tuple[Box, ...]:
     combined: tuple[Box, ...] = ((),)
     for boxes in known:
         if len(combined) * len(boxes) > _MAX_BOXES:
-            # Any one child's boxes also bound the conjunction: keep the tightest.
+            # Any one child's boxes also bound the conjunction: keep the fewest.
             return min(known, key=len)
         combined = tuple(_merged(left, right) for left in combined for right in boxes)
     return combined
