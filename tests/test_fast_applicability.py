@@ -47,6 +47,10 @@ def _post(client, flask, body, headers=None, **kwargs):
         ({"system": {"cpe": CPE, "ip_addresses": ["10.0.0.1", "203.0.113.7"]}}, {}),
         ({"system": {**SERVER_2003, "behind_nat": False, "custom_fact": 1.5}}, {}),
         ({"system": {**SERVER_2003, "installed_updates": ["KB885348", "kb123456"]}}, {}),
+        # Parsed as the Flask path parses: an integer beyond 64 bits stays an integer.
+        ({"system": {**SERVER_2003, "custom": 2**70}}, {}),
+        # Duplicate keys: the last one wins on both paths.
+        ('{"system": {"product": "windows_xp"}, "system": {"product": "windows_2000"}}', {}),
     ],
 )
 def test_plain_requests_are_answered_as_flask_answers_them(client, body, headers):
@@ -97,6 +101,7 @@ def test_a_rule_edit_reaches_the_fast_path_at_once(client, editor):
         (b'{"system": {"service_pack": NaN}}', {}, 400, None),
         (b'{"system": ', {}, 400, None),
         (b'{"system": {"product": "\xff"}}', {}, 400, None),
+        (b'{"system": {"product": "\\ud800"}}', {}, 400, None),
         ({"system": SERVER_2003}, {"content_type": "text/plain"}, 422, None),
     ],
 )

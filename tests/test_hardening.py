@@ -21,6 +21,9 @@ from .pg import postgres_available, start_cluster
         ('{"system": {"a": Infinity}}', "Infinity"),
         (b'{"system": "\xff"}', "Invalid JSON"),
         ("", "Invalid JSON"),
+        # Python's parser accepts lone surrogate escapes; UTF-8 cannot carry them.
+        ('{"system": {"roles": ["\\ud800"]}}', "surrogate"),
+        ('{"system": {"\\uDFFF": 1}}', "surrogate"),
     ],
 )
 def test_hostile_json_is_a_400_problem(client, body, detail):
@@ -28,6 +31,27 @@ def test_hostile_json_is_a_400_problem(client, body, detail):
     assert response.status_code == 400
     assert response.headers["Content-Type"] == "application/problem+json"
     assert detail in response.get_json()["detail"]
+
+
+def test_paired_surrogate_escapes_are_one_character(client):
+    body = '{"system": {"product": "windows_xp", "note": "\\ud83d\\ude00"}}'
+    response = client.post("/api/v1/applicability", data=body, content_type="application/json")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["system"]["note"] == "\U0001f600"
+
+
+def test_a_lone_surrogate_in_an_article_is_refused_and_nothing_stored(client, editor):
+    body = (
+        '{"kb": "KB900009", "source_locale": "en", "title": "Bad \\udc00 title",'
+        ' "sections": [{"heading": null, "body": "Body."}],'
+        ' "applies_to": [{"product": "windows_xp"}]}'
+    )
+    response = client.post(
+        "/api/v1/articles", data=body, content_type="application/json", headers=editor
+    )
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert "surrogate" in response.get_json()["detail"]
+    assert client.get("/api/v1/articles/900009").status_code == 404
 
 
 def test_json_depth_limit_is_configurable(client, app):
