@@ -44,7 +44,7 @@ def test_a_lone_surrogate_in_an_article_is_refused_and_nothing_stored(client, ed
     body = (
         '{"kb": "KB900009", "source_locale": "en", "title": "Bad \\udc00 title",'
         ' "sections": [{"heading": null, "body": "Body."}],'
-        ' "applies_to": [{"product": "windows_xp"}]}'
+        ' "applies_to": [{"product": "windows_xp"}], "rules": {"product": "windows_xp"}}'
     )
     response = client.post(
         "/api/v1/articles", data=body, content_type="application/json", headers=editor
