@@ -91,8 +91,8 @@ class StampReader:
         if not rows:
             return None
         row = rows[0]
-        snapshot = (
-            snapshot_from_rows(row[0], [row[_SNAPSHOT_AT:] for row in rows]) if with_rows else None
-        )
+        snapshot = None
+        if with_rows:
+            snapshot = snapshot_from_rows(row[0], [text[_SNAPSHOT_AT:] for text in rows])
         stamps = Stamps(row[2] or 0, (row[3], row[4]))
         return CurrentArticle(row[0], row[1], stamps, snapshot)
