@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import sys
@@ -162,8 +161,7 @@ def serve(ctx: _AppContext, host: str, port: int, workers: int, threads: int, ti
     The product catalog and every article's compiled rules are built once, before the
     workers start: they share that memory and answer their first request at full speed.
     """
-    from .flask_db import warm_caches
-    from .server import run_gunicorn
+    from .server import prepare_for_fork, run_gunicorn
 
     # Workers share metrics through files; this must be set before the app is built.
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="kbservice-metrics-"))
@@ -171,15 +169,9 @@ def serve(ctx: _AppContext, host: str, port: int, workers: int, threads: int, ti
     prepare_database(app)
     started = time.perf_counter()
     click.echo("Compiling the applicability rules of every article …")
-    count = warm_caches(app)
+    count = prepare_for_fork(app)
     elapsed = time.perf_counter() - started
     click.echo(f"Compiled the rules of {count:,} article(s) in {elapsed:.1f} s.")
-    # The workers fork from this process: they must not inherit pooled connections.
-    get_database(app).dispose()
-    # Keep the caches out of the collector's reach: its bookkeeping writes would copy
-    # every shared page into each worker.
-    gc.collect()
-    gc.freeze()
     click.echo(f"kbservice on http://{host}:{port}/api/v1 ({_display_url(ctx.url)})")
     run_gunicorn(app, host=host, port=port, workers=workers, threads=threads, timeout=timeout)
 

@@ -1,4 +1,4 @@
-"""Real `kbservice serve` processes for tests that need a server from outside."""
+"""Real servers (`kbservice serve`, or gunicorn on wsgi.py) for tests from outside."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 SCRIPT = Path(sys.executable).parent / "kbservice"
+GUNICORN = Path(sys.executable).parent / "gunicorn"
+PROJECT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -41,14 +43,25 @@ def call(
 
 
 @contextmanager
-def running_server(url: str, workers: int, log: Path) -> Iterator[str]:
-    """`kbservice serve` on a free port until the block ends; yields the API base URL."""
+def running_server(
+    url: str, workers: int, log: Path, *, wsgi: bool = False, log_level: str = "WARNING"
+) -> Iterator[str]:
+    """`kbservice serve` on a free port until the block ends; yields the API base URL.
+
+    With `wsgi`, `gunicorn --preload wsgi:app` from the project folder instead.
+    """
     port = free_port()
-    env = {**os.environ, "KB_DATABASE_URL": url, "KB_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "KB_DATABASE_URL": url, "KB_LOG_LEVEL": log_level}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    command = (
+        [str(GUNICORN), "--preload", f"--workers={workers}", f"--bind=127.0.0.1:{port}", "wsgi:app"]
+        if wsgi
+        else [str(SCRIPT), "serve", "--port", str(port), "--workers", str(workers)]
+    )
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [str(SCRIPT), "serve", "--port", str(port), "--workers", str(workers)],
+            command,
+            cwd=PROJECT,
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
