@@ -17,16 +17,10 @@ from kbservice.db import Database, make_null_pool_engine
 from kbservice.revisions import Change, publish
 
 from .flask_requests import FlaskRequests, comparable, requests_counted
+from .systems import SERVER_2003_VPN
 
 KB = "/api/v1/articles/885348"
-SERVER_2003 = {
-    "product": "windows_server_2003",
-    "edition": "enterprise",
-    "architecture": "x86",
-    "service_pack": 2,
-    "roles": ["vpn_server"],
-    "behind_nat": True,
-}
+SERVER_2003 = {**SERVER_2003_VPN, "behind_nat": True}
 XP = {"product": "windows_xp", "edition": "professional", "architecture": "x86", "service_pack": 2}
 
 

@@ -8,16 +8,11 @@ import json
 import pytest
 
 from .flask_requests import FlaskRequests, comparable, requests_counted
+from .systems import SERVER_2003_VPN
 
 PATH = "/api/v1/applicability"
-SERVER_2003 = {
-    "product": "windows_server_2003",
-    "edition": "enterprise",
-    "architecture": "x86",
-    "service_pack": 2,
-    "roles": ["vpn_server"],
-    "ip_addresses": ["192.168.1.10"],
-}
+# behind_nat is derived from the private address.
+SERVER_2003 = {**SERVER_2003_VPN, "ip_addresses": ["192.168.1.10"]}
 # An Origin header sends a request through Flask; CORS is off in these tests, so it
 # changes nothing else about the answer.
 THROUGH_FLASK = {"Origin": "https://example.org"}

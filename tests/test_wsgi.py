@@ -7,15 +7,9 @@ import subprocess
 import sys
 
 from .servers import PROJECT, call, running_server
+from .systems import SERVER_2003_VPN
 
-SYSTEM = {
-    "product": "windows_server_2003",
-    "edition": "enterprise",
-    "architecture": "x86",
-    "service_pack": 2,
-    "roles": ["vpn_server"],
-    "behind_nat": True,
-}
+SYSTEM = {**SERVER_2003_VPN, "behind_nat": True}
 
 
 def test_preloaded_workers_share_rules_compiled_once_in_the_master(seeded_url, tmp_path):
