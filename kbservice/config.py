@@ -24,6 +24,13 @@ DEFAULTS: dict[str, Any] = {
     "MAX_JSON_DEPTH": 64,
     # Per worker process: rendered article bodies kept for conditional and repeat GETs.
     "ARTICLE_CACHE_MB": 16,
+    # How caches learn of changes: "query" asks the database on every request; "notify"
+    # (PostgreSQL only, its default) asks only after a change signal (changes.py).
+    "FRESHNESS": None,
+    # With "notify": remembered values are asked again after this many seconds anyway.
+    "FRESHNESS_MAX_AGE": 1.0,
+    # With "notify": the folder of the counter this host's processes share.
+    "RUNTIME_DIR": None,
     "SEEDS_DIR": str(Path(__file__).resolve().parent.parent / "seeds"),
     "LOG_LEVEL": "INFO",
     # Signs the web UI's session cookies; set it when several workers or servers serve.
@@ -43,6 +50,7 @@ _INT_KEYS = {
     "MAX_JSON_DEPTH",
     "ARTICLE_CACHE_MB",
 }
+_FLOAT_KEYS = {"FRESHNESS_MAX_AGE"}
 
 
 class ConfigError(ValueError):
@@ -64,6 +72,11 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
                 settings[key] = int(raw)
             except ValueError as exc:
                 raise ConfigError(f"KB_{key} must be an integer, got {raw!r}") from exc
+        elif key in _FLOAT_KEYS:
+            try:
+                settings[key] = float(raw)
+            except ValueError as exc:
+                raise ConfigError(f"KB_{key} must be a number, got {raw!r}") from exc
         else:
             settings[key] = raw
     return settings

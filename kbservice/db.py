@@ -17,7 +17,8 @@ from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeDecorator
 
 if TYPE_CHECKING:
-    from .prepared import Prepared
+    from .changes import Changes, Remembered
+    from .prepared import Prepared, Row
 
 # Named constraints: SQLite can only drop or alter a constraint that has a name.
 NAMING_CONVENTION = {
@@ -122,12 +123,15 @@ class ThreadReaders:
     opened them: `close` them before forking; a forked child opens its own.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, changes: Changes | None = None) -> None:
         self.engine = engine
+        # Signals that let remembered reads skip the database (changes.py); None: ask.
+        self.changes = changes
         self._local = threading.local()
         self._opened: list[Connection] = []
         self._lock = threading.Lock()
         self._prepared: dict[int, Prepared] = {}
+        self._remembered: dict[int, Remembered[Row | None]] = {}
 
     def prepare(self, statement: Select[Any]) -> Prepared:
         """`statement` compiled once for this engine, to run on raw cursors (prepared.py).
@@ -140,6 +144,21 @@ class ThreadReaders:
 
             prepared = self._prepared.setdefault(id(statement), Prepared(self, statement))
         return prepared
+
+    def remembered(self, statement: Select[Any]) -> Remembered[Row | None]:
+        """`statement`'s first row, read again only when a change may have happened.
+
+        Without change signals every `get` reads it. Like `prepare`, for module constants.
+        """
+        remembered = self._remembered.get(id(statement))
+        if remembered is None:
+            from .changes import Remembered
+
+            prepared = self.prepare(statement)
+            remembered = self._remembered.setdefault(
+                id(statement), Remembered(prepared.first, self.changes)
+            )
+        return remembered
 
     def dbapi(self) -> tuple[Connection, Any]:
         """This thread's connection and the DBAPI connection under it, for raw cursors.
@@ -205,11 +224,14 @@ def make_null_pool_engine(url: str) -> Engine:
 class Database:
     """The engine and session factory of one application."""
 
-    def __init__(self, engine: Engine, read_engine: Engine | None = None) -> None:
+    def __init__(
+        self, engine: Engine, read_engine: Engine | None = None, changes: Changes | None = None
+    ) -> None:
         self.engine = engine
         self.read_engine = read_engine
+        self.changes = changes
         # Hot point reads use the read URL too: they serve public reads.
-        self.readers = ThreadReaders(read_engine or engine)
+        self.readers = ThreadReaders(read_engine or engine, changes)
         self.session_factory = sessionmaker(bind=engine, expire_on_commit=False)
         self.read_session_factory = (
             sessionmaker(bind=read_engine, expire_on_commit=False)
@@ -231,8 +253,10 @@ class Database:
         return self.read_session_factory()
 
     def dispose(self) -> None:
-        """Close every pooled connection, and the thread readers' connections."""
+        """Close every pooled connection, the thread readers' and the change listener's."""
         self.readers.close()
+        if self.changes is not None:
+            self.changes.close()
         self.engine.dispose()
         if self.read_engine is not None:
             self.read_engine.dispose()
@@ -249,3 +273,7 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+        if self.changes is not None:
+            # After the commit, before the caller answers: the next request to any
+            # process on this host must see the write (changes.py).
+            self.changes.bump()

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from flask import Flask, current_app, g
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from .applicability import RuleCache, RuleIndex
 from .catalog import Catalog
 from .catalog_store import CatalogCache, load_catalog
+from .changes import Changes, default_runtime_dir
+from .config import ConfigError
 from .db import Database, make_engine
 from .freshness import StampReader, Stamps
 
@@ -21,9 +27,9 @@ def init_app(app: Flask, database: Database | None = None) -> Database:
     """Attach a Database to `app` and close each request's session at teardown."""
     if database is None:
         read_url = app.config.get("READ_DATABASE_URL")
+        engine = make_engine(app.config["DATABASE_URL"])
         database = Database(
-            make_engine(app.config["DATABASE_URL"]),
-            make_engine(read_url) if read_url else None,
+            engine, make_engine(read_url) if read_url else None, _changes(app.config, engine)
         )
     app.extensions[_EXTENSION] = database
     app.extensions[_STAMPS] = StampReader(database.readers)
@@ -31,6 +37,24 @@ def init_app(app: Flask, database: Database | None = None) -> Database:
     app.extensions[_RULES] = RuleCache()
     app.teardown_appcontext(_close_session)
     return database
+
+
+def _changes(config: dict[str, Any], engine: Engine) -> Changes | None:
+    """The change signals KB_FRESHNESS asks for (None: ask the database every time)."""
+    postgresql = engine.dialect.name == "postgresql"
+    mode = config.get("FRESHNESS") or ("notify" if postgresql else "query")
+    if mode not in ("query", "notify"):
+        raise ConfigError(f"KB_FRESHNESS must be 'query' or 'notify', got {mode!r}")
+    max_age = config["FRESHNESS_MAX_AGE"]
+    number = isinstance(max_age, (int, float)) and not isinstance(max_age, bool)
+    if not number or not 0 <= max_age <= 3600:
+        raise ConfigError(f"KB_FRESHNESS_MAX_AGE must be 0–3600 seconds, got {max_age!r}")
+    if mode == "query":
+        return None
+    if not postgresql:
+        raise ConfigError("KB_FRESHNESS=notify needs PostgreSQL; on SQLite it must be 'query'")
+    runtime_dir = Path(config["RUNTIME_DIR"]) if config.get("RUNTIME_DIR") else None
+    return Changes.for_engine(engine, runtime_dir or default_runtime_dir(), float(max_age))
 
 
 def get_database(app: Flask | None = None) -> Database:

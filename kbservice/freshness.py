@@ -71,13 +71,16 @@ class StampReader:
     """Reads Stamps, and an article's current revision id, in one round trip each."""
 
     def __init__(self, readers: ThreadReaders) -> None:
-        self._stamps = readers.prepare(_STAMPS)
+        self._stamps = readers.remembered(_STAMPS)
+        # With change signals the stamps are remembered, and an article's current
+        # revision is better read from the rule index than from the database.
+        self.signalled = readers.changes is not None
         self._article = readers.prepare(_ARTICLE)
         self._article_with_rows = readers.prepare(_ARTICLE_WITH_ROWS)
 
     def stamps(self) -> Stamps:
         """The current stamps."""
-        row = self._stamps.first()
+        row = self._stamps.get()
         assert row is not None  # an aggregate without GROUP BY always returns one row
         return Stamps(row[0] or 0, (row[1], row[2]))
 

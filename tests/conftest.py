@@ -33,6 +33,19 @@ SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 _names = itertools.count()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def runtime_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Host change counters (KB_FRESHNESS=notify) of this run, servers started by it too."""
+    folder = tmp_path_factory.mktemp("runtime")
+    previous = os.environ.get("KB_RUNTIME_DIR")
+    os.environ["KB_RUNTIME_DIR"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("KB_RUNTIME_DIR", None)
+    else:
+        os.environ["KB_RUNTIME_DIR"] = previous
+
+
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[Cluster]:
     if not postgres_available():

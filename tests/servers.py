@@ -42,16 +42,37 @@ def call(
         return error.code, dict(error.headers), json.loads(error.read() or b"null")
 
 
+def resolve_885348_by_kb999999(base: str, token: str) -> None:
+    """Edit KB885348's rules through the API: KB999999 installed resolves it."""
+    status, headers, body = call(f"{base}/articles/885348/rules")
+    assert status == 200
+    body["rules"]["resolved_by"] = {"fact": "installed_updates", "contains": "KB999999"}
+    status, _, answer = call(
+        f"{base}/articles/885348/rules",
+        {"rules": body["rules"]},
+        {"Authorization": f"Bearer {token}", "If-Match": headers["ETag"]},
+        method="PUT",
+    )
+    assert status == 200, answer
+
+
 @contextmanager
 def running_server(
-    url: str, workers: int, log: Path, *, wsgi: bool = False, log_level: str = "WARNING"
+    url: str,
+    workers: int,
+    log: Path,
+    *,
+    wsgi: bool = False,
+    log_level: str = "WARNING",
+    settings: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """`kbservice serve` on a free port until the block ends; yields the API base URL.
 
     With `wsgi`, `gunicorn --preload wsgi:app` from the project folder instead.
+    `settings` are extra environment variables (KB_*).
     """
     port = free_port()
-    env = {**os.environ, "KB_DATABASE_URL": url, "KB_LOG_LEVEL": log_level}
+    env = {**os.environ, "KB_DATABASE_URL": url, "KB_LOG_LEVEL": log_level, **(settings or {})}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     command = (
         [str(GUNICORN), "--preload", f"--workers={workers}", f"--bind=127.0.0.1:{port}", "wsgi:app"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -10,6 +11,7 @@ from kbservice.flask_db import get_database
 
 from .conftest import make_token, migrated_and_seeded
 from .servers import call as _call
+from .servers import resolve_885348_by_kb999999
 from .servers import running_server as _server
 
 SYSTEM = {
@@ -50,27 +52,43 @@ def _revisions_served(base: str, count: int) -> set[str]:
     }
 
 
-def test_a_write_through_one_worker_reaches_every_worker_and_server(fresh_url, tmp_path, make_app):
+def _without_notifications(url: str) -> None:
+    """Disable the change triggers (migration 0005): only the host counter is left."""
+    engine = make_null_pool_engine(url)
+    with engine.begin() as conn:
+        for table in ("products", "articles", "revisions", "revision_texts", "search_documents"):
+            conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER kbservice_notify_change"))
+    engine.dispose()
+
+
+@pytest.mark.parametrize("freshness", ["query", "notify"])
+def test_a_write_through_one_worker_reaches_every_worker_and_server(
+    fresh_url, engine_name, freshness, tmp_path, make_app
+):
+    """Every worker's and every server's next response, in both freshness modes.
+
+    In "notify" mode the servers share this host's change counter; the database's
+    notifications are turned off and the periodic re-check is an hour away, so the
+    counter alone must tell every worker (test_change_signals.py covers other hosts).
+    """
+    if engine_name == "sqlite" and freshness == "notify":
+        pytest.skip("SQLite always asks the database (KB_FRESHNESS=query)")
     url = migrated_and_seeded(fresh_url)
+    settings = {"KB_FRESHNESS": freshness}
+    if freshness == "notify":
+        _without_notifications(url)
+        settings["KB_FRESHNESS_MAX_AGE"] = "3600"
     token = make_token(make_app({"DATABASE_URL": url}), "editor")
     with (
-        _server(url, 3, tmp_path / "a.log") as first,
-        _server(url, 2, tmp_path / "b.log") as second,
+        _server(url, 3, tmp_path / "a.log", settings=settings) as first,
+        _server(url, 2, tmp_path / "b.log", settings=settings) as second,
     ):
         # Warm every worker's caches with the old revision.
         assert _verdicts(first, 30) == {"applies"}
         assert _verdicts(second, 20) == {"applies"}
         assert _listed(first, 30) == _listed(second, 20) == {True}
         (old,) = _revisions_served(first, 30) | _revisions_served(second, 20)
-        status, headers, rules = _call(f"{first}/articles/885348/rules")
-        rules["rules"]["resolved_by"] = {"fact": "installed_updates", "contains": "KB999999"}
-        status, _, _ = _call(
-            f"{first}/articles/885348/rules",
-            {"rules": rules["rules"]},
-            {"Authorization": f"Bearer {token}", "If-Match": headers["ETag"]},
-            method="PUT",
-        )
-        assert status == 200
+        resolve_885348_by_kb999999(first, token)
         assert _verdicts(first, 30) == {"not_applicable"}
         assert _verdicts(second, 20) == {"not_applicable"}
         assert _listed(first, 30) == _listed(second, 20) == {False}

@@ -17,6 +17,7 @@ from ..flask_db import (
     get_database,
     get_session,
     get_stamp_reader_of,
+    rule_index_of,
     use_stamps,
 )
 from ..freshness import CurrentArticle
@@ -50,9 +51,20 @@ def serve_current(kb: str, requested_locale: str | None) -> Response:
 
 
 def find_current(app: Flask, number: str) -> CurrentArticle | None:
-    """Article `number`'s current revision and the stamps; its rows too on a first view."""
+    """Article `number`'s current revision and the stamps; its rows too on a first view.
+
+    With change signals (changes.py) the stamps are usually known without a query, and
+    the rule index, current as of those stamps, knows every article's current revision.
+    """
+    reader = get_stamp_reader_of(app)
+    if reader.signalled:
+        stamps = reader.stamps()
+        entry = rule_index_of(app, stamps.revision).by_kb.get(number)
+        if entry is None:
+            return None
+        return CurrentArticle(entry.revision_id, entry.source_locale, stamps)
     first_view = not rendered_cache(app).has_rendered(number)
-    return get_stamp_reader_of(app).article(number, with_rows=first_view)
+    return reader.article(number, with_rows=first_view)
 
 
 def rendering(app: Flask, current: CurrentArticle, locale: str, today: dt.date) -> Rendered:

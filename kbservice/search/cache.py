@@ -126,7 +126,7 @@ def open_cache_for_reads(readers: ThreadReaders) -> CacheView:
     BEGIN/ROLLBACK round trips. The search's own session, opened only on a miss, starts
     after the stamp was read and so sees at least what the stamp stands for.
     """
-    (stamp,) = readers.prepare(_STAMP).first() or (None,)
+    (stamp,) = readers.remembered(_STAMP).get() or (None,)
     cache = _engine_cache(readers.engine)
     cache.adopt(stamp)
     return CacheView(cache, stamp)

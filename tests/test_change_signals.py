@@ -1,0 +1,169 @@
+"""KB_FRESHNESS=notify: caches skip the freshness query until a change is signalled.
+
+Writes through a server on the same host are seen by the next response (the shared
+host counter; test_scale_out.py runs in both modes). These tests give two servers
+different runtime folders, as on two hosts, so that only the database's notifications
+can tell one about the other's writes; `KB_FRESHNESS_MAX_AGE=3600` keeps the periodic
+re-check from doing it for them.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import text
+
+from kbservice.changes import HostCounter
+from kbservice.cli import main
+from kbservice.db import make_null_pool_engine
+
+from .conftest import make_token, migrated_and_seeded
+from .servers import call, resolve_885348_by_kb999999
+from .servers import running_server as server
+
+ARTICLE = "articles/885348?locale=ja"
+
+
+def _host(tmp_path: Path, name: str) -> dict[str, str]:
+    folder = tmp_path / name
+    folder.mkdir()
+    return {"KB_RUNTIME_DIR": str(folder), "KB_FRESHNESS_MAX_AGE": "3600"}
+
+
+def _served(base: str, count: int = 12) -> set[str]:
+    """Revision numbers of KB885348 served to `count` plain GETs (spread over workers)."""
+    return {call(f"{base}/{ARTICLE}")[2]["revision"]["number"] for _ in range(count)}
+
+
+def _notice_dates(base: str, count: int = 12) -> set[tuple[str, ...]]:
+    return {tuple(n["date"] for n in call(f"{base}/{ARTICLE}")[2]["notices"]) for _ in range(count)}
+
+
+def _eventually(probe, expected, seconds: float = 10.0):
+    """`probe()` until it returns `expected`; the last answer otherwise."""
+    deadline = time.monotonic() + seconds
+    while True:
+        answer = probe()
+        if answer == expected or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.05)
+
+
+def _change_lifecycle_outside_kbservice(url: str) -> None:
+    engine = make_null_pool_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE products SET updated_at = now(), data = jsonb_set("
+                "data::jsonb, '{extended_end}', '\"2099-12-31\"')::json "
+                "WHERE id = 'windows_server_2003'"
+            )
+        )
+    engine.dispose()
+
+
+def _terminate_listeners(url: str) -> int:
+    engine = make_null_pool_engine(url)
+    with engine.connect() as connection:
+        killed = connection.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND application_name = 'kbservice-listener'"
+            )
+        ).scalar_one()
+    engine.dispose()
+    return int(killed)
+
+
+@pytest.fixture
+def postgresql(engine_name):
+    if engine_name != "postgresql":
+        pytest.skip("the PostgreSQL variant: SQLite has no notifications")
+
+
+def test_writes_reach_servers_on_other_hosts_through_notifications(
+    postgresql, fresh_url, tmp_path, make_app
+):
+    url = migrated_and_seeded(fresh_url)
+    token = make_token(make_app({"DATABASE_URL": url}), "editor")
+    with (
+        server(url, 2, tmp_path / "a.log", settings=_host(tmp_path, "a")) as first,
+        server(url, 2, tmp_path / "b.log", settings=_host(tmp_path, "b")) as second,
+    ):
+        (old,) = _served(first) | _served(second)
+        resolve_885348_by_kb999999(first, token)
+        (new,) = _served(first)  # same host as the writer: the very next response
+        assert new != old
+        assert _eventually(lambda: _served(second), {new}) == {new}
+
+        # A write made outside kbservice (psql, a script) notifies through the triggers.
+        (dates,) = _notice_dates(first) | _notice_dates(second)
+        _change_lifecycle_outside_kbservice(url)
+        changed = _eventually(lambda: _notice_dates(first), {("2099-12-31",)})
+        assert changed != {dates}
+        assert _eventually(lambda: _notice_dates(second), changed) == changed
+
+
+def test_a_listener_that_loses_its_connection_reconnects(postgresql, fresh_url, tmp_path):
+    url = migrated_and_seeded(fresh_url)
+    log = tmp_path / "b.log"
+    with server(url, 2, log, settings=_host(tmp_path, "b")) as base:
+        (dates,) = _notice_dates(base)  # every worker listens by now
+        assert _terminate_listeners(url) >= 2
+        # Reads go on while the listeners reconnect (meanwhile each asks the database),
+        # and writes made after that still arrive.
+        assert _notice_dates(base) == {dates}
+        _change_lifecycle_outside_kbservice(url)
+        assert _eventually(lambda: _notice_dates(base), {("2099-12-31",)}) != {dates}
+    assert "change listener is not connected" in log.read_text()
+
+
+def _bump_many(path: str, times: int) -> None:
+    counter = HostCounter(Path(path))
+    for _ in range(times):
+        counter.bump()
+
+
+def test_the_host_counter_counts_every_bump_of_every_process(tmp_path):
+    path = tmp_path / "counter"
+    processes = [
+        multiprocessing.get_context("fork").Process(target=_bump_many, args=(str(path), 300))
+        for _ in range(4)
+    ]
+    for process in processes:
+        process.start()
+    _bump_many(str(path), 300)
+    for process in processes:
+        process.join()
+        assert process.exitcode == 0
+    assert HostCounter(path).value() == 1500
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"KB_FRESHNESS": "sometimes"}, "KB_FRESHNESS must be 'query' or 'notify'"),
+        ({"KB_FRESHNESS_MAX_AGE": "soon"}, "KB_FRESHNESS_MAX_AGE must be a number"),
+        ({"KB_FRESHNESS_MAX_AGE": "-1"}, "KB_FRESHNESS_MAX_AGE must be 0–3600 seconds"),
+    ],
+)
+def test_bad_freshness_settings_are_named_on_the_command_line(seeded_url, settings, message):
+    result = CliRunner(env={"KB_DATABASE_URL": seeded_url, **settings}).invoke(
+        main, ["db", "check"]
+    )
+    assert result.exit_code != 0
+    assert message in result.output
+
+
+def test_notify_on_sqlite_is_refused_with_a_clear_message(seeded_url, engine_name):
+    if engine_name != "sqlite":
+        pytest.skip("the SQLite variant")
+    result = CliRunner(env={"KB_DATABASE_URL": seeded_url, "KB_FRESHNESS": "notify"}).invoke(
+        main, ["db", "check"]
+    )
+    assert result.exit_code != 0
+    assert "KB_FRESHNESS=notify needs PostgreSQL" in result.output
