@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +105,12 @@ class ChangeListener:
     it is None while the listener is not connected.
     """
 
-    def __init__(self, connect: Callable[[], Any]) -> None:
+    def __init__(
+        self, connect: Callable[[], Any], on_state: Callable[[bool], None] | None = None
+    ) -> None:
         self._connect = connect
+        # Told True when listening starts and False when it stops (metrics).
+        self._on_state = on_state or (lambda _listening: None)
         self._count = 0
         self._listening = False
         self._pid: int | None = None
@@ -170,6 +175,7 @@ class ChangeListener:
                 # Anything may have changed while nobody listened.
                 self._count += 1
                 self._listening = True
+                self._on_state(True)
                 if failures:
                     self.reconnections += 1
                     log.info("change listener reconnected")
@@ -180,6 +186,7 @@ class ChangeListener:
                     connection.execute("SELECT 1")
             except Exception as exc:
                 self._listening = False
+                self._on_state(False)
                 if self._pid != pid:
                     return  # closed on purpose
                 with contextlib.suppress(Exception):
@@ -207,11 +214,23 @@ class Changes:
         self.max_age = max_age
 
     @classmethod
-    def for_engine(cls, engine: Engine, runtime_dir: Path, max_age: float) -> Changes:
-        """Signals for the PostgreSQL database `engine` writes to."""
+    def for_engine(
+        cls,
+        engine: Engine,
+        runtime_dir: Path,
+        max_age: float,
+        listen_url: str | None = None,
+        on_state: Callable[[bool], None] | None = None,
+    ) -> Changes:
+        """Signals for the PostgreSQL database `engine` writes to.
+
+        The listener connects to `listen_url` when given: LISTEN needs a session of its
+        own on the primary, which a transaction-pooling proxy (PgBouncer) cannot keep.
+        """
         if engine.dialect.name != "postgresql":
             raise ValueError("change notifications need PostgreSQL")
-        args, kwargs = engine.dialect.create_connect_args(engine.url)
+        url = make_url(listen_url) if listen_url else engine.url
+        args, kwargs = engine.dialect.create_connect_args(url)
         dbapi = engine.dialect.loaded_dbapi
 
         def connect() -> Any:
@@ -219,7 +238,8 @@ class Changes:
                 *args, **kwargs, autocommit=True, application_name="kbservice-listener"
             )
 
-        return cls(HostCounter(counter_path(runtime_dir, engine)), ChangeListener(connect), max_age)
+        listener = ChangeListener(connect, on_state)
+        return cls(HostCounter(counter_path(runtime_dir, engine)), listener, max_age)
 
     def token(self) -> tuple[int, int] | None:
         """Equal tokens mean nothing changed in between; None means "ask the database"."""

@@ -31,6 +31,9 @@ DEFAULTS: dict[str, Any] = {
     "FRESHNESS_MAX_AGE": 1.0,
     # With "notify": the folder of the counter this host's processes share.
     "RUNTIME_DIR": None,
+    # With "notify": where the listener connects when not to DATABASE_URL (it needs a
+    # session of its own on the primary, which PgBouncer's transaction pooling lacks).
+    "LISTEN_DATABASE_URL": None,
     "SEEDS_DIR": str(Path(__file__).resolve().parent.parent / "seeds"),
     "LOG_LEVEL": "INFO",
     # Signs the web UI's session cookies; set it when several workers or servers serve.

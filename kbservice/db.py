@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -98,8 +100,31 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {options.get('kb_begin', 'DEFERRED')}")
 
 
+# orjson reads integers beyond 64 bits as floats; text with a run of 19 or more digits
+# (the shortest such integer) is left to the standard library. Mapping every digit to
+# "0" and looking for nineteen of them is several times faster than a regex.
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_DIGITS = b"0" * 19
+
+
+def load_stored_json(data: str | bytes) -> Any:
+    """A stored JSON value, read as the standard library reads it, several times faster.
+
+    A first view of an article decodes about ten JSON columns (sections, applies-to…);
+    with `json.loads` that was a tenth of its CPU.
+    """
+    raw = data if isinstance(data, bytes) else data.encode()
+    if _LONG_DIGITS not in raw.translate(_DIGITS_TO_ZERO):
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass  # what json accepts beyond the standard: NaN, 1e400, lone surrogates
+    return json.loads(data)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for `url` with the settings kbservice relies on."""
+    kwargs.setdefault("json_deserializer", load_stored_json)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         options: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 15}}

@@ -16,6 +16,7 @@ from .changes import Changes, default_runtime_dir
 from .config import ConfigError
 from .db import Database, make_engine
 from .freshness import StampReader, Stamps
+from .observability import record_listener_state
 
 _EXTENSION = "kbservice.database"
 _CATALOG = "kbservice.catalog"
@@ -54,7 +55,13 @@ def _changes(config: dict[str, Any], engine: Engine) -> Changes | None:
     if not postgresql:
         raise ConfigError("KB_FRESHNESS=notify needs PostgreSQL; on SQLite it must be 'query'")
     runtime_dir = Path(config["RUNTIME_DIR"]) if config.get("RUNTIME_DIR") else None
-    return Changes.for_engine(engine, runtime_dir or default_runtime_dir(), float(max_age))
+    return Changes.for_engine(
+        engine,
+        runtime_dir or default_runtime_dir(),
+        float(max_age),
+        config.get("LISTEN_DATABASE_URL"),
+        record_listener_state,
+    )
 
 
 def get_database(app: Flask | None = None) -> Database:

@@ -30,6 +30,7 @@ class Metrics:
     requests: Any
     latency: Any
     verdicts: Any
+    listeners: Any
 
 
 _metrics: Metrics | None = None
@@ -42,7 +43,7 @@ def metrics() -> Metrics:
         if _metrics is None:
             # Imported late: prometheus_client picks multiprocess mode at import time,
             # and `kbservice serve` sets PROMETHEUS_MULTIPROC_DIR before the app exists.
-            from prometheus_client import Counter, Histogram
+            from prometheus_client import Counter, Gauge, Histogram
 
             _metrics = Metrics(
                 requests=Counter(
@@ -57,6 +58,12 @@ def metrics() -> Metrics:
                     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
                 ),
                 verdicts=Counter("kb_verdicts", "Applicability verdicts given", ["verdict"]),
+                # Summed over live worker processes: how many hear change notifications.
+                listeners=Gauge(
+                    "kb_change_listeners_connected",
+                    "Processes listening for change notifications (KB_FRESHNESS=notify)",
+                    multiprocess_mode="livesum",
+                ),
             )
         return _metrics
 
@@ -68,6 +75,11 @@ def count_verdicts(verdicts: list[str]) -> None:
     # thousands of (multiprocess, file-backed) counter updates.
     for verdict, count in Counter(verdicts).items():
         counter.labels(verdict).inc(count)
+
+
+def record_listener_state(listening: bool) -> None:
+    """Called by changes.ChangeListener when it connects (True) or loses its connection."""
+    metrics().listeners.set(1 if listening else 0)
 
 
 class RequestObserver:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 from typing import Any
 
 from flask import Flask
@@ -50,6 +51,14 @@ def _post_fork(_server: Any, worker: Any) -> None:
             engine.dispose(close=False)
 
 
+def _child_exit(_server: Any, worker: Any) -> None:
+    # A dead worker's live gauges (listeners connected) must leave the /metrics sums.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
 def run_gunicorn(
     app: Any, *, host: str, port: int, workers: int, threads: int, timeout: int
 ) -> None:
@@ -67,6 +76,7 @@ def run_gunicorn(
         "accesslog": None,
         "errorlog": "-",
         "post_fork": _post_fork,
+        "child_exit": _child_exit,
         "proc_name": "kbservice",
     }
     _Gunicorn(app, options).run()

@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import multiprocessing
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from kbservice.changes import HostCounter
 from kbservice.cli import main
 from kbservice.db import make_null_pool_engine
 
 from .conftest import make_token, migrated_and_seeded
-from .servers import call, resolve_885348_by_kb999999
+from .servers import call, free_port, resolve_885348_by_kb999999
 from .servers import running_server as server
 
 ARTICLE = "articles/885348?locale=ja"
@@ -51,6 +53,12 @@ def _eventually(probe, expected, seconds: float = 10.0):
         if answer == expected or time.monotonic() > deadline:
             return answer
         time.sleep(0.05)
+
+
+# KB885348's notices before and after _change_lifecycle_outside_kbservice: end of support
+# (2015-07-14), then, with extended support until 2099, end of mainstream support.
+BEFORE = {("2015-07-14",)}
+AFTER = {("2010-07-13",)}
 
 
 def _change_lifecycle_outside_kbservice(url: str) -> None:
@@ -101,24 +109,51 @@ def test_writes_reach_servers_on_other_hosts_through_notifications(
         assert _eventually(lambda: _served(second), {new}) == {new}
 
         # A write made outside kbservice (psql, a script) notifies through the triggers.
-        (dates,) = _notice_dates(first) | _notice_dates(second)
+        assert _notice_dates(first) == _notice_dates(second) == BEFORE
         _change_lifecycle_outside_kbservice(url)
-        changed = _eventually(lambda: _notice_dates(first), {("2099-12-31",)})
-        assert changed != {dates}
-        assert _eventually(lambda: _notice_dates(second), changed) == changed
+        assert _eventually(lambda: _notice_dates(first), AFTER) == AFTER
+        assert _eventually(lambda: _notice_dates(second), AFTER) == AFTER
+
+
+def _listeners_connected(base: str) -> float | None:
+    """`kb_change_listeners_connected` from the server's /metrics."""
+    root = base.removesuffix("/api/v1")
+    with urllib.request.urlopen(f"{root}/metrics", timeout=20) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith("kb_change_listeners_connected "):
+                return float(line.split()[1])
+    return None
 
 
 def test_a_listener_that_loses_its_connection_reconnects(postgresql, fresh_url, tmp_path):
     url = migrated_and_seeded(fresh_url)
     log = tmp_path / "b.log"
     with server(url, 2, log, settings=_host(tmp_path, "b")) as base:
-        (dates,) = _notice_dates(base)  # every worker listens by now
-        assert _terminate_listeners(url) >= 2
+        assert _notice_dates(base) == BEFORE
+        assert _eventually(lambda: _listeners_connected(base), 2.0) == 2.0
+        assert _terminate_listeners(url) == 2
         # Reads go on while the listeners reconnect (meanwhile each asks the database),
         # and writes made after that still arrive.
-        assert _notice_dates(base) == {dates}
+        assert _notice_dates(base) == BEFORE
         _change_lifecycle_outside_kbservice(url)
-        assert _eventually(lambda: _notice_dates(base), {("2099-12-31",)}) != {dates}
+        assert _eventually(lambda: _notice_dates(base), AFTER) == AFTER
+        assert _eventually(lambda: _listeners_connected(base), 2.0) == 2.0
+    assert "change listener is not connected" in log.read_text()
+
+
+def test_while_the_listener_cannot_connect_every_read_asks_the_database(
+    postgresql, fresh_url, tmp_path
+):
+    url = migrated_and_seeded(fresh_url)
+    nowhere = make_url(url).set(port=free_port()).render_as_string(hide_password=False)
+    log = tmp_path / "b.log"
+    settings = {**_host(tmp_path, "b"), "KB_LISTEN_DATABASE_URL": nowhere}
+    with server(url, 2, log, settings=settings) as base:
+        assert _notice_dates(base) == BEFORE
+        _change_lifecycle_outside_kbservice(url)
+        # No signal can come, and the re-check is an hour away: only asking helps.
+        assert _notice_dates(base) == AFTER
+        assert _listeners_connected(base) == 0.0
     assert "change listener is not connected" in log.read_text()
 
 
