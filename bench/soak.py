@@ -14,6 +14,8 @@ system, batches of systems, and edits: GET a hot article for its ETag, then PUT 
 locale's text with If-Match. The few hot articles make edits race, so 412 is expected;
 it is counted apart.
 
+Right after each acknowledged edit, the client GETs the article on a new connection
+(so most likely from another worker): it must serve that revision or a later one.
 Then it checks, for every hot article:
 
 * every acknowledged edit (200 from the PUT) is in `GET …/revisions`, and
@@ -58,6 +60,7 @@ EXPECTED = {
     "batch": {200},
     "edit GET": {200},
     "edit PUT": {200, 412},
+    "edit read": {200},
 }
 SEARCHES = ["静的", "ネットワーク アドレス変換", "推奨", "mapping", "ipsec", '"static mappings"']
 BATCH_SIZE = 20
@@ -191,9 +194,29 @@ def edit(client: Client, plan: ClientPlan, rng: random.Random, serial: int) -> N
     answer = json.loads(data)
     if answer["title"] != title or answer["sections"] != sections:
         client.report.unexpected.append(f"PUT KB{kb}/{locale} answered other content: {answer}")
-    client.report.edits.append(
-        Edit(kb, locale, answer["revision"]["number"], answer["title"], answer["sections"])
-    )
+    number = answer["revision"]["number"]
+    client.report.edits.append(Edit(kb, locale, number, answer["title"], answer["sections"]))
+    read_your_write(client, kb, locale, number)
+
+
+def read_your_write(client: Client, kb: str, locale: str, number: str) -> None:
+    """The next GET, on a new connection (likely another worker), serves the edit or later."""
+    reader = Client(client.connection.port, client.report)
+    try:
+        status, _, data = reader.call("edit read", "GET", f"/api/v1/articles/{kb}?locale={locale}")
+    finally:
+        reader.connection.close()
+    if status != 200:
+        return
+    served = json.loads(data)["revision"]["number"]
+    if _revision_key(served) < _revision_key(number):
+        client.report.unexpected.append(
+            f"stale read: KB{kb}/{locale} served {served} after edit {number} was acknowledged"
+        )
+
+
+def _revision_key(number: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in number.split("."))
 
 
 def run_client(plan: ClientPlan) -> ClientReport:

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from . import create_app
+from .changes import CHANNEL
 from .config import ConfigError
 from .flask_db import get_database
 
@@ -173,7 +174,18 @@ def serve(ctx: _AppContext, host: str, port: int, workers: int, threads: int, ti
     elapsed = time.perf_counter() - started
     click.echo(f"Compiled the rules of {count:,} article(s) in {elapsed:.1f} s.")
     click.echo(f"kbservice on http://{host}:{port}/api/v1 ({_display_url(ctx.url)})")
+    click.echo(_freshness_line(app))
     run_gunicorn(app, host=host, port=port, workers=workers, threads=threads, timeout=timeout)
+
+
+def _freshness_line(app: Any) -> str:
+    changes = get_database(app).changes
+    if changes is None:
+        return "Caches ask the database on every request (KB_FRESHNESS=query)."
+    return (
+        "Caches ask the database after a change signal (KB_FRESHNESS=notify): host counter "
+        f"{changes.host.path}, LISTEN {CHANNEL}, re-checked at least every {changes.max_age:g} s."
+    )
 
 
 @main.group()

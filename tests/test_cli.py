@@ -80,7 +80,7 @@ def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str
         return error.code, dict(error.headers), error.read()
 
 
-def test_serve_migrates_seeds_and_answers_from_outside(fresh_url, tmp_path):
+def test_serve_migrates_seeds_and_answers_from_outside(fresh_url, engine_name, tmp_path):
     """`kbservice serve` by its full path, from another folder, without an activated venv."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
@@ -124,3 +124,9 @@ def test_serve_migrates_seeds_and_answers_from_outside(fresh_url, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+    # It says how its caches learn of writes (docs/deployment.md).
+    expected = {
+        "sqlite": "Caches ask the database on every request (KB_FRESHNESS=query).",
+        "postgresql": "Caches ask the database after a change signal (KB_FRESHNESS=notify)",
+    }[engine_name]
+    assert expected in log.read_text()
