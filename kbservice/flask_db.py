@@ -55,13 +55,16 @@ def _changes(config: dict[str, Any], engine: Engine) -> Changes | None:
     if not postgresql:
         raise ConfigError("KB_FRESHNESS=notify needs PostgreSQL; on SQLite it must be 'query'")
     runtime_dir = Path(config["RUNTIME_DIR"]) if config.get("RUNTIME_DIR") else None
-    return Changes.for_engine(
-        engine,
-        runtime_dir or default_runtime_dir(),
-        float(max_age),
-        config.get("LISTEN_DATABASE_URL"),
-        record_listener_state,
-    )
+    try:
+        return Changes.for_engine(
+            engine,
+            runtime_dir or default_runtime_dir(),
+            float(max_age),
+            config.get("LISTEN_DATABASE_URL"),
+            record_listener_state,
+        )
+    except OSError as exc:
+        raise ConfigError(f"KB_RUNTIME_DIR: cannot keep the host change counter: {exc}") from exc
 
 
 def get_database(app: Flask | None = None) -> Database:

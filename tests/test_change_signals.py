@@ -194,6 +194,17 @@ def test_bad_freshness_settings_are_named_on_the_command_line(seeded_url, settin
     assert message in result.output
 
 
+def test_a_runtime_dir_that_cannot_be_used_is_named(seeded_url, engine_name, tmp_path):
+    if engine_name != "postgresql":
+        pytest.skip("the PostgreSQL variant: SQLite keeps no host counter")
+    missing = tmp_path / "no" / "such" / "folder"
+    result = CliRunner(env={"KB_DATABASE_URL": seeded_url, "KB_RUNTIME_DIR": str(missing)}).invoke(
+        main, ["db", "check"]
+    )
+    assert result.exit_code != 0
+    assert "KB_RUNTIME_DIR: cannot keep the host change counter" in result.output
+
+
 def test_notify_on_sqlite_is_refused_with_a_clear_message(seeded_url, engine_name):
     if engine_name != "sqlite":
         pytest.skip("the SQLite variant")
