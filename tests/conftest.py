@@ -142,11 +142,30 @@ def fresh_url(database_factory: DatabaseFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def app(seeded_url: str) -> Iterator[Flask]:
-    """The application on its own seeded database."""
-    application = create_app({"DATABASE_URL": seeded_url, "TESTING": True})
+def app(seeded_url: str, engine_name: str, request: pytest.FixtureRequest) -> Iterator[Flask]:
+    """The application on its own seeded database.
+
+    Modules that call `each_freshness_mode` get it once per KB_FRESHNESS mode.
+    """
+    config: dict[str, Any] = {"DATABASE_URL": seeded_url, "TESTING": True}
+    freshness = getattr(request, "param", "default")
+    if freshness == "query":
+        if engine_name == "sqlite":
+            pytest.skip("SQLite always asks the database: its default is this mode")
+        config["FRESHNESS"] = "query"
+    application = create_app(config)
     yield application
     get_database(application).dispose()
+
+
+def each_freshness_mode(metafunc: pytest.Metafunc) -> None:
+    """Run a module's `app` tests in the default KB_FRESHNESS mode and in "query".
+
+    Call it from the module's `pytest_generate_tests`. On PostgreSQL the default is
+    "notify", and "query" takes other code paths (one freshness query per request).
+    """
+    if "app" in metafunc.fixturenames:
+        metafunc.parametrize("app", ["default", "query"], indirect=True)
 
 
 @pytest.fixture

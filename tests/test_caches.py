@@ -16,12 +16,17 @@ from kbservice.cli import main
 from kbservice.db import Database, make_null_pool_engine
 from kbservice.revisions import Change, publish
 
+from .conftest import each_freshness_mode
 from .flask_requests import FlaskRequests, comparable, requests_counted
 from .systems import SERVER_2003_VPN
 
 KB = "/api/v1/articles/885348"
 SERVER_2003 = {**SERVER_2003_VPN, "behind_nat": True}
 XP = {"product": "windows_xp", "edition": "professional", "architecture": "x86", "service_pack": 2}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    each_freshness_mode(metafunc)
 
 
 def _kbs(client, system):

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from .conftest import each_freshness_mode
 from .flask_requests import FlaskRequests, comparable, requests_counted
 from .systems import SERVER_2003_VPN
 
@@ -17,6 +18,10 @@ SERVER_2003 = {**SERVER_2003_VPN, "ip_addresses": ["192.168.1.10"]}
 # changes nothing else about the answer.
 THROUGH_FLASK = {"Origin": "https://example.org"}
 CPE = "cpe:2.3:o:microsoft:windows_server_2003:-:sp1:standard:*:*:*:x64:*"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    each_freshness_mode(metafunc)
 
 
 def _post(client, flask, body, headers=None, **kwargs):
