@@ -108,10 +108,10 @@ _LONG_DIGITS = b"0" * 19
 
 
 def load_stored_json(data: str | bytes) -> Any:
-    """A stored JSON value, read as the standard library reads it, several times faster.
+    """A stored JSON value, read as the standard library reads it, only faster.
 
     A first view of an article decodes about ten JSON columns (sections, applies-to…);
-    with `json.loads` that was a tenth of its CPU.
+    orjson saves ≈ 20 µs of its ≈ 300, most of it on the small values.
     """
     raw = data if isinstance(data, bytes) else data.encode()
     if _LONG_DIGITS not in raw.translate(_DIGITS_TO_ZERO):
