@@ -202,6 +202,15 @@ class RuleCache:
                 self._stamp = stamp
             return self._index
 
+    def current(self, stamp: int) -> RuleIndex | None:
+        """The index if it is already as of revision id `stamp`; None, not a refresh.
+
+        For readers with another way to their answer (an article GET can ask the
+        database for the current revision): after an edit they need not wait for the
+        changed rules to be loaded and compiled; the next applicability request does it.
+        """
+        return self._index if stamp == self._stamp else None
+
     def _load(self, session: Session, *, since: int | None) -> list[RuleEntry]:
         """Entries of the current revisions with ids above `since` (all when None)."""
         current = select(Revision.id).join(

@@ -128,6 +128,12 @@ def rule_index_of(app: Flask, stamp: int) -> RuleIndex:
     return cache.index(stamp, get_database(app).read_session)
 
 
+def current_rule_index(app: Flask, stamp: int) -> RuleIndex | None:
+    """The rule index if it is already as of `stamp` (None: it needs a refresh first)."""
+    cache: RuleCache = app.extensions[_RULES]
+    return cache.current(stamp)
+
+
 def catalog_of(app: Flask, stamp: object) -> Catalog:
     """The catalog for `stamp`, outside a request (for WSGI middleware)."""
 
