@@ -202,6 +202,11 @@ class RuleCache:
                 self._stamp = stamp
             return self._index
 
+    @property
+    def stamp(self) -> int | None:
+        """The revision id the index is current as of (None before the first build)."""
+        return self._stamp
+
     def current(self, stamp: int) -> RuleIndex | None:
         """The index if it is already as of revision id `stamp`; None, not a refresh.
 

@@ -124,6 +124,25 @@ def test_an_edit_replaces_the_cached_article_at_once(client, editor):
     assert after.headers["ETag"] != etag
 
 
+def test_article_gets_after_an_edit_leave_the_rules_to_applicability(app, client, editor):
+    """An article GET right after an edit serves it without loading and compiling rules;
+    the next applicability request brings the rule index up to date."""
+    rules = app.extensions["kbservice.rules"]
+    body = {"system": SERVER_2003_VPN, "articles": ["885348"]}
+    assert client.post("/api/v1/applicability", json=body).status_code == 200
+    built = rules.stamp
+    etag = client.get(f"{KB}?locale=en").headers["ETag"]
+    response = client.put(
+        f"{KB}/metadata", json={"keywords": ["edited"]}, headers={**editor, "If-Match": etag}
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    for _ in range(3):
+        assert client.get(f"{KB}?locale=en").get_json()["keywords"] == ["edited"]
+    assert rules.stamp == built
+    assert client.post("/api/v1/applicability", json=body).status_code == 200
+    assert rules.stamp != built
+
+
 def test_a_catalog_change_reaches_cached_articles(client, seeded_url, tmp_path):
     def label():
         body = client.get(f"{KB}?locale=en").get_json()
