@@ -102,3 +102,24 @@ def start_cluster() -> Cluster:
     )
     cluster.start_server()
     return cluster
+
+
+def terminate_backends(url: str, condition: str) -> int:
+    """End the sessions of `url`'s database that match the SQL `condition`; how many."""
+    from sqlalchemy import text
+
+    from kbservice.db import make_null_pool_engine
+
+    engine = make_null_pool_engine(url)
+    try:
+        with engine.connect() as connection:
+            return int(
+                connection.execute(
+                    text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        f"WHERE datname = current_database() AND {condition}"
+                    )
+                ).scalar_one()
+            )
+    finally:
+        engine.dispose()

@@ -24,6 +24,7 @@ from kbservice.cli import main
 from kbservice.db import make_null_pool_engine
 
 from .conftest import make_token, migrated_and_seeded
+from .pg import terminate_backends
 from .servers import call, free_port, resolve_885348_by_kb999999
 from .servers import running_server as server
 
@@ -74,19 +75,6 @@ def _change_lifecycle_outside_kbservice(url: str) -> None:
     engine.dispose()
 
 
-def _terminate_listeners(url: str) -> int:
-    engine = make_null_pool_engine(url)
-    with engine.connect() as connection:
-        killed = connection.execute(
-            text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND application_name = 'kbservice-listener'"
-            )
-        ).scalar_one()
-    engine.dispose()
-    return int(killed)
-
-
 @pytest.fixture
 def postgresql(engine_name):
     if engine_name != "postgresql":
@@ -131,7 +119,7 @@ def test_a_listener_that_loses_its_connection_reconnects(postgresql, fresh_url, 
     with server(url, 2, log, settings=_host(tmp_path, "b")) as base:
         assert _notice_dates(base) == BEFORE
         assert _eventually(lambda: _listeners_connected(base), 2.0) == 2.0
-        assert _terminate_listeners(url) == 2
+        assert terminate_backends(url, "application_name = 'kbservice-listener'") == 2
         # Reads go on while the listeners reconnect (meanwhile each asks the database),
         # and writes made after that still arrive.
         assert _notice_dates(base) == BEFORE

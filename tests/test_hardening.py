@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import text
 
 from kbservice import create_app
-from kbservice.db import make_null_pool_engine
 from kbservice.flask_db import get_database
 
-from .pg import postgres_available, start_cluster
+from .pg import postgres_available, start_cluster, terminate_backends
 
 
 @pytest.mark.parametrize(
@@ -145,16 +143,7 @@ def test_reader_connections_closed_by_the_server_are_replaced(engine_name, clien
     system = {"product": "windows_server_2003", "edition": "standard", "architecture": "x86"}
     body = {"system": system, "articles": ["885348"]}
     assert client.post("/api/v1/applicability", json=body).status_code == 200
-    engine = make_null_pool_engine(seeded_url)
-    with engine.connect() as connection:
-        killed = connection.execute(
-            text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        ).scalar_one()
-    engine.dispose()
-    assert killed >= 1
+    assert terminate_backends(seeded_url, "pid <> pg_backend_pid()") >= 1
     # First a plain request (answered in front of Flask), then one through Flask.
     assert client.post("/api/v1/applicability", json={"system": system}).status_code == 200
     assert client.post("/api/v1/applicability", json=body).status_code == 200
