@@ -100,8 +100,8 @@ def counter_path(runtime_dir: Path, engine: Engine) -> Path:
 class ChangeListener:
     """LISTENs for the database's change notifications in a thread of this process.
 
-    The thread starts on first use in each process (a forked worker starts its own) and
-    reconnects after errors. `count` changes with every notification and reconnection;
+    The thread starts in each process of its own: `kbservice serve` starts it as each
+    worker forks, anything else on first use. It reconnects after errors. `count` changes with every notification and reconnection;
     it is None while the listener is not connected.
     """
 
@@ -121,9 +121,13 @@ class ChangeListener:
         self._inherited: list[Any] = []
         self.reconnections = 0
 
-    def count(self) -> int | None:
+    def start(self) -> None:
+        """Start listening in this process, if it does not yet (else on first `count`)."""
         if self._pid != os.getpid():
             self._start()
+
+    def count(self) -> int | None:
+        self.start()
         return self._count if self._listening else None
 
     @property

@@ -49,6 +49,9 @@ def _post_fork(_server: Any, worker: Any) -> None:
     for engine in (database.engine, database.read_engine):
         if engine is not None:
             engine.dispose(close=False)
+    if database.changes is not None:
+        # Listen from the start: a worker's first requests need not ask the database.
+        database.changes.listener.start()
 
 
 def _child_exit(_server: Any, worker: Any) -> None:
