@@ -6,7 +6,7 @@ import bisect
 import threading
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -268,8 +268,8 @@ class RuleCache:
         ]
 
 
-@dataclass(frozen=True, slots=True)
-class Assessment:
+# A NamedTuple for the reason Evaluation is one: immutable and cheap to build.
+class Assessment(NamedTuple):
     """The verdict on one article for one system."""
 
     entry: RuleEntry

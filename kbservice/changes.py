@@ -101,8 +101,9 @@ class ChangeListener:
     """LISTENs for the database's change notifications in a thread of this process.
 
     The thread starts in each process of its own: `kbservice serve` starts it as each
-    worker forks, anything else on first use. It reconnects after errors. `count` changes with every notification and reconnection;
-    it is None while the listener is not connected.
+    worker forks, anything else on first use. It reconnects after errors. `count`
+    changes with every notification and reconnection; it is None while the listener is
+    not connected.
     """
 
     def __init__(

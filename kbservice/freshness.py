@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
+from sqlalchemy.types import NullType
 
 from .articles import ArticleSnapshot, snapshot_columns, snapshot_from_rows
 from .db import ThreadReaders
@@ -49,7 +50,9 @@ class CurrentArticle:
 def _catalog_columns() -> tuple[Any, Any]:
     return (
         select(func.count()).select_from(Product).scalar_subquery(),
-        select(func.max(Product.updated_at)).scalar_subquery(),
+        # Untyped: the stamp is only compared, so the driver's value will do, and the
+        # per-request conversion to an aware datetime is saved.
+        select(func.max(Product.updated_at, type_=NullType())).scalar_subquery(),
     )
 
 

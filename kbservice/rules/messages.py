@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 
 from .language import PLATFORM_TESTS
@@ -144,7 +144,20 @@ _LANGUAGES = {"en": EN, "ja": JA}
 
 def reason_text(reason: Reason, verdict: Verdict, facts: Mapping[str, object], locale: str) -> str:
     """One sentence saying how `reason` led to `verdict`; unknown locales get English."""
+    return _reason_text(reason, verdict, facts, _language(locale))
+
+
+def reason_texts(
+    reasons: Iterable[Reason], verdict: Verdict, facts: Mapping[str, object], locale: str
+) -> list[str]:
+    """`reason_text` of each reason, in order."""
     language = _language(locale)
+    return [_reason_text(reason, verdict, facts, language) for reason in reasons]
+
+
+def _reason_text(
+    reason: Reason, verdict: Verdict, facts: Mapping[str, object], language: _Language
+) -> str:
     if reason.children:
         return _sentence(reason, verdict, facts, language)
     # Inventories repeat the same values across thousands of systems: a leaf's sentence
