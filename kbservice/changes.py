@@ -1,23 +1,27 @@
 """Knowing without a query that the database has not changed since the last look.
 
 Caches check what they were built from (freshness.Stamps, the search index stamp) on
-every request. On PostgreSQL that check is a round trip, and it costs more than the
-rest of a cached answer. With `KB_FRESHNESS=notify` a process asks again only when a
-change may have happened, which it learns from two signals:
+every request. That check costs more than the rest of a cached answer: a round trip on
+PostgreSQL, and on SQLite a query that lets the worker's other threads take the GIL
+in the middle of the request. With `KB_FRESHNESS=notify` (the default) a process asks
+again only when a change may have happened, which it learns from these signals:
 
 - **this host** — every kbservice process on the host that uses the same database
   shares a counter in a memory-mapped file (`HostCounter`). Writers bump it after
   their commit and before they answer, so the next request to any worker or server on
-  the host sees the write (the same guarantee as asking every time).
-- **other hosts** — triggers on the tables the caches read (migration 0005) send a
-  NOTIFY on commit, and a thread in each process LISTENs (`ChangeListener`). Writes
-  made elsewhere (another host, psql) are seen once the notification arrives,
-  normally within milliseconds.
-
-While the listener is not connected, every request asks the database, as without
-signals. And a remembered value is asked again after `max_age` seconds in any case,
-which bounds how stale a read replica's answer can be kept (a notification can arrive
-before the replica has replayed the change).
+  the host sees the write (the same guarantee as asking every time). A SQLite
+  database is only ever written on its own host, so this covers all of kbservice's
+  writes to it.
+- **other hosts** (PostgreSQL) — triggers on the tables the caches read (migration
+  0005) send a NOTIFY on commit, and a thread in each process LISTENs
+  (`ChangeListener`). Writes made elsewhere (another host, psql) are seen once the
+  notification arrives, normally within milliseconds. While the listener is not
+  connected, every request asks the database, as without signals.
+- **time** — a remembered value is asked again after `max_age` seconds in any case.
+  This bounds how long a write kbservice cannot signal stays unseen (a `sqlite3`
+  session editing the file, a writer with another runtime folder), and how stale a
+  read replica's answer can be kept (a notification can arrive before the replica has
+  replayed the change).
 """
 
 from __future__ import annotations
@@ -92,8 +96,12 @@ class HostCounter:
 
 def counter_path(runtime_dir: Path, engine: Engine) -> Path:
     """The host counter's file for the database `engine` writes to."""
-    url = engine.url.set(password=None).render_as_string(hide_password=True)
-    digest = hashlib.sha256(url.encode()).hexdigest()[:20]
+    url = engine.url.set(password=None)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        # One file however its URL is spelled (relative, through a symlink).
+        url = url.set(database=os.path.realpath(url.database))
+    rendered = url.render_as_string(hide_password=True)
+    digest = hashlib.sha256(rendered.encode()).hexdigest()[:20]
     return runtime_dir / f"kbservice-{os.getuid()}-{digest}.changes"
 
 
@@ -211,9 +219,10 @@ class ChangeListener:
 
 
 class Changes:
-    """The signals that something may have changed: a host counter and a listener."""
+    """The signals that something may have changed: a host counter, and a listener on
+    PostgreSQL."""
 
-    def __init__(self, host: HostCounter, listener: ChangeListener, max_age: float) -> None:
+    def __init__(self, host: HostCounter, listener: ChangeListener | None, max_age: float) -> None:
         self.host = host
         self.listener = listener
         self.max_age = max_age
@@ -227,13 +236,15 @@ class Changes:
         listen_url: str | None = None,
         on_state: Callable[[bool], None] | None = None,
     ) -> Changes:
-        """Signals for the PostgreSQL database `engine` writes to.
+        """Signals for the database `engine` writes to.
 
-        The listener connects to `listen_url` when given: LISTEN needs a session of its
-        own on the primary, which a transaction-pooling proxy (PgBouncer) cannot keep.
+        On PostgreSQL the listener connects to `listen_url` when given: LISTEN needs a
+        session of its own on the primary, which a transaction-pooling proxy (PgBouncer)
+        cannot keep. SQLite has no listener.
         """
+        host = HostCounter(counter_path(runtime_dir, engine))
         if engine.dialect.name != "postgresql":
-            raise ValueError("change notifications need PostgreSQL")
+            return cls(host, None, max_age)
         url = make_url(listen_url) if listen_url else engine.url
         args, kwargs = engine.dialect.create_connect_args(url)
         dbapi = engine.dialect.loaded_dbapi
@@ -243,11 +254,12 @@ class Changes:
                 *args, **kwargs, autocommit=True, application_name="kbservice-listener"
             )
 
-        listener = ChangeListener(connect, on_state)
-        return cls(HostCounter(counter_path(runtime_dir, engine)), listener, max_age)
+        return cls(host, ChangeListener(connect, on_state), max_age)
 
     def token(self) -> tuple[int, int] | None:
         """Equal tokens mean nothing changed in between; None means "ask the database"."""
+        if self.listener is None:
+            return (self.host.value(), 0)
         count = self.listener.count()
         if count is None:
             return None
@@ -257,8 +269,14 @@ class Changes:
         """Tell every process on this host that this process has just committed a write."""
         self.host.bump()
 
+    def start(self) -> None:
+        """Start listening now (in a forked worker) rather than on first use."""
+        if self.listener is not None:
+            self.listener.start()
+
     def close(self) -> None:
-        self.listener.close()
+        if self.listener is not None:
+            self.listener.close()
 
 
 class Remembered(Generic[T]):

@@ -182,9 +182,10 @@ def _freshness_line(app: Any) -> str:
     changes = get_database(app).changes
     if changes is None:
         return "Caches ask the database on every request (KB_FRESHNESS=query)."
+    listening = f", LISTEN {CHANNEL}" if changes.listener is not None else ""
     return (
         "Caches ask the database after a change signal (KB_FRESHNESS=notify): host counter "
-        f"{changes.host.path}, LISTEN {CHANNEL}, re-checked at least every {changes.max_age:g} s."
+        f"{changes.host.path}{listening}, re-checked at least every {changes.max_age:g} s."
     )
 
 

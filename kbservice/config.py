@@ -25,14 +25,15 @@ DEFAULTS: dict[str, Any] = {
     # Per worker process: rendered article bodies kept for conditional and repeat GETs.
     "ARTICLE_CACHE_MB": 16,
     # How caches learn of changes: "query" asks the database on every request; "notify"
-    # (PostgreSQL only, its default) asks only after a change signal (changes.py).
-    "FRESHNESS": None,
+    # (the default) asks only after a change signal (changes.py).
+    "FRESHNESS": "notify",
     # With "notify": remembered values are asked again after this many seconds anyway.
     "FRESHNESS_MAX_AGE": 1.0,
     # With "notify": the folder of the counter this host's processes share.
     "RUNTIME_DIR": None,
-    # With "notify": where the listener connects when not to DATABASE_URL (it needs a
-    # session of its own on the primary, which PgBouncer's transaction pooling lacks).
+    # With "notify" on PostgreSQL: where the listener connects when not to DATABASE_URL
+    # (it needs a session of its own on the primary, which PgBouncer's transaction
+    # pooling lacks).
     "LISTEN_DATABASE_URL": None,
     "SEEDS_DIR": str(Path(__file__).resolve().parent.parent / "seeds"),
     "LOG_LEVEL": "INFO",

@@ -42,25 +42,25 @@ def init_app(app: Flask, database: Database | None = None) -> Database:
 
 def _changes(config: dict[str, Any], engine: Engine) -> Changes | None:
     """The change signals KB_FRESHNESS asks for (None: ask the database every time)."""
-    postgresql = engine.dialect.name == "postgresql"
-    mode = config.get("FRESHNESS") or ("notify" if postgresql else "query")
+    mode = config.get("FRESHNESS") or "notify"
     if mode not in ("query", "notify"):
         raise ConfigError(f"KB_FRESHNESS must be 'query' or 'notify', got {mode!r}")
     max_age = config["FRESHNESS_MAX_AGE"]
     number = isinstance(max_age, (int, float)) and not isinstance(max_age, bool)
     if not number or not 0 <= max_age <= 3600:
         raise ConfigError(f"KB_FRESHNESS_MAX_AGE must be 0–3600 seconds, got {max_age!r}")
+    listen_url = config.get("LISTEN_DATABASE_URL")
+    if listen_url and engine.dialect.name != "postgresql":
+        raise ConfigError("KB_LISTEN_DATABASE_URL is for PostgreSQL; SQLite has no listener")
     if mode == "query":
         return None
-    if not postgresql:
-        raise ConfigError("KB_FRESHNESS=notify needs PostgreSQL; on SQLite it must be 'query'")
     runtime_dir = Path(config["RUNTIME_DIR"]) if config.get("RUNTIME_DIR") else None
     try:
         return Changes.for_engine(
             engine,
             runtime_dir or default_runtime_dir(),
             float(max_age),
-            config.get("LISTEN_DATABASE_URL"),
+            listen_url,
             record_listener_state,
         )
     except OSError as exc:

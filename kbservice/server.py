@@ -51,7 +51,7 @@ def _post_fork(_server: Any, worker: Any) -> None:
             engine.dispose(close=False)
     if database.changes is not None:
         # Listen from the start: a worker's first requests need not ask the database.
-        database.changes.listener.start()
+        database.changes.start()
 
 
 def _child_exit(_server: Any, worker: Any) -> None:

@@ -150,8 +150,6 @@ def app(seeded_url: str, engine_name: str, request: pytest.FixtureRequest) -> It
     config: dict[str, Any] = {"DATABASE_URL": seeded_url, "TESTING": True}
     freshness = getattr(request, "param", "default")
     if freshness == "query":
-        if engine_name == "sqlite":
-            pytest.skip("SQLite always asks the database: its default is this mode")
         config["FRESHNESS"] = "query"
     application = create_app(config)
     yield application
@@ -161,8 +159,8 @@ def app(seeded_url: str, engine_name: str, request: pytest.FixtureRequest) -> It
 def each_freshness_mode(metafunc: pytest.Metafunc) -> None:
     """Run a module's `app` tests in the default KB_FRESHNESS mode and in "query".
 
-    Call it from the module's `pytest_generate_tests`. On PostgreSQL the default is
-    "notify", and "query" takes other code paths (one freshness query per request).
+    Call it from the module's `pytest_generate_tests`. The default is "notify", and
+    "query" takes other code paths (one freshness query per request).
     """
     if "app" in metafunc.fixturenames:
         metafunc.parametrize("app", ["default", "query"], indirect=True)

@@ -1,7 +1,7 @@
 """KB_FRESHNESS=notify: caches skip the freshness query until a change is signalled.
 
 Writes through a server on the same host are seen by the next response (the shared
-host counter; test_scale_out.py runs in both modes). These tests give two servers
+host counter; test_scale_out.py runs in both modes, on both databases). These tests give two servers
 different runtime folders, as on two hosts, so that only the database's notifications
 can tell one about the other's writes; `KB_FRESHNESS_MAX_AGE=3600` keeps the periodic
 re-check from doing it for them.
@@ -62,16 +62,19 @@ BEFORE = {("2015-07-14",)}
 AFTER = {("2010-07-13",)}
 
 
-def _change_lifecycle_outside_kbservice(url: str) -> None:
+_SET_EXTENDED_END = {
+    "postgresql": "UPDATE products SET updated_at = now(), data = jsonb_set("
+    "data::jsonb, '{extended_end}', to_jsonb(CAST(:end AS text)))::json "
+    "WHERE id = 'windows_server_2003'",
+    "sqlite": "UPDATE products SET updated_at = strftime('%Y-%m-%d %H:%M:%f', 'now'), "
+    "data = json_set(data, '$.extended_end', :end) WHERE id = 'windows_server_2003'",
+}
+
+
+def _change_lifecycle_outside_kbservice(url: str, extended_end: str = "2099-12-31") -> None:
     engine = make_null_pool_engine(url)
     with engine.begin() as connection:
-        connection.execute(
-            text(
-                "UPDATE products SET updated_at = now(), data = jsonb_set("
-                "data::jsonb, '{extended_end}', '\"2099-12-31\"')::json "
-                "WHERE id = 'windows_server_2003'"
-            )
-        )
+        connection.execute(text(_SET_EXTENDED_END[engine.dialect.name]), {"end": extended_end})
     engine.dispose()
 
 
@@ -182,9 +185,7 @@ def test_bad_freshness_settings_are_named_on_the_command_line(seeded_url, settin
     assert message in result.output
 
 
-def test_a_runtime_dir_that_cannot_be_used_is_named(seeded_url, engine_name, tmp_path):
-    if engine_name != "postgresql":
-        pytest.skip("the PostgreSQL variant: SQLite keeps no host counter")
+def test_a_runtime_dir_that_cannot_be_used_is_named(seeded_url, tmp_path):
     missing = tmp_path / "no" / "such" / "folder"
     result = CliRunner(env={"KB_DATABASE_URL": seeded_url, "KB_RUNTIME_DIR": str(missing)}).invoke(
         main, ["db", "check"]
@@ -193,11 +194,37 @@ def test_a_runtime_dir_that_cannot_be_used_is_named(seeded_url, engine_name, tmp
     assert "KB_RUNTIME_DIR: cannot keep the host change counter" in result.output
 
 
-def test_notify_on_sqlite_is_refused_with_a_clear_message(seeded_url, engine_name):
+def test_a_listener_url_on_sqlite_is_refused_with_a_clear_message(seeded_url, engine_name):
     if engine_name != "sqlite":
         pytest.skip("the SQLite variant")
-    result = CliRunner(env={"KB_DATABASE_URL": seeded_url, "KB_FRESHNESS": "notify"}).invoke(
-        main, ["db", "check"]
-    )
+    env = {"KB_DATABASE_URL": seeded_url, "KB_LISTEN_DATABASE_URL": "postgresql://db/kb"}
+    result = CliRunner(env=env).invoke(main, ["db", "check"])
     assert result.exit_code != 0
-    assert "KB_FRESHNESS=notify needs PostgreSQL" in result.output
+    assert "KB_LISTEN_DATABASE_URL is for PostgreSQL" in result.output
+
+
+def test_on_sqlite_only_the_host_counter_and_the_max_age_signal_changes(
+    fresh_url, engine_name, tmp_path, make_app
+):
+    """SQLite has no notifications: a write made outside kbservice waits for the max age.
+
+    With the re-check an hour away, such a write stays unseen — the caches really do
+    skip the database — until a write through kbservice bumps the host counter.
+    """
+    if engine_name != "sqlite":
+        pytest.skip("the SQLite variant: PostgreSQL's triggers notify such writes")
+    url = migrated_and_seeded(fresh_url)
+    token = make_token(make_app({"DATABASE_URL": url}), "editor")
+    with server(url, 2, tmp_path / "a.log", settings=_host(tmp_path, "a")) as base:
+        # Enough requests that every worker remembers the stamps.
+        assert _notice_dates(base, 40) == BEFORE
+        _change_lifecycle_outside_kbservice(url)
+        assert _notice_dates(base, 40) == BEFORE
+        resolve_885348_by_kb999999(base, token)
+        assert _notice_dates(base) == AFTER
+    # With the default max age (1 s), a write outside kbservice shows by itself.
+    settings = {"KB_RUNTIME_DIR": str(tmp_path / "a")}
+    with server(url, 2, tmp_path / "b.log", settings=settings) as base:
+        assert _notice_dates(base, 40) == AFTER
+        _change_lifecycle_outside_kbservice(url, extended_end="2015-07-14")
+        assert _eventually(lambda: _notice_dates(base), BEFORE, seconds=5) == BEFORE

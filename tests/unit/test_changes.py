@@ -11,7 +11,9 @@ import queue
 import time
 from pathlib import Path
 
-from kbservice.changes import ChangeListener, Changes, HostCounter, Remembered
+from sqlalchemy import create_engine
+
+from kbservice.changes import ChangeListener, Changes, HostCounter, Remembered, counter_path
 
 
 class FakeConnection:
@@ -143,3 +145,33 @@ def test_remembered_values_are_asked_again_after_max_age(tmp_path):
         assert remembered.get() == value + 1
     finally:
         changes.close()
+
+
+def test_without_a_listener_the_host_counter_and_the_max_age_signal(tmp_path):
+    # SQLite's signals: nothing to connect, so values are remembered from the start.
+    source = Source()
+    changes = Changes(HostCounter(tmp_path / "counter"), None, max_age=0.05)
+    remembered = Remembered(source.fetch, changes)
+    first = remembered.get()
+    assert remembered.get() == first
+    changes.bump()
+    assert remembered.get() == remembered.get() == first + 1
+    time.sleep(0.06)
+    assert remembered.get() == first + 2
+    changes.close()
+
+
+def test_a_sqlite_file_has_one_counter_however_its_url_spells_it(tmp_path, monkeypatch):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "data")
+    monkeypatch.chdir(tmp_path)
+    spellings = [
+        "sqlite:///data/kb.sqlite3",
+        f"sqlite:///{tmp_path}/data/kb.sqlite3",
+        f"sqlite:///{tmp_path}/link/kb.sqlite3",
+        "sqlite:///./data/../data/kb.sqlite3",
+    ]
+    paths = {counter_path(tmp_path, create_engine(url)) for url in spellings}
+    assert len(paths) == 1
+    other = counter_path(tmp_path, create_engine("sqlite:///data/other.sqlite3"))
+    assert other not in paths
