@@ -252,11 +252,16 @@ def _keep(node: NodeInfo, key: Hashable, text: str) -> str:
 
 
 def _hashable(value: object) -> object:
-    # Typed, so that True and 1 (equal and of equal hash) are told apart.
+    # Typed, so that True and 1 (equal and of equal hash) are told apart; floats by
+    # their text, so that 0.0 and -0.0 are too (sentences show the value as sent).
     if isinstance(value, list):
-        return tuple((type(item), item) for item in value)
+        return tuple(map(_typed, value))
     hash(value)
-    return (type(value), value)
+    return _typed(value)
+
+
+def _typed(item: object) -> tuple[type, object]:
+    return (float, repr(item)) if type(item) is float else (type(item), item)
 
 
 def _render_leaf(reason: Reason, value: object, language: _Language) -> str:

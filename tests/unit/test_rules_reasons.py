@@ -313,3 +313,15 @@ def test_reasons_are_shared_values_not_rebuilt_per_evaluation() -> None:
     second = rule.evaluate({"behind_nat": True, "installed_updates": []})
     assert first.reasons[0] is second.reasons[0]
     assert first == second
+
+
+def test_reason_texts_show_each_value_as_sent_even_when_equal_values_came_before() -> None:
+    # 0.0 == -0.0 and [0.0] == [-0.0], with equal hashes: the sentence cache must still
+    # tell them apart, as the sentences show the value.
+    rule = compile_rules({"fact": "offset", "lt": 5})
+    listed = compile_rules({"fact": "offsets", "contains": 1})
+    for value in (0.0, -0.0, 0.0):
+        (text,) = texts(rule.evaluate({"offset": value}))
+        assert f"offset is {value!r} (" in text, text
+        (text,) = texts(listed.evaluate({"offsets": [value]}))
+        assert ("-0.0" in text) is (str(value) == "-0.0"), text
