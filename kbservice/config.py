@@ -39,10 +39,12 @@ DEFAULTS: dict[str, Any] = {
     "LOG_LEVEL": "INFO",
     # Signs the web UI's session cookies; set it when several workers or servers serve.
     "SECRET_KEY": None,
+    # Send the session cookie over HTTPS only: set it when clients reach kbservice by TLS.
+    "SESSION_COOKIE_SECURE": False,
     "CORS_ORIGINS": (),
 }
 
-# Keys whose environment value is a comma-separated list or an integer.
+# Keys whose environment value is a comma-separated list, a number or a boolean.
 _LIST_KEYS = {"LOCALES", "CORS_ORIGINS"}
 _INT_KEYS = {
     "MAX_CONTENT_LENGTH",
@@ -55,6 +57,9 @@ _INT_KEYS = {
     "ARTICLE_CACHE_MB",
 }
 _FLOAT_KEYS = {"FRESHNESS_MAX_AGE"}
+_BOOL_KEYS = {"SESSION_COOKIE_SECURE"}
+_BOOLS = {"1": True, "true": True, "yes": True, "on": True}
+_BOOLS.update({"0": False, "false": False, "no": False, "off": False})
 
 
 class ConfigError(ValueError):
@@ -76,6 +81,10 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
                 settings[key] = int(raw)
             except ValueError as exc:
                 raise ConfigError(f"KB_{key} must be an integer, got {raw!r}") from exc
+        elif key in _BOOL_KEYS:
+            if raw.strip().lower() not in _BOOLS:
+                raise ConfigError(f"KB_{key} must be true or false, got {raw!r}")
+            settings[key] = _BOOLS[raw.strip().lower()]
         elif key in _FLOAT_KEYS:
             try:
                 settings[key] = float(raw)

@@ -175,6 +175,7 @@ def test_the_host_counter_counts_every_bump_of_every_process(tmp_path):
         ({"KB_FRESHNESS": "sometimes"}, "KB_FRESHNESS must be 'query' or 'notify'"),
         ({"KB_FRESHNESS_MAX_AGE": "soon"}, "KB_FRESHNESS_MAX_AGE must be a number"),
         ({"KB_FRESHNESS_MAX_AGE": "-1"}, "KB_FRESHNESS_MAX_AGE must be 0–3600 seconds"),
+        ({"KB_SESSION_COOKIE_SECURE": "sometimes"}, "KB_SESSION_COOKIE_SECURE must be true or"),
     ],
 )
 def test_bad_freshness_settings_are_named_on_the_command_line(seeded_url, settings, message):

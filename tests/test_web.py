@@ -304,6 +304,22 @@ def test_check_shows_field_errors(client):
 # Signing in
 
 
+def test_behind_tls_the_session_cookie_can_be_sent_over_https_only(
+    seeded_url, make_app, monkeypatch
+):
+    def signed_in_cookie(app: Flask, name: str) -> str:
+        client = app.test_client()
+        form = page(client.get("/signin"))
+        token = make_token(app, "editor", name)
+        response = client.post("/signin", data={"token": token, "csrf_token": csrf_of(form)})
+        assert response.status_code == 303
+        return response.headers["Set-Cookie"]
+
+    assert "Secure" not in signed_in_cookie(make_app({"DATABASE_URL": seeded_url}), "Emi")
+    monkeypatch.setenv("KB_SESSION_COOKIE_SECURE", "true")
+    assert "; Secure" in signed_in_cookie(make_app({"DATABASE_URL": seeded_url}), "Ken")
+
+
 def test_sign_in_sets_a_protected_session_and_sign_out_ends_it(client, app):
     assert "編集" not in page(client.get(KB)).split("<h2>編集</h2>")[0][-5:]
     token = make_token(app, "editor", "Emi")
