@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from kbservice.db import SQLITE_CACHE_KIB, SQLITE_WRITE_CACHE_KIB
+from kbservice.flask_db import get_database
 
 from .conftest import make_token
 
@@ -54,3 +62,26 @@ def test_sequential_writers_each_get_a_contiguous_revision(app):
         assert response.status_code == 200
     numbers = [item["number"] for item in client.get(f"{KB}/revisions").get_json()["items"]]
     assert numbers == ["2.7", "2.6", "2.5", "2.4", "2.3", "2.2"]
+
+
+def test_sqlite_connections_keep_a_small_page_cache_and_writers_a_larger_one(app, engine_name):
+    if engine_name != "sqlite":
+        pytest.skip("the SQLite variant: PostgreSQL caches pages in its server")
+    database = get_database(app)
+
+    def cache_size(session: Session) -> int:
+        return session.execute(text("PRAGMA cache_size")).scalar_one()
+
+    with database.session() as session:
+        assert cache_size(session) == -SQLITE_CACHE_KIB
+    with database.write() as session:
+        assert cache_size(session) == -SQLITE_WRITE_CACHE_KIB
+    with contextlib.suppress(RuntimeError), database.write() as session:
+        raise RuntimeError("a failed write gives its cache back too")
+    # Back in the pool, the connections that wrote are small again.
+    sessions = [database.session() for _ in range(3)]
+    try:
+        assert [cache_size(session) for session in sessions] == [-SQLITE_CACHE_KIB] * 3
+    finally:
+        for session in sessions:
+            session.close()
