@@ -219,8 +219,7 @@ class ChangeListener:
 
 
 class Changes:
-    """The signals that something may have changed: a host counter, and a listener on
-    PostgreSQL."""
+    """What signals a possible change: a host counter, and on PostgreSQL a listener."""
 
     def __init__(self, host: HostCounter, listener: ChangeListener | None, max_age: float) -> None:
         self.host = host

@@ -58,8 +58,8 @@ _INT_KEYS = {
 }
 _FLOAT_KEYS = {"FRESHNESS_MAX_AGE"}
 _BOOL_KEYS = {"SESSION_COOKIE_SECURE"}
-_BOOLS = {"1": True, "true": True, "yes": True, "on": True}
-_BOOLS.update({"0": False, "false": False, "no": False, "off": False})
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+_BOOLS = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}
 
 
 class ConfigError(ValueError):
@@ -82,9 +82,10 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
             except ValueError as exc:
                 raise ConfigError(f"KB_{key} must be an integer, got {raw!r}") from exc
         elif key in _BOOL_KEYS:
-            if raw.strip().lower() not in _BOOLS:
+            flag = _BOOLS.get(raw.strip().lower())
+            if flag is None:
                 raise ConfigError(f"KB_{key} must be true or false, got {raw!r}")
-            settings[key] = _BOOLS[raw.strip().lower()]
+            settings[key] = flag
         elif key in _FLOAT_KEYS:
             try:
                 settings[key] = float(raw)

@@ -100,7 +100,10 @@ def _install_sqlite_hooks(engine: Engine) -> None:
 
     @event.listens_for(engine, "checkin")
     def _on_checkin(dbapi_connection: Any, record: Any) -> None:
-        if dbapi_connection is not None and record.info.pop(_WRITE_CACHE, False):
+        # A detached or invalidated connection has no record or no DBAPI connection.
+        if dbapi_connection is None or record is None:
+            return
+        if record.info.pop(_WRITE_CACHE, False):
             dbapi_connection.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
 
     @event.listens_for(engine, "begin")
