@@ -87,6 +87,7 @@ def test_metrics_can_be_public_or_off(seeded_url, make_app):
         ({"KB_METRICS_BIND": "localhost:9100"}, "KB_METRICS_BIND must be IP:port"),
         ({"KB_METRICS_BIND": "127.0.0.1:99999"}, "KB_METRICS_BIND must be IP:port"),
         ({"KB_METRICS_BIND": "127.0.0.1"}, "KB_METRICS_BIND must be IP:port"),
+        ({"KB_METRICS_BIND": "::1:9100"}, "KB_METRICS_BIND must be IP:port"),
         (
             {"KB_METRICS": "off", "KB_METRICS_BIND": "127.0.0.1:9100"},
             "KB_METRICS_BIND has nothing to serve while KB_METRICS=off",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import re
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response
@@ -18,6 +20,8 @@ if TYPE_CHECKING:
 
 PATH = "/metrics"
 MODES = ("token", "public", "off")
+# gunicorn's form of an address: IPv6 in brackets.
+_BIND = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<v4>[0-9.]+)):(?P<port>[0-9]{1,5})$")
 
 
 def metrics_listener(bind: str) -> tuple[str, str]:
@@ -27,22 +31,25 @@ def metrics_listener(bind: str) -> tuple[str, str]:
     server reports for the socket that accepted the request (SERVER_NAME, SERVER_PORT),
     which is the resolved, canonical form.
     """
-    host, _, port = bind.rpartition(":")
-    try:
-        address = ipaddress.ip_address(host.removeprefix("[").removesuffix("]"))
-        number = int(port)
-    except ValueError:
-        address, number = None, 0
-    if address is None or not 0 < number < 65536:
+    match = _BIND.match(bind)
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = None
+    port = int(match["port"]) if match else 0
+    if match and 0 < port < 65536:
+        with contextlib.suppress(ValueError):
+            address = (
+                ipaddress.IPv6Address(match["v6"])
+                if match["v6"]
+                else ipaddress.IPv4Address(match["v4"])
+            )
+    if address is None:
         raise ConfigError(
             f"KB_METRICS_BIND must be IP:port (e.g. 127.0.0.1:9100 or [::1]:9100), got {bind!r}"
         )
-    return str(address), str(number)
+    return str(address), str(port)
 
 
 class MetricsListener:
-    """WSGI middleware: the metrics listener answers /metrics and nothing else, the others
-    answer everything but /metrics.
+    """WSGI middleware: /metrics only on the metrics listener, everything else elsewhere.
 
     Gunicorn sets SERVER_NAME and SERVER_PORT from the listening socket (for TCP
     listeners), not from the client's Host header, so a client cannot choose the side.
