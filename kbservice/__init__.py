@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from . import flask_db
 from .config import build_config
 from .db import Database
 from .jsonout import init_json
+from .logs import configure_logging
 
 __version__ = "0.1.0"
 
@@ -42,9 +42,7 @@ def create_app(
         OPENAPI_SWAGGER_UI_URL="/api/v1/docs/assets/",
     )
     init_json(app)
-    logging.basicConfig(
-        level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(app.config["LOG_LEVEL"])
 
     flask_db.init_app(app, database)
 

@@ -42,6 +42,10 @@ DEFAULTS: dict[str, Any] = {
     # Send the session cookie over HTTPS only: set it when clients reach kbservice by TLS.
     "SESSION_COOKIE_SECURE": False,
     "CORS_ORIGINS": (),
+    # Who may read /metrics: "token" (any valid API token), "public", or "off" (404).
+    "METRICS": "token",
+    # "IP:port" of a listener of its own for /metrics (that listener answers nothing else).
+    "METRICS_BIND": None,
 }
 
 # Keys whose environment value is a comma-separated list, a number or a boolean.

@@ -1,4 +1,4 @@
-"""Request ids, one structured log line per request, and Prometheus metrics at /metrics."""
+"""Request ids, one structured log line per request, and the Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response, g, has_app_context
+from flask import Flask, g, has_app_context
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("kbservice.requests")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# Label values must not be chosen by clients (each new one is a new time series, kept
+# for the life of the process): any other method is counted as "other".
+_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"))
 _lock = threading.Lock()
 
 
@@ -110,7 +113,8 @@ class RequestObserver:
         endpoint = environ.get("kbservice.endpoint") or _flask_endpoint(environ)
         method = environ.get("REQUEST_METHOD", "")
         code = status.split(" ", 1)[0]
-        key = (endpoint, method, code)
+        # The endpoint is one of the app's routes or "unmatched"; the status is the app's.
+        key = (endpoint, method if method in _METHODS else "other", code)
         children = self._children.get(key)
         if children is None:
             family = metrics()
@@ -120,6 +124,8 @@ class RequestObserver:
         children[1].observe(elapsed)
         if log.isEnabledFor(logging.INFO):
             # Never the Authorization header or the body: tokens and facts stay out of logs.
+            # json.dumps escapes every control character and all non-ASCII (U+2028 too),
+            # so a client's path or method cannot break the line.
             principal = g.get("principal") if has_app_context() else None
             log.info(
                 json.dumps(
@@ -143,7 +149,8 @@ def _flask_endpoint(environ: WSGIEnvironment) -> str:
     return rule.endpoint if rule is not None else "unmatched"
 
 
-def _metrics_view() -> Response:
+def exposition() -> tuple[bytes, str]:
+    """The metrics in Prometheus text format (every worker's, under `kbservice serve`)."""
     from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
     registry = REGISTRY
@@ -152,11 +159,10 @@ def _metrics_view() -> Response:
 
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    return generate_latest(registry), CONTENT_TYPE_LATEST
 
 
 def init_observability(app: Flask) -> None:
-    """Request ids, request logs and the /metrics endpoint."""
+    """Request ids, request logs and metrics (api/metrics.py serves them)."""
     metrics()
     app.wsgi_app = RequestObserver(app.wsgi_app)  # type: ignore[method-assign]
-    app.add_url_rule("/metrics", "metrics", _metrics_view)

@@ -8,8 +8,10 @@ from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
 from .flask_db import get_database, warm_caches
+from .logs import one_line_records
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -24,6 +26,15 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Any:
         return self.application
+
+
+class _OneLineLogger(Logger):  # type: ignore[misc]
+    """gunicorn's logger, writing one line per record like the application's."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        one_line_records(self.error_log)
+        one_line_records(self.access_log)
 
 
 def prepare_for_fork(app: Flask) -> int:
@@ -66,8 +77,10 @@ def run_gunicorn(
     app: Any, *, host: str, port: int, workers: int, threads: int, timeout: int
 ) -> None:
     """Serve `app` until interrupted."""
+    metrics_bind = app.config["METRICS_BIND"]
     options = {
-        "bind": f"{host}:{port}",
+        # KB_METRICS_BIND: a second listener, which answers only /metrics (api/metrics.py).
+        "bind": [f"{host}:{port}", *([metrics_bind] if metrics_bind else [])],
         "workers": workers,
         "threads": threads,
         "worker_class": "gthread" if threads > 1 else "sync",
@@ -78,6 +91,7 @@ def run_gunicorn(
         # kbservice logs each request itself (JSON, with its request id).
         "accesslog": None,
         "errorlog": "-",
+        "logger_class": _OneLineLogger,
         "post_fork": _post_fork,
         "child_exit": _child_exit,
         "proc_name": "kbservice",

@@ -7,6 +7,8 @@ from typing import Any
 from flask import Flask, request_started
 from flask.testing import FlaskClient
 
+from .conftest import make_token
+
 
 class FlaskRequests:
     """Counts requests that reached Flask's dispatch (its request_started signal)."""
@@ -38,9 +40,17 @@ def comparable(response: Any) -> tuple[str, list[tuple[str, str]], bytes]:
     return response.status, headers, response.get_data()
 
 
+def scrape(client: FlaskClient) -> str:
+    """/metrics as a Prometheus scraper sees it (with a reader token, as KB_METRICS=token asks)."""
+    token = make_token(client.application, "reader")
+    response = client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_data(as_text=True)
+
+
 def requests_counted(client: FlaskClient, endpoint: str, status: int = 200) -> float:
     """What /metrics counts for `endpoint` answering `status`."""
-    text = client.get("/metrics").get_data(as_text=True)
+    text = scrape(client)
     line = next(
         line
         for line in text.splitlines()

@@ -106,8 +106,12 @@ def test_writes_reach_servers_on_other_hosts_through_notifications(
         assert _eventually(lambda: _notice_dates(second), AFTER) == AFTER
 
 
+# Scraped without a token: a token's use is recorded, and that write would signal a change.
+_PUBLIC_METRICS = {"KB_METRICS": "public"}
+
+
 def _listeners_connected(base: str) -> float | None:
-    """`kb_change_listeners_connected` from the server's /metrics."""
+    """`kb_change_listeners_connected` from the server's /metrics (see _PUBLIC_METRICS)."""
     root = base.removesuffix("/api/v1")
     with urllib.request.urlopen(f"{root}/metrics", timeout=20) as response:
         for line in response.read().decode().splitlines():
@@ -119,7 +123,7 @@ def _listeners_connected(base: str) -> float | None:
 def test_a_listener_that_loses_its_connection_reconnects(postgresql, fresh_url, tmp_path):
     url = migrated_and_seeded(fresh_url)
     log = tmp_path / "b.log"
-    with server(url, 2, log, settings=_host(tmp_path, "b")) as base:
+    with server(url, 2, log, settings={**_host(tmp_path, "b"), **_PUBLIC_METRICS}) as base:
         assert _notice_dates(base) == BEFORE
         assert _eventually(lambda: _listeners_connected(base), 2.0) == 2.0
         assert terminate_backends(url, "application_name = 'kbservice-listener'") == 2
@@ -138,7 +142,7 @@ def test_while_the_listener_cannot_connect_every_read_asks_the_database(
     url = migrated_and_seeded(fresh_url)
     nowhere = make_url(url).set(port=free_port()).render_as_string(hide_password=False)
     log = tmp_path / "b.log"
-    settings = {**_host(tmp_path, "b"), "KB_LISTEN_DATABASE_URL": nowhere}
+    settings = {**_host(tmp_path, "b"), **_PUBLIC_METRICS, "KB_LISTEN_DATABASE_URL": nowhere}
     with server(url, 2, log, settings=settings) as base:
         assert _notice_dates(base) == BEFORE
         _change_lifecycle_outside_kbservice(url)

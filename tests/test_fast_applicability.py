@@ -8,7 +8,7 @@ import json
 import pytest
 
 from .conftest import each_freshness_mode
-from .flask_requests import FlaskRequests, comparable, requests_counted
+from .flask_requests import FlaskRequests, comparable, requests_counted, scrape
 from .systems import SERVER_2003_VPN
 
 PATH = "/api/v1/applicability"
@@ -121,5 +121,4 @@ def test_fast_answers_are_counted_under_their_endpoint(client):
     for _ in range(2):
         assert not _post(client, flask, {"system": SERVER_2003}).through_flask
     assert requests_counted(client, "applicability.check_one") >= 2
-    text = client.get("/metrics").get_data(as_text=True)
-    assert 'kb_verdicts_total{verdict="applies"}' in text
+    assert 'kb_verdicts_total{verdict="applies"}' in scrape(client)

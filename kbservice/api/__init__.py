@@ -11,6 +11,7 @@ from .base import init_api
 from .fast_applicability import FastApplicability
 from .fastpath import CachedArticles
 from .hardening import init_hardening
+from .metrics import init_metrics
 from .serving import init_serving
 
 _SWAGGER_ASSETS = Path(flask_swagger_ui.__file__).resolve().parent / "dist"
@@ -25,6 +26,8 @@ def register_api(app: Flask) -> None:
     # Innermost of the WSGI middlewares: security headers and request ids wrap it.
     app.wsgi_app = CachedArticles(app.wsgi_app, app)  # type: ignore[method-assign]
     app.wsgi_app = FastApplicability(app.wsgi_app, app)  # type: ignore[method-assign]
+    # Outside the fast paths: a metrics listener of its own must not answer articles.
+    init_metrics(app)
     init_hardening(app)
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "kbservice API token"}
