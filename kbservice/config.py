@@ -41,6 +41,10 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,
     # Send the session cookie over HTTPS only: set it when clients reach kbservice by TLS.
     "SESSION_COOKIE_SECURE": False,
+    # An editor's web session ends after this many minutes without a request ...
+    "SESSION_IDLE_MINUTES": 60.0,
+    # ... and this many hours after signing in, however busy.
+    "SESSION_MAX_HOURS": 8.0,
     "CORS_ORIGINS": (),
     # Who may read /metrics: "token" (any valid API token), "public", or "off" (404).
     "METRICS": "token",
@@ -60,7 +64,7 @@ _INT_KEYS = {
     "MAX_JSON_DEPTH",
     "ARTICLE_CACHE_MB",
 }
-_FLOAT_KEYS = {"FRESHNESS_MAX_AGE"}
+_FLOAT_KEYS = {"FRESHNESS_MAX_AGE", "SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS"}
 _BOOL_KEYS = {"SESSION_COOKIE_SECURE"}
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 _BOOLS = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}

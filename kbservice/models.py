@@ -143,6 +143,28 @@ class ApiToken(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
+class WebSession(Base):
+    """An editor signed in from a browser. The cookie holds a random id; only its hash is stored."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_id: Mapped[int] = mapped_column(
+        ForeignKey("api_tokens.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Idleness is judged from this; it is refreshed at most once a minute, not on every page.
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The absolute end, however busy the session; indexed to purge ended sessions.
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # What the pages keep from one request to the next (flashed messages).
+    data: Mapped[json_dict]
+
+    token: Mapped[ApiToken] = relationship(lazy="joined")
+
+
 class AuditEvent(Base):
     """One write, recorded in the same transaction as the write itself."""
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from .db import utcnow
 from .errors import Conflict, NotFound, ValidationFailed
-from .models import ApiToken
+from .models import ApiToken, WebSession
 
 TOKEN_PREFIX = "kb"
 
@@ -111,7 +111,7 @@ def list_tokens(session: Session) -> list[TokenInfo]:
 
 
 def revoke_token(session: Session, name_or_id: str) -> TokenInfo:
-    """Revoke a token by name or id; revoking twice is harmless."""
+    """Revoke a token by name or id, ending its web sessions; revoking twice is harmless."""
     condition = ApiToken.name == name_or_id
     if name_or_id.isdigit():
         condition = condition | (ApiToken.id == int(name_or_id))
@@ -120,4 +120,9 @@ def revoke_token(session: Session, name_or_id: str) -> TokenInfo:
         raise NotFound(f"No token named {name_or_id!r}.")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
+    session.execute(
+        update(WebSession)
+        .where(WebSession.token_id == row.id, WebSession.revoked_at.is_(None))
+        .values(revoked_at=row.revoked_at)
+    )
     return TokenInfo(row.id, row.name, row.role, row.created_at, row.last_used_at, row.revoked_at)

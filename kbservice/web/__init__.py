@@ -6,27 +6,16 @@ import datetime as dt
 import logging
 import secrets
 
-from flask import Flask, Request
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask import Flask
+
+from ..config import ConfigError
+from .sessions import ServerSessions
 
 log = logging.getLogger(__name__)
 
 
-class _PageSessions(SecureCookieSessionInterface):
-    """Signed-cookie sessions for the pages only.
-
-    The API authenticates every call with a token and never reads the session, so it
-    does not pay for verifying the cookie's signature on each request.
-    """
-
-    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        if request.path.startswith("/api/") or request.path == "/metrics":
-            return None  # Flask substitutes a null session, which is never saved
-        return super().open_session(app, request)
-
-
 def init_web(app: Flask) -> None:
-    """Register the pages on `app` and make its session cookie fit for sign-in."""
+    """Register the pages on `app` and give editors server-side sessions."""
     from . import views_auth, views_check, views_edit, views_read  # noqa: F401  (routes)
     from .base import bp
 
@@ -36,13 +25,20 @@ def init_web(app: Flask) -> None:
         app.config["SECRET_KEY"] = secrets.token_hex(32)
         if not app.testing:
             log.warning(
-                "KB_SECRET_KEY is not set: editors' sessions end when the server restarts "
-                "and may not carry from one worker process to another."
+                "KB_SECRET_KEY is not set: forms' CSRF tokens stop matching when the server "
+                "restarts and may not carry from one worker process to another."
             )
-    app.config.update(
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=8),
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    app.session_interface = ServerSessions(
+        # At most a year: beyond that a session is not a session.
+        idle=dt.timedelta(minutes=_positive(app, "SESSION_IDLE_MINUTES", 365 * 24 * 60)),
+        lifetime=dt.timedelta(hours=_positive(app, "SESSION_MAX_HOURS", 365 * 24)),
     )
-    app.session_interface = _PageSessions()
     app.register_blueprint(bp)
+
+
+def _positive(app: Flask, key: str, most: float) -> float:
+    value = app.config[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= most:
+        raise ConfigError(f"KB_{key} must be a number above 0 and at most {most:g}, got {value!r}")
+    return float(value)

@@ -1,22 +1,21 @@
-"""Editors in the browser: a token signs in once, then a signed session cookie with CSRF."""
+"""Editors in the browser: a token signs in once, then a server-side session with CSRF."""
 
 from __future__ import annotations
 
 import functools
 import hmac
-import secrets
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import g, redirect, request, session
+from flask import current_app, g, redirect, request
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import BadRequest
 
 from ..audit import Actor
 from ..flask_db import get_primary_session, get_session
-from ..models import ApiToken
 from ..tokens import Principal, Role
+from . import sessions
 
 CSRF_FIELD = "csrf_token"
 
@@ -26,17 +25,17 @@ class CsrfFailed(BadRequest):
 
 
 def load_editor() -> None:
-    """Set `g.editor` from the session, re-reading the token so a revocation bites at once."""
+    """Set `g.editor` from the session and its token, so that a revocation bites at once."""
     g.editor = None
-    token_id = session.get("token_id")
-    if token_id is None:
+    row = sessions.current().row
+    if row is None:
         return
-    # The primary, not a replica: a revocation must not wait for replication.
-    row = get_primary_session().get(ApiToken, token_id)
-    if row is None or row.revoked_at is not None or Role.parse(row.role) < Role.EDITOR:
-        session.clear()
+    token = row.token
+    if token.revoked_at is not None or Role.parse(token.role) < Role.EDITOR:
+        sessions.forget_sign_in()
         return
-    g.editor = Principal(token_id=row.id, name=row.name, role=Role.parse(row.role))
+    sessions.keep_alive()
+    g.editor = Principal(token_id=token.id, name=token.name, role=Role.parse(token.role))
     g.principal = g.editor  # the request log names the user
 
 
@@ -45,43 +44,42 @@ def reading_session() -> Session:
     return get_primary_session() if g.get("editor") is not None else get_session()
 
 
-def sign_in(principal: Principal) -> None:
-    """Start a fresh session for `principal` (a new CSRF token: no session fixation)."""
-    session.clear()
-    session.permanent = True  # expires after PERMANENT_SESSION_LIFETIME without use
-    session["token_id"] = principal.token_id
-    session["name"] = principal.name
-    session["role"] = principal.role.label
-    session[CSRF_FIELD] = secrets.token_urlsafe(32)
+def sign_in(db: Session, principal: Principal) -> None:
+    """Start a new session for `principal`: a new cookie value and CSRF token (no fixation)."""
+    sessions.begin(db, principal.token_id)
     g.editor = g.principal = principal
 
 
-def sign_out() -> None:
-    """Forget the editor."""
-    session.clear()
+def sign_out(db: Session) -> None:
+    """End the session on the server: a saved copy of the cookie opens nothing any more."""
+    sessions.finish(db)
     g.editor = g.principal = None
 
 
+def _csrf_for(secret: str) -> str:
+    key = current_app.secret_key
+    key_bytes = key.encode() if isinstance(key, str) else bytes(key or b"")
+    return hmac.new(key_bytes, b"csrf:" + secret.encode(), "sha256").hexdigest()
+
+
 def csrf_token() -> str:
-    """This session's CSRF token, created on first use."""
-    if CSRF_FIELD not in session:
-        session[CSRF_FIELD] = secrets.token_urlsafe(32)
-    return session[CSRF_FIELD]
+    """This session's CSRF token: derived from its cookie value, so bound to the session."""
+    return _csrf_for(sessions.cookie_secret())
 
 
 def check_csrf() -> None:
     """Refuse a POST whose form does not carry the session's CSRF token."""
     if request.method != "POST":
         return
-    expected = session.get(CSRF_FIELD, "")
+    secret = sessions.current().secret
     sent = request.form.get(CSRF_FIELD, "")
-    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+    if secret is None or not hmac.compare_digest(sent.encode(), _csrf_for(secret).encode()):
         raise CsrfFailed()
 
 
 def is_private() -> bool:
-    """True when the page is personal: an editor is signed in or a form carries a token."""
-    return g.get("editor") is not None or CSRF_FIELD in session
+    """True when the page is personal: an editor is signed in or the browser has a session."""
+    return g.get("editor") is not None or sessions.current().secret is not None
 
 
 def actor() -> Actor:
@@ -99,10 +97,3 @@ def editor_required(view: Callable[..., Any]) -> Callable[..., Any]:
         return view(*args, **kwargs)
 
     return wrapper
-
-
-def safe_next(target: str | None) -> str:
-    """A local path to go to after signing in; anything else (`//evil`, `https:`) is `/`."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
-        return "/"
-    return target

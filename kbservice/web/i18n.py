@@ -171,8 +171,8 @@ EN: dict[str, str] = {
     "signin.heading": "Sign in to edit",
     "signin.token": "API token",
     "signin.hint": "An editor token, as printed by: kbservice tokens create --name NAME --role"
-    " editor. It is checked once; the browser then keeps only a signed session cookie, valid"
-    " for 8 hours without use.",
+    " editor. It is checked once; the browser then keeps only a random session id, which ends"
+    " when you sign out, after {idle} minutes without use or {hours} hours after signing in.",
     "signin.submit": "Sign in",
     "signin.already": "You are signed in as {name}.",
     "signin.unknown": "This token is unknown or has been revoked.",
@@ -390,8 +390,9 @@ JA: dict[str, str] = {
     "signin.token": "API トークン",
     "signin.hint": "kbservice tokens create --name NAME --role editor で作成した"
     "編集者のトークンです。"
-    "確認は一度だけで、その後ブラウザーには署名付きのセッション Cookie だけが保存されます"
-    " (8 時間使用しないと無効になります)。",
+    "確認は一度だけで、その後ブラウザーにはランダムなセッション ID だけが保存されます"
+    " (サインアウトしたとき、{idle} 分間使用しなかったとき、またはサインインから {hours} 時間後に"
+    "無効になります)。",
     "signin.submit": "サインイン",
     "signin.already": "{name} としてサインインしています。",
     "signin.unknown": "このトークンは存在しないか、失効しています。",
