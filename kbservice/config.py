@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 _MIB = 1024 * 1024
+
+# The seed files (product catalog, articles) installed inside the package: `kbservice/_seeds`
+# is the repository's seeds/ folder (a symbolic link), copied into wheels by the build.
+PACKAGED_SEEDS = Path(str(files(__package__) / "_seeds"))
 
 DEFAULTS: dict[str, Any] = {
     # None means "an SQLite file in the instance folder" (resolved in create_app).
@@ -35,7 +40,7 @@ DEFAULTS: dict[str, Any] = {
     # (it needs a session of its own on the primary, which PgBouncer's transaction
     # pooling lacks).
     "LISTEN_DATABASE_URL": None,
-    "SEEDS_DIR": str(Path(__file__).resolve().parent.parent / "seeds"),
+    "SEEDS_DIR": str(PACKAGED_SEEDS),
     "LOG_LEVEL": "INFO",
     # Signs the web UI's session cookies; set it when several workers or servers serve.
     "SECRET_KEY": None,

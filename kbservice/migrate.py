@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
 from alembic import command
@@ -10,7 +11,10 @@ from sqlalchemy import inspect
 
 from .db import make_null_pool_engine
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# Alembic's script folder (env.py, versions/) installed inside the package: `kbservice/_migrations`
+# is the repository's migrations/ folder (a symbolic link), copied into wheels by the build.
+# pip installs packages as files, so this is a real folder, which Alembic needs.
+MIGRATIONS_DIR = Path(str(files(__package__) / "_migrations"))
 
 
 def alembic_config(url: str) -> Config:

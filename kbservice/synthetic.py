@@ -20,7 +20,6 @@ import datetime as dt
 import random
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert
@@ -28,11 +27,12 @@ from sqlalchemy.orm import Session
 
 from .articles import NewArticle, normalize_kb
 from .catalog import Catalog, Product, load_catalog_file
+from .config import PACKAGED_SEEDS
 from .models import Article, ArticleApplicability, Revision, RevisionText
 from .rules import validate_rules
 from .search import index_articles
 
-CATALOG_FILE = Path(__file__).resolve().parent.parent / "seeds" / "products.yaml"
+CATALOG_FILE = PACKAGED_SEEDS / "products.yaml"
 KB_RANGE = range(200_000, 880_000)
 AUTHOR = "synthetic"
 

@@ -13,14 +13,14 @@ from __future__ import annotations
 import copy
 import random
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from .applicability import platform_rule
+from .config import PACKAGED_SEEDS
 
-CATALOG_FILE = Path(__file__).resolve().parent.parent / "seeds" / "products.yaml"
+CATALOG_FILE = PACKAGED_SEEDS / "products.yaml"
 ROLES = ["vpn_server", "domain_controller", "file_server", "web_server", "dns_server"]
 
 
