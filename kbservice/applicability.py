@@ -161,8 +161,12 @@ class RuleIndex:
         return kept
 
     def resolve(self, kbs: Sequence[str]) -> list[RuleEntry]:
-        """The entries of the requested KB numbers, in request order; unknown ones → NotFound."""
-        resolved: list[RuleEntry] = []
+        """The entries of the requested KB numbers, in request order; unknown ones → NotFound.
+
+        A KB requested twice (in any spelling, "KB885348" or "885348") counts once, at its
+        first place: 1,000 copies of one number must not cost 1,000 evaluations.
+        """
+        resolved: dict[str, RuleEntry] = {}
         missing: list[str] = []
         for kb in kbs:
             number = normalize_kb(kb) if isinstance(kb, str) else None
@@ -170,10 +174,10 @@ class RuleIndex:
             if entry is None:
                 missing.append(str(kb))
             else:
-                resolved.append(entry)
+                resolved.setdefault(entry.kb, entry)
         if missing:
             raise NotFound(f"No article exists for: {', '.join(missing)}.")
-        return resolved
+        return list(resolved.values())
 
 
 class RuleCache:
@@ -317,6 +321,22 @@ def assess(
         if evaluation is not None:
             results.append(_assessment(entry, evaluation))
     return results
+
+
+def judged(
+    index: RuleIndex, system: NormalizedSystem, requested: Sequence[RuleEntry] | None = None
+) -> int:
+    """How many articles `assess` would judge `system` against, found without judging.
+
+    It bounds the results of the answer (without a request only `applies` and `unknown`
+    are kept), so a request's work can be refused before it is done. The platform's
+    candidate list is cached, so `assess` does not filter it again.
+    """
+    if requested is not None:
+        return len(requested)
+    if not system.product_recognised:
+        return 0
+    return len(index.for_platform(system.facts))
 
 
 def _assessment(entry: RuleEntry, evaluation: Evaluation) -> Assessment:

@@ -22,6 +22,8 @@ DEFAULTS: dict[str, Any] = {
     "LOCALES": ("ja", "en"),
     "MAX_CONTENT_LENGTH": 10 * _MIB,
     "MAX_BATCH_SYSTEMS": 5000,
+    # Results one applicability request may give: systems × articles each is judged against.
+    "MAX_APPLICABILITY_RESULTS": 200_000,
     "MAX_PER_PAGE": 100,
     "MAX_QUERY_LENGTH": 2000,
     "MAX_RULE_DEPTH": 32,
@@ -62,6 +64,7 @@ _LIST_KEYS = {"LOCALES", "CORS_ORIGINS"}
 _INT_KEYS = {
     "MAX_CONTENT_LENGTH",
     "MAX_BATCH_SYSTEMS",
+    "MAX_APPLICABILITY_RESULTS",
     "MAX_PER_PAGE",
     "MAX_QUERY_LENGTH",
     "MAX_RULE_DEPTH",

@@ -7,11 +7,12 @@ from typing import Any
 
 from flask import Response, current_app, jsonify, request
 
-from ..applicability import Assessment, RuleEntry, RuleIndex, assess
+from ..applicability import Assessment, RuleEntry, RuleIndex, assess, judged
 from ..errors import TooLarge, ValidationFailed
 from ..facts import FactsValidationError, NormalizedSystem, normalize_system
 from ..flask_db import get_catalog, get_rule_index
 from ..observability import count_verdicts
+from .answers import Prepared, batch_response, system_answer
 from .base import Blueprint
 from .localized import choose_locale, localize
 from .problems import problem_dict
@@ -26,6 +27,9 @@ from .schemas import (
 
 blp = Blueprint("applicability", __name__, description="Does this article apply to my system?")
 
+# The setting bounding the results (systems × articles judged) of one request.
+RESULTS_SETTING = "MAX_APPLICABILITY_RESULTS"
+
 
 def _locale(requested: str | None) -> str:
     return choose_locale(requested, current_app.config["LOCALES"][0])
@@ -33,30 +37,6 @@ def _locale(requested: str | None) -> str:
 
 def _requested(index: RuleIndex, kbs: Sequence[str] | None) -> list[RuleEntry] | None:
     return None if kbs is None else index.resolve(kbs)
-
-
-def _result_body(item: Assessment, locale: str) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "kb": item.entry.kb,
-        "title": item.entry.title(locale),
-        "verdict": item.verdict.value,
-        "reasons": item.reasons(locale),
-        "missing_facts": list(item.missing_facts),
-        "revision": {"number": item.entry.revision_number},
-    }
-    if item.evaluation is not None and item.evaluation.trace is not None:
-        body["trace"] = item.evaluation.trace
-    return body
-
-
-def system_answer(system: NormalizedSystem, results: list[Assessment], locale: str) -> dict:
-    """One system's answer: normalized facts, derived facts, results and warnings."""
-    return {
-        "system": system.facts,
-        "derived": system.derived,
-        "results": [_result_body(item, locale) for item in results],
-        "warnings": [warning.text(locale) for warning in system.warnings],
-    }
 
 
 def _normalize(raw: object, path: str) -> NormalizedSystem:
@@ -70,6 +50,22 @@ def _normalize(raw: object, path: str) -> NormalizedSystem:
         }
         detail = "The system has invalid facts: " + ", ".join(sorted(errors)) + "."
         raise ValidationFailed(detail, errors=errors) from exc
+
+
+def over_budget(limit: int) -> TooLarge:
+    """The 413 for a request whose answer would hold more than `limit` results."""
+    return TooLarge(
+        f"The answer would hold more than {limit} results (systems × articles judged); "
+        f"KB_{RESULTS_SETTING} allows at most {limit} per request."
+    )
+
+
+def _judged_within_budget(
+    index: RuleIndex, system: NormalizedSystem, requested: Sequence[RuleEntry] | None
+) -> None:
+    limit = current_app.config[RESULTS_SETTING]
+    if judged(index, system, requested) > limit:
+        raise over_budget(limit)
 
 
 def _explain(body: dict[str, Any]) -> bool:
@@ -88,6 +84,7 @@ def check_one(body: dict[str, Any]) -> Response:
     index = get_rule_index()
     requested = _requested(index, body.get("articles"))
     system = _normalize(body["system"], "system")
+    _judged_within_budget(index, system, requested)
     results = assess(index, system, requested=requested, explain=explain)
     count_verdicts([item.verdict.value for item in results])
     return localize(jsonify({"locale": locale, **system_answer(system, results, locale)}), locale)
@@ -98,7 +95,9 @@ def check_one(body: dict[str, Any]) -> Response:
 @blp.response(200, ApplicabilityBatchResponseSchema, headers=LOCALIZED)
 @blp.alt_response(404, description="A requested KB number does not exist")
 @blp.alt_response(
-    413, description="More systems than MAX_BATCH_SYSTEMS, or a body over MAX_CONTENT_LENGTH"
+    413,
+    description="More systems than MAX_BATCH_SYSTEMS, more results than "
+    "MAX_APPLICABILITY_RESULTS, or a body over MAX_CONTENT_LENGTH",
 )
 def check_batch(body: dict[str, Any]) -> Response:
     """Evaluate many systems; an invalid system gets an error entry, the others an answer."""
@@ -110,21 +109,28 @@ def check_batch(body: dict[str, Any]) -> Response:
     explain = _explain(body)
     index = get_rule_index()
     requested = _requested(index, body.get("articles"))
-    entries: list[dict[str, Any]] = []
-    verdicts: list[str] = []
+    budget = current_app.config[RESULTS_SETTING]
+    # Every system is normalized and counted before any is judged: a batch over the
+    # budget is refused before it costs the evaluation.
+    prepared: list[Prepared] = []
+    total = 0
     for position, raw in enumerate(systems):
         system_id = raw.get("id") if isinstance(raw, dict) else None
         facts = {k: v for k, v in raw.items() if k != "id"} if isinstance(raw, dict) else raw
         try:
             system = _normalize(facts, f"systems.{position}")
         except ValidationFailed as exc:
-            entries.append({"id": system_id, "error": problem_dict(exc)})
+            prepared.append((system_id, problem_dict(exc)))
             continue
-        results = assess(index, system, requested=requested, explain=explain)
-        verdicts.extend(item.verdict.value for item in results)
-        entries.append({"id": system_id, **system_answer(system, results, locale)})
-    count_verdicts(verdicts)
-    return localize(jsonify({"locale": locale, "results": entries}), locale)
+        total += judged(index, system, requested)
+        if total > budget:
+            raise over_budget(budget)
+        prepared.append((system_id, system))
+
+    def judge(system: NormalizedSystem) -> list[Assessment]:
+        return assess(index, system, requested=requested, explain=explain)
+
+    return localize(batch_response(locale, prepared, judge), locale)
 
 
 @blp.route("/articles/<string:kb>/applicability")
@@ -139,6 +145,7 @@ def check_link(query: dict[str, Any], kb: str) -> Response:
     index = get_rule_index()
     requested = index.resolve([kb])
     system = _normalize(query, "")
+    _judged_within_budget(index, system, requested)
     results = assess(index, system, requested=requested, explain=explain)
     count_verdicts([item.verdict.value for item in results])
     return localize(jsonify({"locale": locale, **system_answer(system, results, locale)}), locale)

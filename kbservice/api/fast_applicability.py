@@ -10,8 +10,9 @@ with the same functions, so it writes the same bytes.
 It answers only what it fully understands: a JSON object body of at most 64 KiB sent
 as `application/json`, holding `system` (an object whose values are scalars or lists
 of scalars) and optionally `locale` — no query string, `articles` or `explain`, no
-Origin header, facts that pass validation. Everything else, invalid input included,
-is answered by Flask, with its problem responses.
+Origin header, facts that pass validation, an answer within the results budget
+(KB_MAX_APPLICABILITY_RESULTS). Everything else, invalid input included, is answered
+by Flask, with its problem responses.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
-from ..applicability import assess
+from ..applicability import assess, judged
 from ..facts import FactsValidationError, normalize_system
 from ..flask_db import catalog_of, get_stamp_reader_of, rule_index_of
 from ..jsonout import FastJSONProvider
 from ..locales import negotiate
 from ..observability import count_verdicts
-from .applicability import system_answer
+from .answers import system_answer
+from .applicability import RESULTS_SETTING
 from .fastpath import Answer, FastPath
 from .jsonbody import UnsafeJSON, load_json
 
@@ -83,7 +85,10 @@ class FastApplicability(FastPath):
             system = normalize_system(raw_system, catalog_of(self.app, stamps.catalog))
         except FactsValidationError:
             return None  # Flask answers the 422 naming the fields
-        results = assess(rule_index_of(self.app, stamps.revision), system)
+        index = rule_index_of(self.app, stamps.revision)
+        if judged(index, system) > self.app.config[RESULTS_SETTING]:
+            return None  # Flask answers the 413 naming the limit
+        results = assess(index, system)
         count_verdicts([item.verdict.value for item in results])
         json = self.app.json
         assert isinstance(json, FastJSONProvider)
