@@ -48,8 +48,10 @@ def create_app(
 
     from .api import register_api
     from .observability import init_observability
+    from .ratelimit import init_rate_limit
 
     register_api(app)
+    init_rate_limit(app)
     init_observability(app)
     from .web import init_web
 

@@ -153,10 +153,32 @@ def prepare_database(app: Any) -> None:
     default=60,
     show_default=True,
     type=click.IntRange(1, 3600),
-    help="Seconds a worker may spend on one request before gunicorn restarts it.",
+    help="Seconds a silent worker may take before gunicorn replaces it "
+    "(at least the request timeout + 6).",
+)
+@click.option(
+    "--request-timeout",
+    type=click.FloatRange(0, min_open=True),
+    help="Seconds a request may run before it is stopped and answered 503 "
+    "[default: KB_REQUEST_TIMEOUT, else 30].",
+)
+@click.option(
+    "--client-timeout",
+    type=click.FloatRange(0, min_open=True),
+    help="Seconds a request line and headers may take to arrive before the connection "
+    "is answered 408 [default: KB_CLIENT_TIMEOUT, else 5].",
 )
 @pass_ctx
-def serve(ctx: _AppContext, host: str, port: int, workers: int, threads: int, timeout: int) -> None:
+def serve(
+    ctx: _AppContext,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    timeout: int,
+    request_timeout: float | None,
+    client_timeout: float | None,
+) -> None:
     """Serve the API with gunicorn; an empty database is migrated and seeded first.
 
     The product catalog and every article's compiled rules are built once, before the
@@ -167,6 +189,8 @@ def serve(ctx: _AppContext, host: str, port: int, workers: int, threads: int, ti
     # Workers share metrics through files; this must be set before the app is built.
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="kbservice-metrics-"))
     app = ctx.app
+    request_timeout = request_timeout or _positive(app, "REQUEST_TIMEOUT")
+    client_timeout = client_timeout or _positive(app, "CLIENT_TIMEOUT")
     prepare_database(app)
     started = time.perf_counter()
     click.echo("Compiling the applicability rules of every article …")
@@ -175,7 +199,27 @@ def serve(ctx: _AppContext, host: str, port: int, workers: int, threads: int, ti
     click.echo(f"Compiled the rules of {count:,} article(s) in {elapsed:.1f} s.")
     click.echo(f"kbservice on http://{host}:{port}/api/v1 ({_display_url(ctx.url)})")
     click.echo(_freshness_line(app))
-    run_gunicorn(app, host=host, port=port, workers=workers, threads=threads, timeout=timeout)
+    click.echo(
+        f"Requests are stopped after {request_timeout:g} s; request heads must arrive "
+        f"within {client_timeout:g} s."
+    )
+    run_gunicorn(
+        app,
+        host=host,
+        port=port,
+        workers=workers,
+        threads=threads,
+        timeout=timeout,
+        request_timeout=request_timeout,
+        client_timeout=client_timeout,
+    )
+
+
+def _positive(app: Any, key: str) -> float:
+    value = float(app.config[key])
+    if value <= 0:
+        raise click.ClickException(f"KB_{key} must be a number of seconds above 0, got {value:g}")
+    return value
 
 
 def _freshness_line(app: Any) -> str:

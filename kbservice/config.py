@@ -57,6 +57,17 @@ DEFAULTS: dict[str, Any] = {
     "METRICS": "token",
     # "IP:port" of a listener of its own for /metrics (that listener answers nothing else).
     "METRICS_BIND": None,
+    # `kbservice serve`: a request running longer is stopped and answered 503 (seconds).
+    "REQUEST_TIMEOUT": 30.0,
+    # `kbservice serve`: a request head (line and headers) must arrive within this many
+    # seconds, or the connection is answered 408 and closed.
+    "CLIENT_TIMEOUT": 5.0,
+    # Requests per client address, e.g. "100/second;2000/minute"; None: no limit
+    # (a proxy in front limits instead, docs/deployment.md).
+    "RATE_LIMIT": None,
+    # Where rate-limit counters live: memory:// counts per worker process; a shared
+    # store (e.g. redis://host:6379) counts across workers and servers.
+    "RATE_LIMIT_STORAGE": "memory://",
 }
 
 # Keys whose environment value is a comma-separated list, a number or a boolean.
@@ -72,7 +83,13 @@ _INT_KEYS = {
     "MAX_JSON_DEPTH",
     "ARTICLE_CACHE_MB",
 }
-_FLOAT_KEYS = {"FRESHNESS_MAX_AGE", "SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS"}
+_FLOAT_KEYS = {
+    "FRESHNESS_MAX_AGE",
+    "SESSION_IDLE_MINUTES",
+    "SESSION_MAX_HOURS",
+    "REQUEST_TIMEOUT",
+    "CLIENT_TIMEOUT",
+}
 _BOOL_KEYS = {"SESSION_COOKIE_SECURE"}
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 _BOOLS = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}

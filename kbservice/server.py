@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import gc
+import math
 import os
 from typing import Any
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
+from sqlalchemy import Engine, event
 
 from .flask_db import get_database, warm_caches
 from .logs import one_line_records
+from .watchdog import Deadline, Watchdog
+from .workers import MAX_REQUEST_LINE, worker_class
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
-    def __init__(self, app: Any, options: dict[str, Any]) -> None:
+    def __init__(self, app: Flask, wsgi: Any, options: dict[str, Any]) -> None:
         self.application = app
+        self.served = wsgi
         self.options = options
         super().__init__()
 
@@ -25,7 +30,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        return self.application
+        return self.served
 
 
 class _OneLineLogger(Logger):  # type: ignore[misc]
@@ -54,15 +59,32 @@ def prepare_for_fork(app: Flask) -> int:
     return count
 
 
-def _post_fork(_server: Any, worker: Any) -> None:
+def _post_fork(worker: Any, watchdog: Watchdog) -> None:
     # A forked worker must open its own connections, never share the parent's sockets.
     database = get_database(worker.app.application)
     for engine in (database.engine, database.read_engine):
         if engine is not None:
             engine.dispose(close=False)
+            _bound_statements(engine, watchdog.timeout)
     if database.changes is not None:
         # Listen from the start: a worker's first requests need not ask the database.
         database.changes.start()
+    watchdog.start()
+
+
+def _bound_statements(engine: Engine, seconds: float) -> None:
+    # PostgreSQL cancels a statement that outlives the request it serves: the watchdog
+    # cannot interrupt a thread waiting for the database. Workers only: CLI commands
+    # (synth, backups) run as long as they need.
+    if engine.dialect.name != "postgresql":
+        return
+    milliseconds = math.ceil(seconds * 1000)
+
+    @event.listens_for(engine, "connect")
+    def limit(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET statement_timeout = {milliseconds}")
+        dbapi_connection.commit()
 
 
 def _child_exit(_server: Any, worker: Any) -> None:
@@ -74,26 +96,46 @@ def _child_exit(_server: Any, worker: Any) -> None:
 
 
 def run_gunicorn(
-    app: Any, *, host: str, port: int, workers: int, threads: int, timeout: int
+    app: Flask,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    timeout: int,
+    request_timeout: float,
+    client_timeout: float,
 ) -> None:
-    """Serve `app` until interrupted."""
+    """Serve `app` until interrupted.
+
+    Each request may run `request_timeout` seconds (watchdog.py); a request head must
+    arrive within `client_timeout` seconds (workers.py).
+    """
     metrics_bind = app.config["METRICS_BIND"]
+    watchdog = Watchdog(request_timeout)
+
+    def post_fork(_server: Any, worker: Any) -> None:
+        _post_fork(worker, watchdog)
+
     options = {
         # KB_METRICS_BIND: a second listener, which answers only /metrics (api/metrics.py).
         "bind": [f"{host}:{port}", *([metrics_bind] if metrics_bind else [])],
         "workers": workers,
         "threads": threads,
-        "worker_class": "gthread" if threads > 1 else "sync",
-        "timeout": timeout,
-        # Request lines up to 8 KiB must reach the application; 0 lifts gunicorn's
-        # 8190-byte cap, and the application answers over-long URLs itself (414).
-        "limit_request_line": 0,
+        "worker_class": worker_class(
+            threads, client_timeout=client_timeout, request_timeout=request_timeout
+        ),
+        # The master replaces a silent worker; the watchdog stops a request first.
+        "timeout": max(timeout, math.ceil(request_timeout + watchdog.grace) + 1),
+        # The API contract: request lines up to 8,000 bytes reach the application,
+        # longer ones are answered 414 (workers.py) before a byte more is parsed.
+        "limit_request_line": MAX_REQUEST_LINE,
         # kbservice logs each request itself (JSON, with its request id).
         "accesslog": None,
         "errorlog": "-",
         "logger_class": _OneLineLogger,
-        "post_fork": _post_fork,
+        "post_fork": post_fork,
         "child_exit": _child_exit,
         "proc_name": "kbservice",
     }
-    _Gunicorn(app, options).run()
+    _Gunicorn(app, Deadline(app, watchdog), options).run()

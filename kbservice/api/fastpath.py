@@ -60,10 +60,12 @@ class FastPath:
     def __init__(self, wsgi_app: WSGIApplication, app: Flask) -> None:
         self.wsgi_app = wsgi_app
         self.app = app
+        # With a rate limit (ratelimit.py) every request must reach Flask to be counted.
+        self.enabled = not app.config["RATE_LIMIT"]
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Any:
         answer = None
-        if environ.get("REQUEST_METHOD") == self.method:
+        if self.enabled and environ.get("REQUEST_METHOD") == self.method:
             try:
                 answer = self.answer(environ)
             except DBAPIError:

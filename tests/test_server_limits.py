@@ -1,0 +1,204 @@
+"""Bounded time and connections: request lines, request time, slow clients, rate limits.
+
+The server tests start `kbservice serve` itself, one worker, with the sync worker
+(`--threads 1`) and gthread (`--threads 4`) where both must hold.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from kbservice.config import ConfigError
+
+from .flask_requests import FlaskRequests
+from .servers import PROJECT, SCRIPT, call, free_port
+from .systems import SERVER_2003_VPN
+
+SYSTEM = {**SERVER_2003_VPN, "behind_nat": True}
+PROBLEM = "application/problem+json"
+
+
+@contextmanager
+def served(url: str, tmp_path: Path, threads: int, **settings: str) -> Iterator[int]:
+    """`kbservice serve --workers 1 --threads N` until the block ends; yields its port."""
+    port = free_port()
+    env = {**os.environ, "KB_DATABASE_URL": url, "KB_LOG_LEVEL": "WARNING", **settings}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    command = [SCRIPT, "serve", "--port", port, "--workers", 1, "--threads", threads]
+    log = tmp_path / f"serve-{port}.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [str(part) for part in command],
+            cwd=PROJECT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if call(f"http://127.0.0.1:{port}/api/v1/health")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _raw(port: int, request: bytes, timeout: float = 20) -> tuple[bytes, float]:
+    """Send `request` on a new connection; the whole answer and the seconds it took."""
+    started = time.perf_counter()
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        # Refused before it was all sent, the answer is still there to read.
+        with contextlib.suppress(OSError):
+            sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer, time.perf_counter() - started
+
+
+def _request_line_of(length: int) -> bytes:
+    start, end = b"GET /api/v1/nothing-here?pad=", b" HTTP/1.1"
+    return start + b"a" * (length - len(start) - len(end)) + end
+
+
+def _status_and_body(answer: bytes) -> tuple[int, bytes, bytes]:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), head, body
+
+
+@pytest.mark.parametrize("threads", [1, 4])
+def test_request_lines_up_to_8000_bytes_reach_the_application_longer_ones_get_414(
+    seeded_url, tmp_path, threads
+):
+    with served(seeded_url, tmp_path, threads) as port:
+        tail = b"\r\nHost: test\r\nConnection: close\r\n\r\n"
+        status, head, _ = _status_and_body(_raw(port, _request_line_of(8000) + tail)[0])
+        assert status == 404  # the application's answer (it names the request)
+        assert b"X-Request-ID" in head
+
+        for length in (8001, 9000):
+            status, head, body = _status_and_body(_raw(port, _request_line_of(length) + tail)[0])
+            assert status == 414
+            assert f"Content-Type: {PROBLEM}".encode() in head
+            assert json.loads(body)["status"] == 414
+
+        answer, seconds = _raw(port, _request_line_of(10_000_000) + tail)
+        assert _status_and_body(answer)[0] == 414
+        assert seconds < 2, f"a 10 MB request line took {seconds:.2f} s to refuse"
+        assert call(f"http://127.0.0.1:{port}/api/v1/health")[0] == 200
+
+
+@pytest.mark.parametrize("threads", [1, 4])
+def test_a_request_over_the_time_limit_is_stopped_and_the_worker_serves_on(
+    seeded_url, tmp_path, threads
+):
+    # 50,000 systems take seconds to evaluate; the limit is half a second.
+    settings = {"KB_REQUEST_TIMEOUT": "0.5", "KB_MAX_BATCH_SYSTEMS": "50000"}
+    with served(seeded_url, tmp_path, threads, **settings) as port:
+        batch = f"http://127.0.0.1:{port}/api/v1/applicability/batch"
+        systems = [{**SYSTEM, "id": str(n)} for n in range(50_000)]
+        started = time.perf_counter()
+        status, headers, body = call(batch, {"systems": systems}, method="POST")
+        seconds = time.perf_counter() - started
+        assert status == 503, body
+        assert headers["Content-Type"] == PROBLEM
+        assert body["type"] == "urn:kbservice:problem:request-timed-out"
+        assert headers["Retry-After"]
+        assert seconds < 5
+
+        # The same (only) worker answers what follows, within the limit.
+        assert call(batch.replace("applicability/batch", "health"))[0] == 200
+        status, _, body = call(batch, {"systems": systems[:10]}, method="POST")
+        assert status == 200, body
+        assert len(body["results"]) == 10
+
+
+def test_half_sent_requests_do_not_hold_the_threads_of_a_worker(seeded_url, tmp_path):
+    settings = {"KB_CLIENT_TIMEOUT": "2"}
+    with served(seeded_url, tmp_path, 2, **settings) as port:
+        stalled = []
+        for _ in range(30):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            sock.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: test\r\n")
+            stalled.append(sock)
+        try:
+            time.sleep(0.3)  # the worker has accepted them all
+            started = time.perf_counter()
+            assert call(f"http://127.0.0.1:{port}/api/v1/health")[0] == 200
+            assert time.perf_counter() - started < 2
+
+            # A head that does not complete in time is answered 408 and closed.
+            answer = b""
+            while chunk := stalled[0].recv(65536):
+                answer += chunk
+            status, head, body = _status_and_body(answer)
+            assert status == 408
+            assert f"Content-Type: {PROBLEM}".encode() in head
+            assert json.loads(body)["status"] == 408
+        finally:
+            for sock in stalled:
+                sock.close()
+
+
+def test_serve_refuses_a_request_timeout_that_is_not_positive(cli):
+    from kbservice.cli import main
+
+    result = cli.invoke(main, ["serve"], env={"KB_REQUEST_TIMEOUT": "0"})
+    assert result.exit_code != 0
+    assert "KB_REQUEST_TIMEOUT must be a number of seconds above 0" in result.output
+
+
+def test_the_rate_limit_answers_429_problems_with_retry_after(make_app, seeded_url):
+    app = make_app({"DATABASE_URL": seeded_url, "RATE_LIMIT": "3/minute"})
+    client = app.test_client()
+    for _ in range(3):
+        assert client.get("/api/v1/health").status_code == 200
+    response = client.get("/api/v1/health")
+    assert response.status_code == 429
+    assert response.headers["Content-Type"] == PROBLEM
+    assert 0 < int(response.headers["Retry-After"]) <= 60
+    assert response.get_json()["status"] == 429
+    # Another client address has its own count.
+    other = client.get("/api/v1/health", environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert other.status_code == 200
+
+
+def test_the_rate_limit_counts_fast_lane_and_unrouted_requests(make_app, seeded_url):
+    app = make_app({"DATABASE_URL": seeded_url, "RATE_LIMIT": "4/minute"})
+    client = app.test_client()
+    flask = FlaskRequests(app)
+    article = flask.get(client, "/api/v1/articles/885348")
+    assert article.status_code == 200
+    assert article.through_flask  # the fast lane stepped aside to be counted
+    answer = flask.post(client, "/api/v1/applicability", json={"system": SYSTEM})
+    assert answer.status_code == 200
+    assert answer.through_flask
+    assert client.get("/api/v1/no-such-thing").status_code == 404
+    assert client.get("/api/v1/articles/885348").status_code == 200
+    assert client.get("/api/v1/articles/885348").status_code == 429
+    assert client.post("/api/v1/applicability", json={"system": SYSTEM}).status_code == 429
+    assert client.get("/api/v1/no-such-thing").status_code == 429
+
+
+def test_a_rate_limit_that_cannot_be_read_is_a_named_configuration_error(make_app, seeded_url):
+    with pytest.raises(ConfigError, match="KB_RATE_LIMIT"):
+        make_app({"DATABASE_URL": seeded_url, "RATE_LIMIT": "lots"})
