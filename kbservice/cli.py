@@ -357,21 +357,25 @@ def import_command(ctx: _AppContext, file: Path) -> None:
     """Restore FILE, made by `kbservice export`, into an empty database: all or nothing.
 
     A database without tables is migrated first; one holding any rows is refused. FILE
-    must come from a kbservice at the same schema revision. Rows keep their ids, and the
-    search index is rebuilt. On any error nothing is imported and the message names the
-    line of FILE at fault.
+    must come from a kbservice at the same schema revision. Every row is checked as the
+    API checks what it stores (rule documents within KB_MAX_RULE_DEPTH and
+    KB_MAX_RULE_NODES, JSON within KB_MAX_JSON_DEPTH, roles, KB_LOCALES, KB numbers,
+    applies-to entries against the file's catalog). Rows keep their ids, and the search
+    index is rebuilt. On any error nothing is imported and the message names the line of
+    FILE and the field at fault.
     """
     import sys
 
     from tqdm import tqdm
 
     from .backup import BackupError, Importer
+    from .backup_checks import Limits
     from .migrate import needs_setup, upgrade
 
     try:
         with file.open("rb") as stream:
             # The header is checked before the target database is touched.
-            importer = Importer(stream)
+            importer = Importer(stream, Limits.from_config(ctx.app.config))
             if needs_setup(ctx.url):
                 click.echo(f"Creating the schema in {_display_url(ctx.url)} …")
                 upgrade(ctx.url)
