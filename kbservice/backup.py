@@ -384,9 +384,10 @@ def _too_deep(text: str, limit: int) -> str | None:
         elif char in "[{":
             depth += 1
             if depth > limit:
-                return key if depth > 2 else ""
+                return key
         elif char in "]}":
             depth -= 1
+            key = key if depth >= 2 else ""  # left the row object
     return None
 
 
