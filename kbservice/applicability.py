@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import logging
 import threading
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,7 +17,17 @@ from .errors import NotFound
 from .facts import PRODUCT_NOT_RECOGNISED, NormalizedSystem
 from .lru import LRU
 from .models import Article, Revision, RevisionText
-from .rules import PREFILTERED_FACTS, CompiledRule, Evaluation, Verdict, compile_rules
+from .rules import (
+    PREFILTERED_FACTS,
+    CompiledRule,
+    Evaluation,
+    RuleValidationError,
+    Verdict,
+    compile_rules,
+    validate_rules,
+)
+
+log = logging.getLogger(__name__)
 
 
 def platform_rule(entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -262,14 +273,38 @@ class RuleCache:
                 revision_number=number,
                 source_locale=source_locale,
                 titles=titles.get(revision_id, {}),
-                # Stored rules were validated when they were written.
-                rule=compile_rules(
-                    rules if rules is not None else rules_from_applies_to(applies_to),
-                    validate=False,
-                ),
+                rule=rule,
             )
             for article_id, kb, source_locale, revision_id, number, rules, applies_to in rows
+            if (rule := _compile_stored(kb, number, rules, applies_to)) is not None
         ]
+
+
+def _compile_stored(
+    kb: str, number: str, rules: Any, applies_to: Sequence[Mapping[str, Any]]
+) -> CompiledRule | None:
+    """The compiled rules of a stored revision; None, logged, if they cannot be compiled."""
+    doc = rules if rules is not None else rules_from_applies_to(applies_to)
+    try:
+        # Stored rules were validated when they were written: compiling is all that is left.
+        return compile_rules(doc, validate=False)
+    except Exception:
+        # Unless they were written around kbservice (SQL): then any error may come out of
+        # the compiler, a RecursionError too. One article must not take the service down.
+        try:
+            validate_rules(doc)
+            problem = "the compiler failed on them"
+        except RuleValidationError as exc:
+            problem = str(exc)
+        log.error(
+            "KB%s revision %s is left out of applicability answers: its stored rules "
+            "cannot be compiled (%s). Replace them: PUT /api/v1/articles/%s/rules.",
+            kb,
+            number,
+            problem,
+            kb,
+        )
+        return None
 
 
 # A NamedTuple for the reason Evaluation is one: immutable and cheap to build.

@@ -36,7 +36,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from . import models  # noqa: F401  (registers every table on the metadata)
+from .backup_checks import Errors, Limits, RowChecks
 from .db import Base, UTCDateTime, serialize_revision_writes
+from .jsonin import UnsafeJSON, load_json
 from .migrate import MIGRATIONS_DIR
 from .search import IndexReport, rebuild_index
 from .search.models import SearchDocument, SearchPosting
@@ -173,12 +175,15 @@ class Importer:
     """An export file being read into an empty database.
 
     Construct it on the open file: the header is read and checked before the database is
-    touched, so a wrong file never changes the target.
+    touched, so a wrong file never changes the target. Every row is checked as the API
+    checks what it stores, within `limits` (backup_checks.py).
     """
 
-    def __init__(self, stream: IO[bytes]) -> None:
+    def __init__(self, stream: IO[bytes], limits: Limits) -> None:
         self._stream = stream
-        self.header = _parse_header(stream.readline())
+        self._limits = limits
+        self._checks = RowChecks(limits)
+        self.header = _parse_header(stream.readline(), limits.max_json_depth)
         tables = export_tables()
         self._tables = {table.name: table for table in tables}
         self._order = [table.name for table in tables]
@@ -209,6 +214,8 @@ class Importer:
         ]
         if short:
             raise BackupError(f"The file is truncated: rows are missing ({', '.join(short)}).")
+        if waited := self._checks.finish():
+            raise BackupError(_refusal(waited[0], "drafts", waited[1]))
         if _dialect(session) == "postgresql":
             _reset_sequences(session, self._tables.values())
         index = rebuild_index(session, progress=progress)
@@ -226,7 +233,7 @@ class Importer:
         for number, raw in enumerate(self._stream, start=2):
             if not raw.endswith(b"\n"):
                 raise BackupError(f"Line {number} is incomplete: the file is truncated.")
-            item = _parse_json(raw, number)
+            item = _parse_json(raw, number, self._limits.max_json_depth)
             if not isinstance(item, dict) or set(item) != {"row", "table"}:
                 raise BackupError(f'Line {number}: expected {{"row": {{…}}, "table": …}}.')
             name = item["table"]
@@ -244,7 +251,10 @@ class Importer:
                     f"Line {number}: more {name} rows than the header announces "
                     f"({self.header.rows[name]})."
                 )
-            yield number, name, _decode_row(name, self._decoders[name], item["row"], number)
+            row = _decode_row(name, self._decoders[name], item["row"], number)
+            if problems := self._checks.check(name, row, number):
+                raise BackupError(_refusal(number, name, problems))
+            yield number, name, row
 
 
 def ensure_empty(session: Session) -> None:
@@ -297,10 +307,10 @@ def _header_object(header: Header) -> dict[str, Any]:
     }
 
 
-def _parse_header(raw: bytes) -> Header:
+def _parse_header(raw: bytes, max_depth: int) -> Header:
     if not raw:
         raise BackupError("The file is empty.")
-    item = _parse_json(raw, 1)
+    item = _parse_json(raw, 1, max_depth)
     if not isinstance(item, dict) or item.get("format") != FORMAT:
         raise BackupError("Line 1: not a kbservice export (made by `kbservice export`).")
     if item.get("version") != VERSION:
@@ -326,13 +336,70 @@ def _parse_header(raw: bytes) -> Header:
     return Header(schema=expected, rows=rows)
 
 
-def _parse_json(raw: bytes, number: int) -> Any:
+def _parse_json(raw: bytes, number: int, max_depth: int) -> Any:
+    """A line's JSON; its row's values may nest `max_depth` levels (KB_MAX_JSON_DEPTH)."""
     try:
-        return json.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BackupError(f"Line {number} is not UTF-8: {exc.reason}.") from exc
-    except json.JSONDecodeError as exc:
-        raise BackupError(f"Line {number} is not valid JSON: {exc.msg}.") from exc
+    try:
+        # The API's parser: no RecursionError, no NaN, no unpaired surrogate. A row line
+        # wraps each value in two objects ({"row": {column: value}}).
+        return load_json(raw, max_depth + 2)
+    except UnsafeJSON as exc:
+        column = _too_deep(text, max_depth + 2)
+        if column is None:
+            raise BackupError(f"Line {number} is not valid JSON: {exc}.") from exc
+        table = _TABLE_AT_END.search(text)
+        field = f"{table[1] if table else 'row'}.{column}" if column else "the line"
+        raise BackupError(
+            f"Line {number}: {field} is nested more than {max_depth} levels deep "
+            "(KB_MAX_JSON_DEPTH)."
+        ) from exc
+
+
+# Where a row line names its table: at its end, as `kbservice export` writes it.
+_TABLE_AT_END = re.compile(r'"table"\s*:\s*"([a-z_]{1,64})"\s*}\s*$')
+
+
+def _too_deep(text: str, limit: int) -> str | None:
+    """The row column under which `text` nests past `limit` levels ("" outside a row).
+
+    None when it does not. A scan of the text, since the parser gives up on it.
+    """
+    depth, key, last, start = 0, "", "", 0
+    in_string = escaped = False
+    for index, char in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string, last = False, text[start + 1 : index]
+        elif char == '"':
+            in_string, start = True, index
+        elif char == ":" and depth == 2:  # a key of the row object: a column name
+            key = last
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return key
+        elif char in "]}":
+            depth -= 1
+            key = key if depth >= 2 else ""  # left the row object
+    return None
+
+
+def _refusal(number: int, table: str, problems: Errors) -> str:
+    """The message refusing a row: its line, then each field with what the API would say."""
+    shown = [
+        f"{'.'.join(p for p in (table, path) if p)}: {message}"
+        for path, messages in problems.items()
+        for message in messages
+    ]
+    more = f" (+{len(shown) - 3} more)" if len(shown) > 3 else ""
+    return f"Line {number}: " + "; ".join(shown[:3]) + more + "."
 
 
 def _sorted_columns(table: Table) -> list[Column[Any]]:

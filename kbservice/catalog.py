@@ -308,6 +308,29 @@ class Catalog:
         self._captions += [(f" {alias_key(c)} ", product.id) for c in product.captions]
 
 
+def applies_to_errors(
+    entries: Iterable[Mapping[str, Any]], catalog: Catalog, prefix: str = "applies_to"
+) -> dict[str, list[str]]:
+    """Problems of well-formed applies-to entries by path: unknown products, editions …."""
+    errors: dict[str, list[str]] = {}
+    for position, entry in enumerate(entries):
+        product = catalog.get(entry["product"])
+        path = f"{prefix}.{position}"
+        if product is None:
+            errors[f"{path}.product"] = [f"unknown product {entry['product']!r}"]
+            continue
+        edition = entry.get("edition")
+        if edition is not None and product.edition(edition) is None:
+            errors[f"{path}.edition"] = [f"{product.id} has no edition {edition!r}"]
+        architecture = entry.get("architecture")
+        if architecture is not None and architecture not in product.architectures:
+            errors[f"{path}.architecture"] = [f"{product.id} has no architecture {architecture!r}"]
+        low, high = entry.get("service_pack_min"), entry.get("service_pack_max")
+        if low is not None and high is not None and low > high:
+            errors[f"{path}.service_pack_min"] = ["must not exceed service_pack_max"]
+    return errors
+
+
 def load_catalog_file(path: str | Path) -> Catalog:
     """Load the catalog from a YAML file shaped like seeds/products.yaml."""
     with Path(path).open(encoding="utf-8") as handle:

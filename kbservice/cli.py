@@ -295,12 +295,20 @@ def tokens_revoke(ctx: _AppContext, name_or_id: str) -> None:
 
 
 @main.command("import-text")
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.argument("file", type=click.File("rb"))
 @click.option("--locale", required=True, help="Language of the text: ja or en.")
 @click.option("--kb", help="KB number, when the text's properties block lacks one.")
 @click.option("--author", default="import-text", show_default=True, help="Recorded as author.")
+@click.option(
+    "--encoding",
+    default="utf-8",
+    show_default=True,
+    help="Encoding of FILE, e.g. cp932 for Shift_JIS exports (a UTF-8 BOM is skipped).",
+)
 @pass_ctx
-def import_text(ctx: _AppContext, file: Any, locale: str, kb: str | None, author: str) -> None:
+def import_text(
+    ctx: _AppContext, file: Any, locale: str, kb: str | None, author: str, encoding: str
+) -> None:
     """Import a legacy plain-text article (help-center export) as a draft.
 
     A new KB number becomes a draft article; a known one, a translation draft. Nothing is
@@ -312,12 +320,13 @@ def import_text(ctx: _AppContext, file: Any, locale: str, kb: str | None, author
     from .legacy_import import import_legacy_text
     from .legacy_text import LegacyTextError
 
+    text = _decode_text(file.read(), file.name, encoding)
     database = get_database(ctx.app)
     try:
         with database.write() as session:
             catalog = load_catalog(session)
             result = import_legacy_text(
-                session, file.read(), locale=locale, catalog=catalog, author=author, kb=kb
+                session, text, locale=locale, catalog=catalog, author=author, kb=kb
             )
             record(session, Actor(author), "draft.import_text", kb=result.draft.kb)
     except (KBServiceError, LegacyTextError) as exc:
@@ -328,6 +337,27 @@ def import_text(ctx: _AppContext, file: Any, locale: str, kb: str | None, author
     kind = "a draft article" if result.new_article else f"a {locale} translation draft"
     click.echo(f"Saved {kind} for KB{result.draft.kb} as draft {result.draft.id}.")
     click.echo(f"Review it, then publish: POST /api/v1/drafts/{result.draft.id}/publish")
+
+
+def _decode_text(data: bytes, name: str, encoding: str) -> str:
+    """The text of FILE, or a usage error naming the first byte that is not `encoding`."""
+    import codecs
+
+    try:
+        codec = codecs.lookup(encoding)
+    except LookupError as exc:
+        raise click.BadParameter(f"unknown encoding {encoding!r}", param_hint="--encoding") from exc
+    # No guessing: a Shift_JIS file can often be read as another encoding too, wrongly.
+    codec = codecs.lookup("utf-8-sig") if codec.name == "utf-8" else codec
+    try:
+        return data.decode(codec.name)
+    except UnicodeDecodeError as exc:
+        japanese = codec.name in ("cp932", "shift_jis")
+        hint = "" if japanese else " If it is Shift_JIS, pass --encoding cp932."
+        raise click.ClickException(
+            f"{name} is not {encoding} text: byte 0x{data[exc.start]:02x} at offset "
+            f"{exc.start} cannot be decoded ({exc.reason}).{hint}"
+        ) from exc
 
 
 @main.group()
@@ -401,21 +431,25 @@ def import_command(ctx: _AppContext, file: Path) -> None:
     """Restore FILE, made by `kbservice export`, into an empty database: all or nothing.
 
     A database without tables is migrated first; one holding any rows is refused. FILE
-    must come from a kbservice at the same schema revision. Rows keep their ids, and the
-    search index is rebuilt. On any error nothing is imported and the message names the
-    line of FILE at fault.
+    must come from a kbservice at the same schema revision. Every row is checked as the
+    API checks what it stores (rule documents within KB_MAX_RULE_DEPTH and
+    KB_MAX_RULE_NODES, JSON within KB_MAX_JSON_DEPTH, roles, KB_LOCALES, KB numbers,
+    applies-to entries against the file's catalog). Rows keep their ids, and the search
+    index is rebuilt. On any error nothing is imported and the message names the line of
+    FILE and the field at fault.
     """
     import sys
 
     from tqdm import tqdm
 
     from .backup import BackupError, Importer
+    from .backup_checks import Limits
     from .migrate import needs_setup, upgrade
 
     try:
         with file.open("rb") as stream:
             # The header is checked before the target database is touched.
-            importer = Importer(stream)
+            importer = Importer(stream, Limits.from_config(ctx.app.config))
             if needs_setup(ctx.url):
                 click.echo(f"Creating the schema in {_display_url(ctx.url)} …")
                 upgrade(ctx.url)

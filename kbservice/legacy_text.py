@@ -17,7 +17,6 @@ _BULLET = re.compile(r"[•・●▪■]\s*(?P<text>\S.*)")
 _NUMBERED = re.compile(r"(?P<number>\d{1,3})\.\s+(?P<text>\S.*)")
 _CIDR = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}/\d{1,2}")
 _KB_REFERENCE = re.compile(r"(?P<kb>\d{6,7})\s+\S.*")
-_PARENTHETICAL = re.compile(r"(?P<name>.*?)\s*\((?P<note>[^()]*)\)")
 
 _Block = tuple[str, str]  # (kind, Markdown)
 _Section = tuple[str | None, list[_Block]]  # (heading, blocks)
@@ -241,15 +240,15 @@ def _sections(lines: list[str], vocabulary: _Vocabulary) -> list[_Section]:
 
 def _markdown(blocks: list[_Block]) -> str:
     """Paragraphs and lists separated by blank lines; a list's items on consecutive lines."""
-    parts: list[str] = []
+    parts: list[list[str]] = []  # lines of each part, joined once (+= would copy each time)
     previous = None
     for kind, text in blocks:
         if kind != "paragraph" and kind == previous:
-            parts[-1] += f"\n{text}"
+            parts[-1].append(text)
         else:
-            parts.append(text)
+            parts.append([text])
         previous = kind
-    return "\n\n".join(parts) + "\n" if parts else ""
+    return "\n\n".join("\n".join(lines) for lines in parts) + "\n" if parts else ""
 
 
 def _related(
@@ -263,11 +262,11 @@ def _related(
         for heading, blocks in sections
         if heading and heading.casefold() in vocabulary.more_information
     ]
-    related: list[str] = []
+    related: dict[str, None] = {}  # ordered, and a set: no list scan per line
     for kind, text in last[-1] if last else []:
         found = _KB_REFERENCE.fullmatch(text) if kind == "paragraph" else None
-        if found and found["kb"] != kb and found["kb"] not in related:
-            related.append(found["kb"])
+        if found and found["kb"] != kb:
+            related[found["kb"]] = None
     return tuple(related)
 
 
@@ -319,23 +318,35 @@ def _properties(lines: list[str], catalog: Catalog, vocabulary: _Vocabulary) -> 
 def _phrases(line: str, catalog: Catalog) -> list[str]:
     """Split an applies-to line into product phrases."""
     # Names hold commas ("Microsoft Windows Server 2003, Enterprise Edition (32-bit x86)"), so a
-    # segment joins the phrase before it unless it names a product itself.
-    phrases: list[str] = []
+    # segment joins the phrase before it unless it names a product itself. Phrases are kept
+    # as their segments and joined once: a line of thousands of segments stays linear.
+    phrases: list[list[str]] = []
+    length = 0  # characters of the last phrase
     for segment in filter(None, (s.strip() for s in line.split(","))):
         if (
             phrases
             and catalog.match_caption(segment) is None
-            and _continues(phrases[-1], segment, catalog)
+            and _continues(phrases[-1], length, segment, catalog)
         ):
-            phrases[-1] += f", {segment}"
+            phrases[-1].append(segment)
+            length += 2 + len(segment)
         else:
-            phrases.append(segment)
-    return phrases
+            phrases.append([segment])
+            length = len(segment)
+    return [", ".join(segments) for segments in phrases]
 
 
-def _continues(phrase: str, segment: str, catalog: Catalog) -> bool:
-    if phrase.endswith(")"):
+# Far longer than any product name with its qualifiers: a phrase this long is not matched
+# against the catalog again as it grows (matching is linear in its length, per segment).
+_MAX_NAME_LENGTH = 500
+
+
+def _continues(segments: list[str], length: int, segment: str, catalog: Catalog) -> bool:
+    if segments[-1].endswith(")"):
         return False  # an architecture in parentheses closes a phrase
+    if length > _MAX_NAME_LENGTH:
+        return True  # an unknown name with its qualifiers, reported as one
+    phrase = ", ".join(segments)
     current = catalog.match_caption(phrase)
     if current is None:
         return True  # keep an unknown name together with its qualifiers, reported as one
@@ -347,15 +358,25 @@ def _continues(phrase: str, segment: str, catalog: Catalog) -> bool:
 
 def _applies_to_entry(phrase: str, catalog: Catalog) -> dict[str, Any] | None:
     """The catalog product, edition and architecture a phrase names, if it names one."""
-    found = _PARENTHETICAL.fullmatch(phrase)
-    match = catalog.match_caption(found["name"] if found else phrase)
+    found = _parenthetical(phrase)
+    match = catalog.match_caption(found[0] if found else phrase)
     if match is None:
         return None
     # Without parentheses the caption rules apply, e.g. "x64 Edition" or the 32-bit default.
-    architecture = _architecture(found["note"], catalog) if found else match.architecture
+    architecture = _architecture(found[1], catalog) if found else match.architecture
     if architecture is None or match.product.architecture(architecture) is None:
         return None
     return {"product": match.product.id, "edition": match.edition, "architecture": architecture}
+
+
+def _parenthetical(phrase: str) -> tuple[str, str] | None:
+    """(name, note) of a phrase ending in parentheses that hold none: `Name (32-bit x86)`."""
+    # Found from the end: a regular expression such as `(.*?)\s*\(([^()]*)\)` backtracks
+    # through every space of a long phrase, which is quadratic.
+    start = phrase.rfind("(")
+    if not phrase.endswith(")") or start < 0 or ")" in phrase[start + 1 : -1]:
+        return None
+    return phrase[:start].rstrip(), phrase[start + 1 : -1]
 
 
 def _architecture(note: str, catalog: Catalog) -> str | None:

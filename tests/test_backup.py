@@ -441,3 +441,173 @@ def test_help_explains_export_and_import():
     assert import_help.exit_code == 0
     text = " ".join(import_help.output.split())
     assert "into an empty database: all or nothing" in text
+
+
+def _nested(levels: int, leaf: Any) -> Any:
+    for _ in range(levels):
+        leaf = {"not": leaf}
+    return leaf
+
+
+# A value too deep for json.dumps is spliced into the line as text.
+_DEEP_TEXT = '{"not":' * 5000 + '{"product":"windows_xp"}' + "}" * 5000
+
+
+@pytest.mark.parametrize(
+    ("table", "edit", "expected"),
+    [
+        (
+            "revisions",
+            lambda row: row.update(rules=_nested(40, {"product": "windows_xp"})),
+            "revisions.rules.not.not.not.not.not.not.not.not.not.not.not.not.not.not.not.not.not"
+            ".not.not.not.not.not.not.not.not.not.not.not.not.not.not.not: rules are nested "
+            "deeper than the limit of 32 levels",
+        ),
+        (
+            "revisions",
+            lambda row: row.update(rules=_nested(600, {"product": "windows_xp"})),
+            "revisions.rules is nested more than 64 levels deep (KB_MAX_JSON_DEPTH).",
+        ),
+        (
+            "revisions",
+            lambda row: row.update(rules="@DEEP@"),
+            "revisions.rules is nested more than 64 levels deep (KB_MAX_JSON_DEPTH).",
+        ),
+        (
+            "audit_events",
+            lambda row: row.update(details="@DEEP@"),
+            "audit_events.details is nested more than 64 levels deep (KB_MAX_JSON_DEPTH).",
+        ),
+        (
+            "revisions",
+            lambda row: row.update(rules={"any": [{"product": "windows_xp"}] * 1000}),
+            "revisions.rules: the document has more than the limit of 1000 rule nodes",
+        ),
+        (
+            "revisions",
+            lambda row: row.update(rules={"product": "windows_xp", "produkt": "x"}),
+            "revisions.rules.produkt: unknown key 'produkt' (did you mean 'product'?)",
+        ),
+        (
+            "api_tokens",
+            lambda row: row.update(role="superuser"),
+            "api_tokens.role: must be one of reader, editor, admin.",
+        ),
+        (
+            "revision_texts",
+            lambda row: row.update(locale="fr"),
+            "revision_texts.locale: must be a configured locale: ja, en.",
+        ),
+        (
+            "articles",
+            lambda row: row.update(source_locale="de"),
+            "articles.source_locale: must be a configured locale: ja, en.",
+        ),
+        (
+            "articles",
+            lambda row: row.update(kb="KB885348"),
+            "articles.kb: must be a KB number such as 885348.",
+        ),
+        (
+            "revisions",
+            lambda row: row.update(applies_to=[{"product": "windows_95"}]),
+            "revisions.applies_to.0.product: unknown product 'windows_95'.",
+        ),
+        (
+            "revisions",
+            lambda row: row["applies_to"][0].update(edition="home"),
+            "revisions.applies_to.0.edition: windows_server_2003 has no edition 'home'.",
+        ),
+        (
+            "revisions",
+            lambda row: row["applies_to"][0].update(service_pack_min=-1),
+            "revisions.applies_to.0.service_pack_min: expected a service pack number 0–99",
+        ),
+        (
+            "revisions",
+            lambda row: row.update(related=["next week"]),
+            "revisions.related.0: expected KB numbers.",
+        ),
+        (
+            "revision_texts",
+            lambda row: row.update(sections=[{"title": "Summary"}]),
+            'revision_texts.sections.0: expected {"heading": text or null, "body": text}.',
+        ),
+        (
+            "drafts",
+            lambda row: row["payload"].update(applies_to=[{"product": "windows_95"}]),
+            "drafts.payload.applies_to.0.product: unknown product 'windows_95'.",
+        ),
+        (
+            "drafts",
+            lambda row: row["payload"].update(rules={"any": []}),
+            "drafts.payload.rules.any: must contain at least one rule object.",
+        ),
+        (
+            "products",
+            lambda row: row["data"].update(id="windows_95"),
+            "products.data.id: must be the row's id",
+        ),
+    ],
+    ids=[
+        "rule-40-levels",
+        "rule-600-levels",
+        "json-5000-levels",
+        "audit-details-5000-levels",
+        "rule-1001-nodes",
+        "rule-unknown-key",
+        "role-superuser",
+        "text-locale-fr",
+        "source-locale-de",
+        "kb-not-canonical",
+        "applies-to-unknown-product",
+        "applies-to-unknown-edition",
+        "applies-to-negative-sp",
+        "related-not-a-kb",
+        "section-without-body",
+        "draft-applies-to-unknown-product",
+        "draft-rules-invalid",
+        "product-id-mismatch",
+    ],
+)
+def test_import_refuses_what_the_api_would_refuse(
+    seeded_url, fresh_url, tmp_path, monkeypatch, table, edit, expected
+):
+    """A tampered row: non-zero exit, its line and field named, and no row written."""
+    # Batches of two: rows before the bad one are inserted first and must be rolled back.
+    monkeypatch.setattr(backup, "BATCH_SIZE", 2)
+    _add_history(seeded_url)
+    lines = _export(seeded_url, tmp_path / "backup.jsonl").splitlines(keepends=True)
+    index = next(i for i, line in enumerate(lines) if f'"table":"{table}"'.encode() in line)
+    item = json.loads(lines[index])
+    edit(item["row"])
+    lines[index] = _dump(item).replace(b'"@DEEP@"', _DEEP_TEXT.encode())
+    (tmp_path / "tampered.jsonl").write_bytes(b"".join(lines))
+
+    result = _run(fresh_url, "import", str(tmp_path / "tampered.jsonl"))
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert f"Error: Line {index + 1}: {expected}" in result.output
+    assert "Traceback" not in result.output
+    assert set(_row_counts(fresh_url).values()) == {0}
+
+
+def test_import_checks_against_the_configured_limits(seeded_url, fresh_url, tmp_path):
+    _add_history(seeded_url)
+    lines = _export(seeded_url, tmp_path / "backup.jsonl").splitlines(keepends=True)
+    index = next(i for i, line in enumerate(lines) if b'"table":"revisions"' in line)
+    item = json.loads(lines[index])
+    item["row"]["rules"] = _nested(40, {"product": "windows_server_2003"})
+    lines[index] = _dump(item)
+    (tmp_path / "deep.jsonl").write_bytes(b"".join(lines))
+
+    only_ja = CliRunner(env={"KB_DATABASE_URL": fresh_url, "KB_LOCALES": "ja"})
+    result = only_ja.invoke(main, ["import", str(tmp_path / "backup.jsonl")])
+    assert result.exit_code == 1
+    assert "drafts.locale: must be a configured locale: ja." in result.output  # an en draft
+    assert set(_row_counts(fresh_url).values()) == {0}
+
+    deeper = CliRunner(env={"KB_DATABASE_URL": fresh_url, "KB_MAX_RULE_DEPTH": "41"})
+    result = deeper.invoke(main, ["import", str(tmp_path / "deep.jsonl")])
+    assert result.exit_code == 0, result.output
+    assert _export(fresh_url, tmp_path / "again.jsonl") == b"".join(lines)

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Response, current_app, g
 
 from .. import articles, audit, revisions
-from ..catalog import Catalog
+from ..catalog import Catalog, applies_to_errors
 from ..errors import ValidationFailed
 from ..flask_db import get_catalog, get_database, get_primary_session
 from ..rules import RuleValidationError, validate_rules
@@ -66,22 +66,7 @@ def check_rules(rules: dict[str, Any] | None, prefix: str = "rules") -> None:
 
 def check_applies_to(entries: list[dict[str, Any]] | None, catalog: Catalog) -> None:
     """Every applies-to entry must name a catalog product, edition and architecture."""
-    errors: dict[str, list[str]] = {}
-    for position, entry in enumerate(entries or ()):
-        product = catalog.get(entry["product"])
-        path = f"applies_to.{position}"
-        if product is None:
-            errors[f"{path}.product"] = [f"unknown product {entry['product']!r}"]
-            continue
-        edition = entry.get("edition")
-        if edition is not None and product.edition(edition) is None:
-            errors[f"{path}.edition"] = [f"{product.id} has no edition {edition!r}"]
-        architecture = entry.get("architecture")
-        if architecture is not None and architecture not in product.architectures:
-            errors[f"{path}.architecture"] = [f"{product.id} has no architecture {architecture!r}"]
-        low, high = entry.get("service_pack_min"), entry.get("service_pack_max")
-        if low is not None and high is not None and low > high:
-            errors[f"{path}.service_pack_min"] = ["must not exceed service_pack_max"]
+    errors = applies_to_errors(entries or (), catalog)
     if errors:
         raise ValidationFailed("The applies-to list is invalid.", errors=errors)
 
