@@ -35,11 +35,11 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from . import models  # noqa: F401  (registers every table on the metadata)
 from .backup_checks import Errors, Limits, RowChecks
 from .db import Base, UTCDateTime, serialize_revision_writes
 from .jsonin import UnsafeJSON, load_json
 from .migrate import MIGRATIONS_DIR
+from .models import WebSession
 from .search import IndexReport, rebuild_index
 from .search.models import SearchDocument, SearchPosting
 
@@ -49,6 +49,9 @@ VERSION = 1
 BATCH_SIZE = 1000
 # Derived from the articles; rebuilt after an import instead of being copied.
 DERIVED_TABLES = frozenset({SearchDocument.__tablename__, SearchPosting.__tablename__})
+# Signed-in browsers belong to the server that signed them in: a restored copy
+# elsewhere must not accept their cookies.
+LEFT_OUT_TABLES = DERIVED_TABLES | {WebSession.__tablename__}
 
 Progress = Callable[[int], None]
 Encode = Callable[[Any], Any]
@@ -92,8 +95,8 @@ def head_revision() -> str:
 
 
 def export_tables() -> list[Table]:
-    """Tables that an export holds, parents before children (derived tables left out)."""
-    return [table for table in Base.metadata.sorted_tables if table.name not in DERIVED_TABLES]
+    """Tables that an export holds, parents first (derived tables, sessions left out)."""
+    return [table for table in Base.metadata.sorted_tables if table.name not in LEFT_OUT_TABLES]
 
 
 class Exporter:

@@ -17,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from kbservice import create_app
 from kbservice.audit import list_events
 from kbservice.cli import main
 from kbservice.config import ConfigError
@@ -197,3 +198,24 @@ def test_session_limits_must_be_positive_numbers(seeded_url, make_app, monkeypat
     monkeypatch.setenv("KB_SESSION_MAX_HOURS", "2")
     hint = page(make_app({"DATABASE_URL": seeded_url}).test_client().get("/signin?locale=en"))
     assert "after 0.5 minutes without use or 2 hours after signing in" in hint
+
+
+def test_a_restored_backup_holds_no_web_session(client, app, seeded_url, fresh_url, tmp_path):
+    sign_in(client, app, "Backed-up Editor")
+    saved = session_cookie(client)
+    backup_file = tmp_path / "backup.jsonl"
+    runner = CliRunner()
+    exported = runner.invoke(
+        main, ["export", str(backup_file)], env={"KB_DATABASE_URL": seeded_url}
+    )
+    assert exported.exit_code == 0, exported.output
+    assert '"web_sessions"' not in backup_file.read_text()
+    restored = runner.invoke(main, ["import", str(backup_file)], env={"KB_DATABASE_URL": fresh_url})
+    assert restored.exit_code == 0, restored.output
+    restored_app = create_app({"DATABASE_URL": fresh_url, "TESTING": True})
+    try:
+        assert sends_to_sign_in(browser_with(restored_app, saved))
+        # The original server still knows the session.
+        assert not sends_to_sign_in(browser_with(app, saved))
+    finally:
+        get_database(restored_app).dispose()
