@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .engine import PREFILTERED_FACTS, CompiledRule, Evaluation, compile_rules
-from .language import RuleValidationError, validate_rules
+from .language import RuleValidationError, configured_limits, validate_rules
 from .model import Reason, Truth, Verdict
 
 __all__ = [
@@ -15,5 +15,6 @@ __all__ = [
     "Truth",
     "Verdict",
     "compile_rules",
+    "configured_limits",
     "validate_rules",
 ]
