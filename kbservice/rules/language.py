@@ -7,6 +7,7 @@ import ipaddress
 import json
 import math
 import re
+import sys
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
@@ -51,6 +52,15 @@ _LIMIT_SETTINGS = {
     "max_list_items": "MAX_RULE_LIST_ITEMS",
     "max_bytes": "MAX_RULE_BYTES",
 }
+# What the domain holds a document to just before storing it. Entry points hold it to the
+# configured limits first, which may be above the defaults, so this is the language and
+# a depth that validation, compilation and evaluation can recurse through, no more.
+STORAGE_LIMITS = {
+    "max_depth": 100,
+    "max_nodes": sys.maxsize,
+    "max_list_items": sys.maxsize,
+    "max_bytes": sys.maxsize,
+}
 
 Report = Callable[[str, str], None]
 
@@ -93,8 +103,14 @@ def validate_rules(
 
 
 def configured_limits(config: Mapping[str, Any]) -> dict[str, int]:
-    """validate_rules' limits as a kbservice configuration sets them (`MAX_RULE_*`)."""
-    return {argument: int(config[key]) for argument, key in _LIMIT_SETTINGS.items()}
+    """validate_rules' limits as a kbservice configuration sets them (`MAX_RULE_*`).
+
+    None is above STORAGE_LIMITS: what passes them can be stored.
+    """
+    return {
+        argument: min(int(config[key]), STORAGE_LIMITS[argument])
+        for argument, key in _LIMIT_SETTINGS.items()
+    }
 
 
 def document_size(doc: object) -> int | None:
