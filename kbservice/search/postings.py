@@ -15,24 +15,23 @@ _postings = SearchPosting.__table__
 
 
 def documents_with(
-    ordered: Sequence[str], positional: set[str], allowed: Any, *, in_titles: bool = False
+    ordered: Sequence[str], positional: set[str], allowed: Any
 ) -> tuple[Any, dict[str, str]]:
     """The query for the documents that hold every term, and its parameters.
 
     Each row is: article id, locale, KB number, title length, body length, then per term
     its impact, followed by its title and body positions if the term is in `positional`.
     The first term drives the join (make it the rarest); the others are primary-key
-    lookups. `allowed`, if given, is a subquery of the article ids to keep. `in_titles`
-    keeps only the documents whose title holds every term.
+    lookups. `allowed`, if given, is a subquery of the article ids to keep.
     """
-    query, driver_article = _join_shape(tuple(term in positional for term in ordered), in_titles)
+    query, driver_article = _join_shape(tuple(term in positional for term in ordered))
     if allowed is not None:
         query = query.where(driver_article.in_(allowed))
     return query, {f"term_{index}": term for index, term in enumerate(ordered)}
 
 
 @functools.lru_cache(maxsize=256)
-def _join_shape(positional: tuple[bool, ...], in_titles: bool) -> tuple[Any, Any]:
+def _join_shape(positional: tuple[bool, ...]) -> tuple[Any, Any]:
     # Queries differ only in how many terms they join and which bring positions: building
     # each shape once spares the aliases' construction on every search.
     aliases = [_postings.alias(f"p{index}") for index in range(len(positional))]
@@ -59,8 +58,6 @@ def _join_shape(positional: tuple[bool, ...], in_titles: bool) -> tuple[Any, Any
                 ),
             )
     query = select(*columns).select_from(joined).where(driver.c.term == bindparam("term_0"))
-    if in_titles:
-        query = query.where(*(alias.c.title_positions != "" for alias in aliases))
     return query, driver.c.article_id
 
 
@@ -74,13 +71,6 @@ def phrase_counts(spec: Sequence[tuple[int, int]], row: Sequence[Any]) -> tuple[
 
 
 PhraseCounter = Callable[[Sequence[Any]], tuple[int, int]]
-
-
-def title_phrase_counter(spec: Sequence[tuple[int, int]]) -> Callable[[Sequence[Any]], int]:
-    """How often a phrase occurs in the title of a row's document (`spec` as phrase_counts)."""
-    title = _picker([column + 1 for _, column in spec])
-    offsets = [offset - spec[0][0] for offset, _ in spec[1:]]
-    return lambda row: _occurrences(title(row), offsets)
 
 
 def phrase_counter(spec: Sequence[tuple[int, int]]) -> PhraseCounter:

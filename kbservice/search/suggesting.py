@@ -5,7 +5,8 @@ being typed is a prefix. Digits (`8853`, `KB8853`) suggest articles by KB number
 
 The cost does not grow with the number of words: repeated words count once, the query is
 cut where it crosses MAX_QUERY_TERMS distinct terms (as the search cuts it), and all the
-complete words are matched by one query, which is skipped when one of them is nowhere.
+complete words are matched by one query over the titles with the rarest of them (after
+one that counts them, and stops when a word is in no title).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from sqlalchemy.orm import Session
 from ..models import Article, Revision, RevisionText
 from .models import SearchPosting
 from .parser import MAX_QUERY_TERMS, Phrase, run_phrase
-from .postings import documents_with, title_phrase_counter
 from .tokenizer import Run, Token, normalize, positioned_runs, runs
 
 # The word being typed matches at most this many index terms.
@@ -132,30 +132,57 @@ def _with_titles(
     """The documents (of `documents`, if given) whose title holds every phrase."""
     terms = list(dict.fromkeys(term for phrase in phrases for _, term in phrase.terms))
     connection = session.connection()
+    in_titles = _postings.c.title_positions != ""
     frequencies = dict(
         connection.execute(
             select(_postings.c.term, func.count())
-            .where(_postings.c.term.in_(terms), _postings.c.title_positions != "")
+            .where(_postings.c.term.in_(terms), in_titles)
             .group_by(_postings.c.term)
         ).all()
     )
     if len(frequencies) < len(terms):
         return set()
-    # Rarest term first: it drives the join, the others are primary-key lookups.
-    terms.sort(key=lambda term: (frequencies[term], term))
-    query, parameters = documents_with(terms, set(terms), None, in_titles=True)
-    columns = {term: 5 + 3 * index for index, term in enumerate(terms)}
-    counters = [
-        title_phrase_counter([(offset, columns[term]) for offset, term in phrase.terms])
-        for phrase in phrases
-        if len(phrase.terms) > 1
-    ]
+    # The titles with the rarest term bound what is read. No self-join of one table per
+    # term (as the search does): SQLite takes seconds to plan one of 32 tables.
+    rarest = min(terms, key=lambda term: (frequencies[term], term))
+    rows = connection.execute(
+        select(
+            _postings.c.article_id,
+            _postings.c.locale,
+            _postings.c.term,
+            _postings.c.title_positions,
+        ).where(
+            _postings.c.term.in_(terms),
+            in_titles,
+            _postings.c.article_id.in_(
+                select(_postings.c.article_id).where(_postings.c.term == rarest, in_titles)
+            ),
+        )
+    )
+    titles: dict[tuple[int, str], dict[str, str]] = {}
+    for article_id, document_locale, term, positions in rows:
+        titles.setdefault((article_id, document_locale), {})[term] = positions
     return {
-        (row[0], row[1])
-        for row in connection.execute(query, parameters)
-        if (documents is None or (row[0], row[1]) in documents)
-        and all(counter(row) for counter in counters)
+        document
+        for document, positions in titles.items()
+        if len(positions) == len(terms)
+        and (documents is None or document in documents)
+        and all(_in_title(phrase, positions) for phrase in phrases)
     }
+
+
+def _in_title(phrase: Phrase, positions: Mapping[str, str]) -> bool:
+    """Whether a title (each term's space-separated positions in it) holds the phrase."""
+    (origin, first), *rest = phrase.terms
+    starts = [int(position) - origin for position in positions[first].split()]
+    # Term by term, and stopping at the first miss: a pasted run of hundreds of bigrams
+    # costs no more than its first few for a title that lacks it.
+    for offset, term in rest:
+        padded = f" {positions[term]} "
+        starts = [start for start in starts if f" {start + offset} " in padded]
+        if not starts:
+            return False
+    return True
 
 
 def _texts(
