@@ -105,7 +105,7 @@ def validate_rules(
 def configured_limits(config: Mapping[str, Any]) -> dict[str, int]:
     """validate_rules' limits as a kbservice configuration sets them (`MAX_RULE_*`).
 
-    None is above STORAGE_LIMITS: what passes them can be stored.
+    Each is capped at its STORAGE_LIMITS value, so what passes them can be stored.
     """
     return {
         argument: min(int(config[key]), STORAGE_LIMITS[argument])
