@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from .db import ThreadReaders, serialize_revision_writes, utcnow
 from .errors import Conflict, NotFound
 from .models import Article, ArticleApplicability, Revision, RevisionText
-from .rules import validate_rules
+from .rules import STORAGE_LIMITS, validate_rules
 
 _KB_PATTERN = re.compile(r"^(?:kb)?0*([0-9]{1,10})$", re.IGNORECASE)  # ASCII digits only
 
@@ -270,7 +270,7 @@ def create_article(session: Session, new: NewArticle) -> ArticleSnapshot:
     if session.scalar(select(func.count()).where(Article.kb == kb)):
         raise Conflict(f"Article KB{kb} already exists.")
     if new.rules is not None:
-        validate_rules(new.rules)
+        validate_rules(new.rules, **STORAGE_LIMITS)
     created_at = new.created_at or utcnow()
     article = Article(kb=kb, source_locale=new.source_locale, created_at=created_at, current_seq=1)
     session.add(article)

@@ -28,6 +28,10 @@ DEFAULTS: dict[str, Any] = {
     "MAX_QUERY_LENGTH": 2000,
     "MAX_RULE_DEPTH": 32,
     "MAX_RULE_NODES": 1000,
+    # Items of one array operand of a rule (`in_cidr`, `in`, `product`, ...).
+    "MAX_RULE_LIST_ITEMS": 1000,
+    # A rule document as compact UTF-8 JSON.
+    "MAX_RULE_BYTES": 64 * 1024,
     "MAX_JSON_DEPTH": 64,
     # Per worker process: rendered article bodies kept for conditional and repeat GETs.
     "ARTICLE_CACHE_MB": 16,
@@ -80,6 +84,8 @@ _INT_KEYS = {
     "MAX_QUERY_LENGTH",
     "MAX_RULE_DEPTH",
     "MAX_RULE_NODES",
+    "MAX_RULE_LIST_ITEMS",
+    "MAX_RULE_BYTES",
     "MAX_JSON_DEPTH",
     "ARTICLE_CACHE_MB",
 }

@@ -34,6 +34,13 @@ _KB = re.compile(r"(?:KB\s*)?(\d{1,9})")
 _CANONICAL_UPDATES = re.compile(r"KB\d{1,9}(?:,KB\d{1,9})*")
 _VERSION = re.compile(r"\d+(?:\.\d+)*")
 
+# Hosts report a few hundred updates and addresses, captions of a few dozen characters.
+# Past these limits only the cost grows (validation, every rule reading the fact, the
+# echoed answer), so a system over one is invalid, checked before anything else.
+MAX_FACTS = 1000
+MAX_FACT_ITEMS = 1000
+MAX_FACT_LENGTH = 1024
+
 
 @dataclass(frozen=True)
 class FactWarning:
@@ -75,7 +82,9 @@ def normalize_system(raw: object, catalog: Catalog) -> NormalizedSystem:
     if not isinstance(raw, dict):
         # An empty path is the system itself; callers prefix their own (`systems.3`).
         raise FactsValidationError({"": ["must be a JSON object"]})
-    errors: Errors = {}
+    errors = _oversized(raw)
+    if errors:
+        raise FactsValidationError(errors)
     facts = {key: _CHECKS.get(key, _custom)(value, key, errors) for key, value in raw.items()}
     if "architecture" in facts and "architecture" not in errors:
         facts["architecture"] = catalog.architecture_for(_text(facts, "architecture"))
@@ -88,6 +97,37 @@ def normalize_system(raw: object, catalog: Catalog) -> NormalizedSystem:
     if errors:
         raise FactsValidationError(errors)
     return _Derivation(facts, catalog, cpe).run()
+
+
+def _oversized(raw: dict[object, object]) -> Errors:
+    """What of a system is past MAX_FACTS, MAX_FACT_ITEMS or MAX_FACT_LENGTH, by path."""
+    errors: Errors = {}
+    if len(raw) > MAX_FACTS:
+        _fail(errors, "", f"has {len(raw)} facts, more than the limit of {MAX_FACTS}")
+        return errors
+    too_long = f"is longer than the limit of {MAX_FACT_LENGTH} characters"
+    for key, value in raw.items():
+        path = str(key)
+        if len(path) > MAX_FACT_LENGTH:
+            _fail(errors, "", f"a fact name is longer than {MAX_FACT_LENGTH} characters")
+        elif isinstance(value, str) and len(value) > MAX_FACT_LENGTH:
+            _fail(errors, path, too_long)
+        elif isinstance(value, list) and len(value) > MAX_FACT_ITEMS:
+            _fail(errors, path, f"has {len(value)} items, more than the limit of {MAX_FACT_ITEMS}")
+        elif isinstance(value, list) and _longest(value) > MAX_FACT_LENGTH:
+            for index, item in enumerate(value):
+                if isinstance(item, str) and len(item) > MAX_FACT_LENGTH:
+                    _fail(errors, f"{path}.{index}", too_long)
+    return errors
+
+
+def _longest(items: list[object]) -> int:
+    """An upper bound of the length of the longest string among `items`."""
+    try:
+        # In C: lists of strings are the usual case (updates, roles, addresses).
+        return max(map(len, items), default=0)  # type: ignore[arg-type]
+    except TypeError:  # an item without a length (a number, null)
+        return max((len(item) for item in items if isinstance(item, str)), default=0)
 
 
 # Checks: each returns the canonical value and records what is wrong under `path`.
@@ -197,8 +237,15 @@ def _scalar(value: object) -> bool:
     return value is None or isinstance(value, str | int)
 
 
+# Item types of a custom list that need no check one by one (bool is an int).
+_PLAIN_ITEMS = frozenset({str, int, bool, type(None)})
+
+
 def _custom(value: object, path: str, errors: Errors) -> object:
     if isinstance(value, list):
+        # Type by type in C first: a list of hundreds of strings is checked in one pass.
+        if set(map(type, value)) <= _PLAIN_ITEMS:
+            return value
         for index, element in enumerate(value):
             if not _scalar(element):
                 _fail(errors, f"{path}.{index}", "must be a string, finite number, boolean or null")

@@ -23,7 +23,7 @@ from .audit import Actor
 from .db import serialize_revision_writes, utcnow
 from .errors import PreconditionFailed
 from .models import Article, Revision, RevisionText
-from .rules import validate_rules
+from .rules import STORAGE_LIMITS, validate_rules
 from .search import index_article
 
 _NUMBER = re.compile(r"^(\d+)\.(\d+)$")
@@ -79,7 +79,7 @@ def publish(
     if current.id != base_revision_id:
         raise PreconditionFailed(_stale(article))
     if change.rules is not None:
-        validate_rules(change.rules)
+        validate_rules(change.rules, **STORAGE_LIMITS)
     new_seq = current.seq + 1
     moved = session.execute(
         update(Article)

@@ -87,7 +87,7 @@ def test_a_rule_edit_reaches_the_fast_path_at_once(client, editor):
         ({"system": SERVER_2003, "explain": True}, {}, 200, None),
         ({"system": SERVER_2003}, {"query_string": "explain=1"}, 200, None),
         ({"system": SERVER_2003}, {"content_type": "application/json; charset=utf-8"}, 200, None),
-        ({"system": {**SERVER_2003, "note": "x" * 70_000}}, {}, 200, None),
+        ({"system": {**SERVER_2003, **{f"note{i}": "x" * 1000 for i in range(70)}}}, {}, 200, None),
         # Invalid: Flask's problem responses, naming the field.
         ({"system": SERVER_2003, "locale": None}, {}, 422, "locale"),
         ({"system": SERVER_2003, "locale": "x" * 36}, {}, 422, "locale"),
@@ -97,6 +97,15 @@ def test_a_rule_edit_reaches_the_fast_path_at_once(client, editor):
         ({"system": {**SERVER_2003, "roles": "vpn_server"}}, {}, 422, "system.roles"),
         ({"system": {**SERVER_2003, "behind_nat": None}}, {}, 422, "system.behind_nat"),
         ({"system": {**SERVER_2003, "custom": {"nested": [1]}}}, {}, 422, "system.custom"),
+        # Past the fact limits (facts.py), small or large bodies alike.
+        ({"system": {**SERVER_2003, "note": "x" * 1025}}, {}, 422, "system.note"),
+        ({"system": {**SERVER_2003, "note": "x" * 70_000}}, {}, 422, "system.note"),
+        (
+            {"system": {**SERVER_2003, "ip_addresses": ["10.0.0.1"] * 1001}},
+            {},
+            422,
+            "system.ip_addresses",
+        ),
         ([SERVER_2003], {}, 422, None),
         (b'{"system": {"service_pack": NaN}}', {}, 400, None),
         (b'{"system": ', {}, 400, None),

@@ -10,7 +10,7 @@ from .. import articles, audit, revisions
 from ..catalog import Catalog, applies_to_errors
 from ..errors import ValidationFailed
 from ..flask_db import get_catalog, get_database, get_primary_session
-from ..rules import RuleValidationError, validate_rules
+from ..rules import RuleValidationError, configured_limits, validate_rules
 from ..tokens import Role
 from .auth import actor, require, require_if_match
 from .base import Blueprint
@@ -52,11 +52,7 @@ def check_rules(rules: dict[str, Any] | None, prefix: str = "rules") -> None:
     if rules is None:
         return
     try:
-        validate_rules(
-            rules,
-            max_depth=current_app.config["MAX_RULE_DEPTH"],
-            max_nodes=current_app.config["MAX_RULE_NODES"],
-        )
+        validate_rules(rules, **configured_limits(current_app.config))
     except RuleValidationError as exc:
         errors = {".".join(p for p in (prefix, path) if p): m for path, m in exc.errors.items()}
         raise ValidationFailed(

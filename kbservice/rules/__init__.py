@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from .engine import PREFILTERED_FACTS, CompiledRule, Evaluation, compile_rules
-from .language import RuleValidationError, validate_rules
+from .language import STORAGE_LIMITS, RuleValidationError, configured_limits, validate_rules
 from .model import Reason, Truth, Verdict
 
 __all__ = [
     "PREFILTERED_FACTS",
+    "STORAGE_LIMITS",
     "CompiledRule",
     "Evaluation",
     "Reason",
@@ -15,5 +16,6 @@ __all__ = [
     "Truth",
     "Verdict",
     "compile_rules",
+    "configured_limits",
     "validate_rules",
 ]

@@ -8,7 +8,13 @@ from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeVar
 
-from .language import DEFAULT_MAX_DEPTH, DEFAULT_MAX_NODES, validate_rules
+from .language import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_LIST_ITEMS,
+    DEFAULT_MAX_NODES,
+    validate_rules,
+)
 from .messages import reason_texts
 from .model import TRUTH_OF, Reason, Truth, Verdict
 from .tree import (
@@ -130,6 +136,8 @@ def compile_rules(
     *,
     max_depth: int = DEFAULT_MAX_DEPTH,
     max_nodes: int = DEFAULT_MAX_NODES,
+    max_list_items: int = DEFAULT_MAX_LIST_ITEMS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
     validate: bool = True,
 ) -> CompiledRule:
     """Validate a rule document and compile it; raises RuleValidationError.
@@ -139,7 +147,13 @@ def compile_rules(
     Identical subtrees of all compiled rules share their nodes and closures.
     """
     if validate:
-        validate_rules(doc, max_depth=max_depth, max_nodes=max_nodes)
+        validate_rules(
+            doc,
+            max_depth=max_depth,
+            max_nodes=max_nodes,
+            max_list_items=max_list_items,
+            max_bytes=max_bytes,
+        )
     tree = build({key: value for key, value in doc.items() if key != "resolved_by"})
     resolution = doc.get("resolved_by")
     resolution_tree = (

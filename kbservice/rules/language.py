@@ -7,8 +7,10 @@ import ipaddress
 import json
 import math
 import re
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Mapping
 from functools import lru_cache
+from typing import Any
 
 COMBINATORS = ("all", "any", "not")
 PLATFORM_TESTS = ("product", "edition", "architecture", "service_pack", "product_version")
@@ -38,6 +40,27 @@ VERSION = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,9}){0,15}")
 MAX_LABEL_LENGTH = 500
 DEFAULT_MAX_DEPTH = 32
 DEFAULT_MAX_NODES = 1000
+# Items of one array operand (`in`, `in_cidr`, `product`, ...): the node limit counts rule
+# objects, so without this one operand could hold a whole request body's worth of items.
+DEFAULT_MAX_LIST_ITEMS = 1000
+# The whole document as compact UTF-8 JSON.
+DEFAULT_MAX_BYTES = 64 * 1024
+# validate_rules' limits and the configuration keys that set them.
+_LIMIT_SETTINGS = {
+    "max_depth": "MAX_RULE_DEPTH",
+    "max_nodes": "MAX_RULE_NODES",
+    "max_list_items": "MAX_RULE_LIST_ITEMS",
+    "max_bytes": "MAX_RULE_BYTES",
+}
+# What the domain holds a document to just before storing it. Entry points hold it to the
+# configured limits first, which may be above the defaults, so this is the language and
+# a depth that validation, compilation and evaluation can recurse through, no more.
+STORAGE_LIMITS = {
+    "max_depth": 100,
+    "max_nodes": sys.maxsize,
+    "max_list_items": sys.maxsize,
+    "max_bytes": sys.maxsize,
+}
 
 Report = Callable[[str, str], None]
 
@@ -57,13 +80,52 @@ class RuleValidationError(ValueError):
 
 
 def validate_rules(
-    doc: object, *, max_depth: int = DEFAULT_MAX_DEPTH, max_nodes: int = DEFAULT_MAX_NODES
+    doc: object,
+    *,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    max_nodes: int = DEFAULT_MAX_NODES,
+    max_list_items: int = DEFAULT_MAX_LIST_ITEMS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> None:
-    """Check a rule document; raise RuleValidationError listing every problem by path."""
-    validator = _Validator(max_depth, max_nodes)
+    """Check a rule document; raise RuleValidationError listing every problem by path.
+
+    A document over `max_bytes` gets that one error: nothing else of it is inspected.
+    """
+    size = document_size(doc)
+    if size is not None and size > max_bytes:
+        raise RuleValidationError(
+            {"": [f"the document is {size} bytes of JSON, more than the limit of {max_bytes}"]}
+        )
+    validator = _Validator(max_depth, max_nodes, max_list_items)
     validator.node(doc, "", 1, root=True)
     if validator.errors:
         raise RuleValidationError(validator.errors)
+
+
+def configured_limits(config: Mapping[str, Any]) -> dict[str, int]:
+    """validate_rules' limits as a kbservice configuration sets them (`MAX_RULE_*`).
+
+    Each is capped at its STORAGE_LIMITS value, so what passes them can be stored.
+    """
+    return {
+        argument: min(int(config[key]), STORAGE_LIMITS[argument])
+        for argument, key in _LIMIT_SETTINGS.items()
+    }
+
+
+def document_size(doc: object) -> int | None:
+    """Bytes of the document as compact UTF-8 JSON (what the size limit counts).
+
+    None for a document JSON cannot write out at all: only Python code can build one
+    (circular, or nested past the serializer's recursion), and the depth limit reports it.
+    """
+    try:
+        # default=str: a value of a type JSON lacks is the validator's to report; here
+        # it only needs a size.
+        text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), default=str)
+    except (ValueError, RecursionError):
+        return None
+    return len(text.encode())
 
 
 @lru_cache(maxsize=4096)
@@ -102,9 +164,10 @@ def type_name(value: object) -> str:
 class _Validator:
     """One validation run: collected errors plus the node budget."""
 
-    def __init__(self, max_depth: int, max_nodes: int) -> None:
+    def __init__(self, max_depth: int, max_nodes: int, max_list_items: int) -> None:
         self.max_depth = max_depth
         self.max_nodes = max_nodes
+        self.max_list_items = max_list_items
         self.errors: dict[str, list[str]] = {}
         self.nodes = 0
         self.too_deep = False
@@ -182,6 +245,11 @@ class _Validator:
                 self.report(
                     path, "expected a fact name: letters, digits and '_', not starting with a digit"
                 )
+        elif isinstance(value, list) and len(value) > self.max_list_items:
+            # Its items are not inspected: checking them is the cost the limit bounds.
+            self.report(
+                path, f"has {len(value)} items, more than the limit of {self.max_list_items}"
+            )
         else:
             _OPERANDS[str(key)](value, path, self.report)
 

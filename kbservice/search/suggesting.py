@@ -2,6 +2,11 @@
 
 Every complete word or Japanese run must be in the title (a run as written); the word
 being typed is a prefix. Digits (`8853`, `KB8853`) suggest articles by KB number.
+
+The cost does not grow with the number of words: repeated words count once, the query is
+cut where it crosses MAX_QUERY_TERMS distinct terms (as the search cuts it), and all the
+complete words are matched by one query over the titles with the rarest of them (after
+one that counts them, and stops when a word is in no title).
 """
 
 from __future__ import annotations
@@ -15,9 +20,8 @@ from sqlalchemy.orm import Session
 
 from ..models import Article, Revision, RevisionText
 from .models import SearchPosting
-from .parser import Phrase, run_phrase
-from .postings import documents_with, phrase_counts
-from .tokenizer import normalize, positioned_runs, runs
+from .parser import MAX_QUERY_TERMS, Phrase, run_phrase
+from .tokenizer import Run, Token, normalize, positioned_runs, runs
 
 # The word being typed matches at most this many index terms.
 MAX_PREFIX_TERMS = 32
@@ -51,9 +55,10 @@ def suggest(
     if not found:
         return by_number
     typing = not found[-1][0].cjk and not normalized[-1].isspace()
-    documents = _prefixed(session, found[-1][0].text) if typing else None
-    for run, tokens in found[:-1] if typing else found:
-        documents = _with_title(session, run_phrase(tokens, run.cjk), documents)
+    complete, prefix = _units(found, typing)
+    documents = _prefixed(session, prefix) if prefix is not None else None
+    if complete and documents != set():
+        documents = _with_titles(session, complete, documents)
     matched: dict[int, set[str]] = {}
     for article_id, document_locale in documents or ():
         matched.setdefault(article_id, set()).add(document_locale)
@@ -101,20 +106,83 @@ def _prefixed(session: Session, prefix: str) -> set[tuple[int, str]]:
     return {(article_id, document_locale) for article_id, document_locale in rows}
 
 
-def _with_title(
-    session: Session, phrase: Phrase, documents: set[tuple[int, str]] | None
+def _units(found: list[tuple[Run, list[Token]]], typing: bool) -> tuple[list[Phrase], str | None]:
+    """The distinct phrases of the complete runs and the word being typed, if any.
+
+    Like the search, the query is cut at the unit that would take it past MAX_QUERY_TERMS
+    distinct terms; the word being typed counts as one.
+    """
+    phrases: dict[Phrase, None] = {}
+    terms: set[str] = set()
+    for run, tokens in found[:-1] if typing else found:
+        phrase = run_phrase(tokens, run.cjk)
+        new = {term for _, term in phrase.terms} - terms
+        if len(terms) + len(new) > MAX_QUERY_TERMS:
+            return list(phrases), None
+        terms |= new
+        phrases.setdefault(phrase)
+    if typing and len(terms) < MAX_QUERY_TERMS:
+        return list(phrases), found[-1][0].text
+    return list(phrases), None
+
+
+def _with_titles(
+    session: Session, phrases: list[Phrase], documents: set[tuple[int, str]] | None
 ) -> set[tuple[int, str]]:
-    """The documents (of `documents`, if given) whose title holds the phrase."""
-    terms = list(dict.fromkeys(term for _, term in phrase.terms))
-    query, parameters = documents_with(terms, set(terms), None)
-    rows = session.connection().execute(query, parameters)
-    columns = {term: 5 + 3 * index for index, term in enumerate(terms)}
-    spec = [(offset, columns[term]) for offset, term in phrase.terms]
+    """The documents (of `documents`, if given) whose title holds every phrase."""
+    terms = list(dict.fromkeys(term for phrase in phrases for _, term in phrase.terms))
+    connection = session.connection()
+    in_titles = _postings.c.title_positions != ""
+    frequencies = dict(
+        connection.execute(
+            select(_postings.c.term, func.count())
+            .where(_postings.c.term.in_(terms), in_titles)
+            .group_by(_postings.c.term)
+        ).all()
+    )
+    if len(frequencies) < len(terms):
+        return set()
+    # The titles with the rarest term bound what is read. No self-join of one table per
+    # term (as the search does): SQLite takes seconds to plan one of 32 tables.
+    rarest = min(terms, key=lambda term: (frequencies[term], term))
+    rows = connection.execute(
+        select(
+            _postings.c.article_id,
+            _postings.c.locale,
+            _postings.c.term,
+            _postings.c.title_positions,
+        ).where(
+            _postings.c.term.in_(terms),
+            in_titles,
+            _postings.c.article_id.in_(
+                select(_postings.c.article_id).where(_postings.c.term == rarest, in_titles)
+            ),
+        )
+    )
+    titles: dict[tuple[int, str], dict[str, str]] = {}
+    for article_id, document_locale, term, positions in rows:
+        titles.setdefault((article_id, document_locale), {})[term] = positions
     return {
-        (row[0], row[1])
-        for row in rows
-        if (documents is None or (row[0], row[1]) in documents) and phrase_counts(spec, row)[0]
+        document
+        for document, positions in titles.items()
+        if len(positions) == len(terms)
+        and (documents is None or document in documents)
+        and all(_in_title(phrase, positions) for phrase in phrases)
     }
+
+
+def _in_title(phrase: Phrase, positions: Mapping[str, str]) -> bool:
+    """Whether a title (each term's space-separated positions in it) holds the phrase."""
+    (origin, first), *rest = phrase.terms
+    starts = [int(position) - origin for position in positions[first].split()]
+    # Term by term, and stopping at the first miss: a pasted run of hundreds of bigrams
+    # costs no more than its first few for a title that lacks it.
+    for offset, term in rest:
+        padded = f" {positions[term]} "
+        starts = [start for start in starts if f" {start + offset} " in padded]
+        if not starts:
+            return False
+    return True
 
 
 def _texts(

@@ -15,7 +15,7 @@ from ..api.jsonbody import UnsafeJSON, load_json
 from ..api.problems import flatten_errors
 from ..api.schemas import TranslationInSchema
 from ..catalog import Catalog, localized
-from ..rules import RuleValidationError, validate_rules
+from ..rules import RuleValidationError, configured_limits, validate_rules
 
 _LIST_SEPARATORS = re.compile(r"[\s,;]+")
 # Text facts a helpdesk agent may paste from an inventory tool.
@@ -218,9 +218,7 @@ class RulesForm:
             self.errors["rules"] = ["A rule document is a JSON object."]
             return False
         try:
-            validate_rules(
-                parsed, max_depth=config["MAX_RULE_DEPTH"], max_nodes=config["MAX_RULE_NODES"]
-            )
+            validate_rules(parsed, **configured_limits(config))
         except RuleValidationError as exc:
             self.errors["rules"] = [
                 f"{path or '(root)'}: {' '.join(messages)}" for path, messages in exc.errors.items()
