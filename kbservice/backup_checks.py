@@ -16,7 +16,7 @@ from .articles import normalize_kb
 from .catalog import Catalog, CatalogError, applies_to_errors
 from .drafts import KINDS
 from .errors import ValidationFailed
-from .rules import RuleValidationError, validate_rules
+from .rules import RuleValidationError, configured_limits, validate_rules
 from .tokens import Role
 
 Errors = dict[str, list[str]]  # field path → messages, as in the API's problem details
@@ -33,8 +33,8 @@ class Limits:
 
     locales: tuple[str, ...]
     max_json_depth: int
-    max_rule_depth: int
-    max_rule_nodes: int
+    # validate_rules' keyword arguments, as the API's writers pass them.
+    rules: Mapping[str, int]
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Limits:
@@ -42,8 +42,7 @@ class Limits:
         return cls(
             locales=tuple(config["LOCALES"]),
             max_json_depth=config["MAX_JSON_DEPTH"],
-            max_rule_depth=config["MAX_RULE_DEPTH"],
-            max_rule_nodes=config["MAX_RULE_NODES"],
+            rules=configured_limits(config),
         )
 
 
@@ -171,11 +170,7 @@ class RowChecks:
         if rules is None:
             return {}
         try:
-            validate_rules(
-                rules,
-                max_depth=self.limits.max_rule_depth,
-                max_nodes=self.limits.max_rule_nodes,
-            )
+            validate_rules(rules, **self.limits.rules)
         except RuleValidationError as exc:
             return {".".join(p for p in (path, at) if p): m for at, m in exc.errors.items()}
         return {}

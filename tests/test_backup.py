@@ -485,6 +485,16 @@ _DEEP_TEXT = '{"not":' * 5000 + '{"product":"windows_xp"}' + "}" * 5000
         ),
         (
             "revisions",
+            lambda row: row.update(rules={"fact": "ip", "in_cidr": ["10.0.0.0/8"] * 1001}),
+            "revisions.rules.in_cidr: has 1001 items, more than the limit of 1000",
+        ),
+        (
+            "revisions",
+            lambda row: row.update(rules={"fact": "note", "equals": "x" * 70_000}),
+            "revisions.rules: ",
+        ),
+        (
+            "revisions",
             lambda row: row.update(rules={"product": "windows_xp", "produkt": "x"}),
             "revisions.rules.produkt: unknown key 'produkt' (did you mean 'product'?)",
         ),
@@ -555,6 +565,8 @@ _DEEP_TEXT = '{"not":' * 5000 + '{"product":"windows_xp"}' + "}" * 5000
         "json-5000-levels",
         "audit-details-5000-levels",
         "rule-1001-nodes",
+        "rule-1001-list-items",
+        "rule-over-64-kib",
         "rule-unknown-key",
         "role-superuser",
         "text-locale-fr",
@@ -600,6 +612,13 @@ def test_import_checks_against_the_configured_limits(seeded_url, fresh_url, tmp_
     item["row"]["rules"] = _nested(40, {"product": "windows_server_2003"})
     lines[index] = _dump(item)
     (tmp_path / "deep.jsonl").write_bytes(b"".join(lines))
+
+    # The seed's rules list two editions: a limit of one item per list refuses them.
+    one_item = CliRunner(env={"KB_DATABASE_URL": fresh_url, "KB_MAX_RULE_LIST_ITEMS": "1"})
+    result = one_item.invoke(main, ["import", str(tmp_path / "backup.jsonl")])
+    assert result.exit_code == 1
+    assert "more than the limit of 1" in result.output
+    assert set(_row_counts(fresh_url).values()) == {0}
 
     only_ja = CliRunner(env={"KB_DATABASE_URL": fresh_url, "KB_LOCALES": "ja"})
     result = only_ja.invoke(main, ["import", str(tmp_path / "backup.jsonl")])
