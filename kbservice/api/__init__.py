@@ -11,6 +11,7 @@ from .base import init_api
 from .fast_applicability import FastApplicability
 from .fastpath import CachedArticles
 from .hardening import init_hardening
+from .request_target import init_request_target
 from .serving import init_serving
 
 _SWAGGER_ASSETS = Path(flask_swagger_ui.__file__).resolve().parent / "dist"
@@ -26,6 +27,7 @@ def register_api(app: Flask) -> None:
     app.wsgi_app = CachedArticles(app.wsgi_app, app)  # type: ignore[method-assign]
     app.wsgi_app = FastApplicability(app.wsgi_app, app)  # type: ignore[method-assign]
     init_hardening(app)
+    init_request_target(app)
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "kbservice API token"}
     )

@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..drafts import MAX_DRAFT_ID
 from ..errors import KBServiceError
-from .jsonbody import UnsafeJSON, load_json
+from .jsonbody import UnfitValue, UnsafeJSON, load_json
 from .problems import PROBLEM_MEDIA_TYPE, handle_domain_error, handle_http_exception
 from .schemas import ProblemSchema
 
@@ -90,7 +90,11 @@ class ProblemResponses(BasePlugin):
 
 
 class Parser(FlaskParser):
-    """Request parser: invalid values are 422; malformed or hostile JSON is 400."""
+    """Request parser: invalid values are 422; malformed or hostile JSON is 400.
+
+    A value JSON can carry but kbservice cannot take (a NUL, a 5,000-digit integer) is
+    an invalid value like any other: 422 naming it.
+    """
 
     DEFAULT_VALIDATION_STATUS = 422
 
@@ -99,6 +103,8 @@ class Parser(FlaskParser):
             return missing
         try:
             return load_json(req.get_data(cache=True), current_app.config["MAX_JSON_DEPTH"])
+        except UnfitValue as exc:
+            abort(422, messages={"json": {exc.path: [exc.message]}})
         except UnsafeJSON as exc:
             abort(400, messages={"json": [str(exc)]})
 
