@@ -97,6 +97,7 @@ def test_a_4301_digit_integer_in_the_rules_form_is_a_form_error(client, app):
         (f"{API}/revisions?x=1&pro%01duct=2", "pro\\x01duct"),
         ("/api/v1/articles?product=x%00&q=nat", "product"),
         ("/api/v1/search/suggest?q=%7F", "q"),
+        ("/api/v1/search/suggest?q=%00", "q"),
         ("/api/v1/no-such-thing%0a", "path"),
     ],
 )
