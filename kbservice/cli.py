@@ -46,9 +46,9 @@ pass_ctx = click.make_pass_decorator(_AppContext, ensure=True)
 
 
 def _display_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
+    from .db import safe_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    return safe_url(url)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 from sqlalchemy.sql import Select
@@ -150,6 +152,8 @@ def load_stored_json(data: str | bytes) -> Any:
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for `url` with the settings kbservice relies on."""
     kwargs.setdefault("json_deserializer", load_stored_json)
+    # Database errors are logged; their bound parameters are article text and tokens.
+    kwargs["hide_parameters"] = True
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         options: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 15}}
@@ -160,6 +164,20 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+# Query parameters that carry a secret (libpq's password and sslpassword).
+_SECRET_QUERY = re.compile(r"([?&][^=&]*password=)[^&]*", re.IGNORECASE)
+_USERINFO_PASSWORD = re.compile(r"(://[^:/@]*:)[^@/]*@")
+
+
+def safe_url(url: str) -> str:
+    """`url` fit to print or log: its password, in the userinfo or the query, masked."""
+    try:
+        url = make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):  # not an SQLAlchemy URL: mask the look of one
+        url = _USERINFO_PASSWORD.sub(r"\1***@", url)
+    return _SECRET_QUERY.sub(r"\1***", url)
 
 
 class ThreadReaders:

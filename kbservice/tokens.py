@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from enum import IntEnum
@@ -17,6 +18,7 @@ from .errors import Conflict, NotFound, ValidationFailed
 from .models import ApiToken, WebSession
 
 TOKEN_PREFIX = "kb"
+_LOOKUP = re.compile("[0-9a-f]+")
 
 
 class Role(IntEnum):
@@ -87,7 +89,8 @@ def authenticate(session: Session, token: str) -> Principal | None:
     """The principal of a valid, unrevoked token, or None; records its last use."""
     prefix, _, rest = token.partition("_")
     lookup, _, secret = rest.partition("_")
-    if prefix != TOKEN_PREFIX or not lookup or not secret:
+    # The lookup half is hex (create_token); anything else, a NUL say, never reaches SQL.
+    if prefix != TOKEN_PREFIX or not _LOOKUP.fullmatch(lookup) or not secret:
         return None
     row = session.scalar(select(ApiToken).where(ApiToken.lookup == lookup))
     # Compare even when no row matched, so timing does not tell which half was wrong.

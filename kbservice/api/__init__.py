@@ -12,6 +12,7 @@ from .fast_applicability import FastApplicability
 from .fastpath import CachedArticles
 from .hardening import init_hardening
 from .metrics import init_metrics
+from .request_target import init_request_target
 from .serving import init_serving
 
 _SWAGGER_ASSETS = Path(flask_swagger_ui.__file__).resolve().parent / "dist"
@@ -29,6 +30,7 @@ def register_api(app: Flask) -> None:
     # Outside the fast paths: a metrics listener of its own must not answer articles.
     init_metrics(app)
     init_hardening(app)
+    init_request_target(app)
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "kbservice API token"}
     )

@@ -13,14 +13,17 @@ from webargs.flaskparser import FlaskParser, abort, is_json_request
 from werkzeug.exceptions import HTTPException
 
 from ..drafts import MAX_DRAFT_ID
-from ..errors import KBServiceError
-from .jsonbody import UnsafeJSON, load_json
+from ..errors import KBServiceError, ValidationFailed
+from ..jsonin import UnfitValue, UnsafeJSON, load_json
 from .problems import PROBLEM_MEDIA_TYPE, handle_domain_error, handle_http_exception
 from .schemas import ProblemSchema
 
 # What the generic error responses mean here (the phrase is used for other statuses).
 _ERROR_DESCRIPTIONS = {
-    400: "Malformed JSON, NaN/Infinity, or JSON nested deeper than MAX_JSON_DEPTH",
+    400: (
+        "A control character in the path or a query parameter (`errors` names it); "
+        "malformed JSON, NaN/Infinity, or JSON nested deeper than MAX_JSON_DEPTH"
+    ),
     401: "No bearer token, or an unknown or revoked one",
     403: "The token's role is too low for this request",
     404: "No such resource",
@@ -32,12 +35,20 @@ _ERROR_HEADERS = {
     401: {"WWW-Authenticate": {"schema": {"type": "string"}, "required": True}},
     503: {"Retry-After": {"schema": {"type": "integer"}}},
 }
+# What jsonin and request_target refuse, as JSON Schema patterns: a string of a JSON
+# body holds no NUL; a query value no control character but tab, line feed and carriage
+# return; a path none at all.
+_NO_NUL = "^[^\\u0000]*$"
+_NO_QUERY_CONTROL = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$"
+_NO_PATH_CONTROL = "^[^\\u0000-\\u001f\\u007f]*$"
+# Patterns refusing NUL only (ours, and schemas.py's own): in a query, the stricter one.
+_NUL_ONLY = {None, _NO_NUL, r"^[^\x00]*$"}
 # Path parameters: what the views can ever find (anything else is a 404), and an example.
 _PATH_PARAMETERS: dict[str, tuple[dict[str, Any], str | int]] = {
     "kb": ({"type": "string", "pattern": r"^(?:[Kk][Bb])?0*[0-9]{1,10}$"}, "885348"),
     "number": ({"type": "string", "pattern": r"^[0-9]{1,9}\.[0-9]{1,9}$"}, "2.2"),
     "draft_id": ({"type": "integer", "minimum": 1, "maximum": MAX_DRAFT_ID}, 1),
-    "locale": ({"type": "string", "minLength": 1}, "en"),
+    "locale": ({"type": "string", "minLength": 1, "pattern": _NO_PATH_CONTROL}, "en"),
 }
 
 
@@ -54,8 +65,9 @@ class ProblemResponses(BasePlugin):
     """Document the errors every operation can answer with, as problem+json.
 
     Views document what is particular to them (`alt_response`); what follows from the
-    framework is added here: 400 and 413 for request bodies, 401/403 for operations
-    that need a token, 404 for paths with parameters, 503 everywhere.
+    framework is added here: 413 and 422 for request bodies, 401/403 for operations
+    that need a token, 404 for paths with parameters, 400 (a control character in the
+    request target, request_target.py) and 503 everywhere.
     """
 
     def path_helper(self, path: str | None = None, **kwargs: Any) -> None:
@@ -75,10 +87,13 @@ class ProblemResponses(BasePlugin):
             headers = operation.pop(_HEADER_PARAMETERS, ())
             if headers:
                 operation.setdefault("parameters", []).extend(headers)
+            for parameter in operation.get("parameters", ()):
+                if parameter.get("in") == "query":
+                    _refuse_query_controls(parameter.get("schema", {}))
             responses = operation.setdefault("responses", {})
-            statuses = [503]
+            statuses = [400, 503]
             if "requestBody" in operation:
-                statuses += [400, 413, 422]
+                statuses += [413, 422]
             if operation.get("security"):
                 statuses += [401, 403]
             if has_path_parameters:
@@ -89,8 +104,27 @@ class ProblemResponses(BasePlugin):
                     responses[status] = _status_name(status)
 
 
+def _refuse_query_controls(schema: dict[str, Any]) -> None:
+    """Document request_target's rule on a query parameter's schema (or its items')."""
+    schema = schema.get("items", schema) if schema.get("type") == "array" else schema
+    if schema.get("type") == "string" and schema.get("pattern") in _NUL_ONLY:
+        schema["pattern"] = _NO_QUERY_CONTROL
+
+
+def _no_nul(converter: Any, field: Any, ret: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """apispec attribute function: free text is documented without NUL (jsonin refuses it)."""
+    if ret.get("type") != "string" or {"pattern", "enum", "format"} & ret.keys():
+        return {}
+    return {"pattern": _NO_NUL}
+
+
 class Parser(FlaskParser):
-    """Request parser: invalid values are 422; malformed or hostile JSON is 400."""
+    """Request parser: invalid values are 422; malformed or hostile JSON is 400.
+
+    A value JSON can carry but kbservice cannot take (a NUL, a 5,000-digit integer) is
+    refused like the domain's invalid values (422 naming it, a problem type of its own):
+    typed strings document the NUL rule (`pattern`), free-form values cannot.
+    """
 
     DEFAULT_VALIDATION_STATUS = 422
 
@@ -99,6 +133,10 @@ class Parser(FlaskParser):
             return missing
         try:
             return load_json(req.get_data(cache=True), current_app.config["MAX_JSON_DEPTH"])
+        except UnfitValue as exc:
+            raise ValidationFailed(
+                f"The request has invalid fields: {exc.path}.", errors={exc.path: [exc.message]}
+            ) from None
         except UnsafeJSON as exc:
             abort(400, messages={"json": [str(exc)]})
 
@@ -140,6 +178,7 @@ class Api(flask_smorest.Api):
 
     def _init_spec(self, *, extra_plugins: list[BasePlugin] | None = None, **options: Any) -> None:
         super()._init_spec(extra_plugins=[*(extra_plugins or ()), ProblemResponses()], **options)
+        self.ma_plugin.converter.add_attribute_function(_no_nul)  # type: ignore[union-attr]
 
     def _register_responses(self) -> None:
         # flask-smorest documents its error responses as application/json; ours are

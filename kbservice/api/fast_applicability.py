@@ -4,7 +4,7 @@
 inventory systems send most. Through Flask, routing, webargs and marshmallow parsing
 and the response object cost about as much as evaluating the corpus. This fast path
 (see fastpath.FastPath) parses the body with the API's own JSON parser
-(jsonbody.load_json) and takes the view's domain steps (api/applicability.check_one)
+(jsonin.load_json) and takes the view's domain steps (api/applicability.check_one)
 with the same functions, so it writes the same bytes.
 
 It answers only what it fully understands: a JSON object body of at most 64 KiB sent
@@ -25,13 +25,13 @@ from flask import Flask
 from ..applicability import assess, judged
 from ..facts import FactsValidationError, normalize_system
 from ..flask_db import catalog_of, get_stamp_reader_of, rule_index_of
+from ..jsonin import UnsafeJSON, load_json
 from ..jsonout import FastJSONProvider
 from ..locales import negotiate
 from ..observability import count_verdicts
 from .answers import system_answer
 from .applicability import RESULTS_SETTING
 from .fastpath import Answer, FastPath
-from .jsonbody import UnsafeJSON, load_json
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication, WSGIEnvironment

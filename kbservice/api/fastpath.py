@@ -32,6 +32,7 @@ from ..articles import normalize_kb
 from ..db import utcnow
 from ..locales import negotiate
 from .rendered import Rendered
+from .request_target import has_control_characters
 from .serving import find_current, rendering
 
 if TYPE_CHECKING:
@@ -65,7 +66,12 @@ class FastPath:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Any:
         answer = None
-        if self.enabled and environ.get("REQUEST_METHOD") == self.method:
+        # Flask answers a control character in the target with its 400 (request_target).
+        if (
+            self.enabled
+            and environ.get("REQUEST_METHOD") == self.method
+            and not has_control_characters(environ)
+        ):
             try:
                 answer = self.answer(environ)
             except DBAPIError:

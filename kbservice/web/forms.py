@@ -11,10 +11,10 @@ from typing import Any
 from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 
-from ..api.jsonbody import UnsafeJSON, load_json
 from ..api.problems import flatten_errors
 from ..api.schemas import TranslationInSchema
 from ..catalog import Catalog, localized
+from ..jsonin import UnfitValue, UnsafeJSON, find_nul, load_json
 from ..rules import RuleValidationError, configured_limits, validate_rules
 
 _LIST_SEPARATORS = re.compile(r"[\s,;]+")
@@ -30,6 +30,10 @@ FACT_FIELDS = {
 }
 MAX_PAGE = 10_000
 MAX_SUMMARY = 1000  # as the API's schemas allow
+# Numbers typed into forms and query strings: ASCII digits ("²".isdigit() is true, but
+# int() refuses it), few enough for any page, service pack or id and for a database
+# integer (int() refuses 4,301 of them; PostgreSQL's bigint, 20).
+_MAX_DIGITS = 9
 
 Errors = dict[str, list[str]]
 
@@ -39,10 +43,18 @@ def split_list(value: str) -> list[str]:
     return [item for item in _LIST_SEPARATORS.split(value) if item]
 
 
+def small_number(value: str) -> int | None:
+    """`value` as a number when it is at most nine ASCII digits, else None."""
+    if len(value) <= _MAX_DIGITS and value.isascii() and value.isdigit():
+        return int(value)
+    return None
+
+
 def _int_or_raw(value: str) -> int | str:
     # A non-number is passed on as typed, for the domain's validation to name.
     stripped = value.strip()
-    return int(stripped) if stripped.isdigit() else stripped
+    number = small_number(stripped)
+    return stripped if number is None else number
 
 
 @dataclass(frozen=True)
@@ -59,15 +71,20 @@ class SearchForm:
     @classmethod
     def from_args(cls, args: MultiDict[str, str]) -> SearchForm:
         """The form as the query string gives it; a bad page number is page 1."""
-        page = args.get("page", "1")
+        page = small_number(args.get("page", "1")) or 1
         return cls(
             q=args.get("q", "").strip(),
             product=args.get("product", ""),
             edition=args.get("edition", ""),
             architecture=args.get("architecture", ""),
             service_pack=args.get("service_pack", ""),
-            page=min(int(page), MAX_PAGE) if page.isdigit() and int(page) > 0 else 1,
+            page=min(page, MAX_PAGE),
         )
+
+    @property
+    def service_pack_number(self) -> int | None:
+        """The service pack filter as a number; None when not set or not a number."""
+        return small_number(self.service_pack)
 
     def filters(self) -> dict[str, Any]:
         """The applies-to filters of `list_articles` (a service pack must be a number)."""
@@ -75,7 +92,7 @@ class SearchForm:
             "product": self.product or None,
             "edition": self.edition or None,
             "architecture": self.architecture or None,
-            "service_pack": int(self.service_pack) if self.service_pack.isdigit() else None,
+            "service_pack": self.service_pack_number,
         }
 
     @property
@@ -167,11 +184,13 @@ class TranslationForm:
         return rows + [SectionRow("", "", new=True) for _ in range(blanks)]
 
     def validate(self) -> bool:
-        """Check lengths and required fields with the API's own schema."""
+        """Check lengths and required fields with the API's own schema, and for NULs."""
+        payload = self.payload()
         try:
-            TranslationInSchema().load(self.payload())
+            TranslationInSchema().load(payload)
         except ValidationError as exc:
             self.errors = field_errors(flatten_errors(exc.messages))
+        _refuse_nul(payload, self.errors)
         return not self.errors
 
 
@@ -209,8 +228,13 @@ class RulesForm:
         """Parse the JSON (depth-limited, like the API) and check it against the rule language."""
         if len(self.summary) > MAX_SUMMARY:
             self.errors["summary"] = [f"Longer than maximum length {MAX_SUMMARY}."]
+        _refuse_nul({"summary": self.summary}, self.errors)
         try:
             parsed = load_json(self.text.encode(), config["MAX_JSON_DEPTH"])
+        except UnfitValue as exc:
+            where = "(root)" if exc.path == "_body" else exc.path
+            self.errors["rules"] = [f"{where}: {exc.message}"]
+            return False
         except UnsafeJSON as exc:
             self.errors["rules"] = [str(exc)]
             return False
@@ -228,7 +252,15 @@ class RulesForm:
 
 
 def _optional_int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return small_number(value) if value else None
+
+
+def _refuse_nul(fields: dict[str, Any], errors: Errors) -> None:
+    # Form text is not JSON, but PostgreSQL cannot store a NUL in it either.
+    unfit = find_nul(fields)
+    if unfit is not None:
+        for name, messages in field_errors({unfit.path: [unfit.message]}).items():
+            errors.setdefault(name, []).extend(messages)
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ def search() -> Response | tuple[str, int]:
     error = None
     if len(form.q) > current_app.config["MAX_QUERY_LENGTH"]:
         error = i18n.text("search.too_long", limit=current_app.config["MAX_QUERY_LENGTH"])
-    elif form.service_pack and not form.service_pack.isdigit():
+    elif form.service_pack and form.service_pack_number is None:
         error = i18n.text("search.bad_service_pack")
     results = None
     if error is None:
