@@ -16,7 +16,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,14 @@ log = logging.getLogger(__name__)
 GRACE = 5.0
 # The exit status of a worker ended for a stuck request; the master starts a new one.
 STUCK_EXIT = 70
+
+
+class AnswerAbandoned(Exception):
+    """A streamed answer ran past its request's deadline after its head was sent.
+
+    The WSGI server logs it and closes the connection without ending the body, so the
+    client sees an incomplete answer, never a complete-looking truncated one.
+    """
 
 
 class RequestTimedOut(BaseException):
@@ -64,11 +72,13 @@ class Watchdog:
         self._thread.start()
 
     @contextmanager
-    def watching(self) -> Iterator[None]:
-        """Run the block under this thread's request deadline."""
+    def watching(self, deadline: float | None = None) -> Iterator[None]:
+        """Run the block until `deadline` (time.monotonic; default: `timeout` from now)."""
         ident = threading.get_ident()
+        if deadline is None:
+            deadline = time.monotonic() + self.timeout
         with self._lock:
-            self._watched[ident] = _Watched(time.monotonic() + self.timeout)
+            self._watched[ident] = _Watched(deadline)
         try:
             yield
         finally:
@@ -118,9 +128,10 @@ class Deadline:
         self.watchdog = watchdog
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Any:
+        deadline = time.monotonic() + self.watchdog.timeout
         try:
-            with self.watchdog.watching():
-                return self.app(environ, start_response)
+            with self.watchdog.watching(deadline):
+                body = self.app(environ, start_response)
         except RequestTimedOut:
             log.error(
                 "%s %s stopped after the %g s request limit",
@@ -143,3 +154,30 @@ class Deadline:
                 return start_response(status, headers, failure)
 
             return response(environ, restart)
+        file_wrapper = environ.get("wsgi.file_wrapper")
+        if isinstance(body, list | tuple) or (file_wrapper and isinstance(body, file_wrapper)):
+            return body  # computed already, or sent by the server (sendfile)
+        # A streamed answer (a batch) does its work while it is iterated.
+        return self._iterate(body, deadline, environ)
+
+    def _iterate(self, body: Iterable[bytes], deadline: float, environ: WSGIEnvironment) -> Any:
+        iterator = iter(body)
+        try:
+            while True:
+                try:
+                    if time.monotonic() >= deadline:
+                        raise RequestTimedOut
+                    with self.watchdog.watching(deadline):
+                        chunk = next(iterator)
+                except StopIteration:
+                    return
+                except RequestTimedOut:
+                    raise AnswerAbandoned(
+                        f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')} stopped "
+                        f"after the {self.watchdog.timeout:g} s request limit while sending"
+                    ) from None
+                yield chunk
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
