@@ -107,10 +107,13 @@ def publish(
         rules=_rules(change, current),
     )
     session.add(revision)
+    # Worded before the flush: a failed flush expires `article`, and reading it then
+    # would raise instead of answering 412.
+    stale = _stale(article)
     try:
         session.flush()
     except IntegrityError as exc:
-        raise PreconditionFailed(_stale(article)) from exc
+        raise PreconditionFailed(stale) from exc
     _write_texts(session, article, current, revision, change)
     replace_applicability_index(session, article.id, revision.applies_to)
     session.flush()

@@ -85,3 +85,30 @@ def test_sqlite_connections_keep_a_small_page_cache_and_writers_a_larger_one(app
     finally:
         for session in sessions:
             session.close()
+
+
+def test_a_writer_losing_the_race_at_insert_gets_412_and_nothing_is_written(app):
+    """The database's unique (article, seq) decides when the serializing lock did not."""
+    headers = {"Authorization": f"Bearer {make_token(app, 'editor')}"}
+    client = app.test_client()
+    etag = client.get(KB).headers["ETag"]
+    # Another writer's revision 2 (seq 2) is in the table, but the article's current
+    # revision is still the one the ETag names: this writer inserts seq 2 too.
+    with get_database(app).write() as session:
+        session.execute(
+            text(
+                "INSERT INTO revisions (article_id, seq, number, created_at, author, summary,"
+                " keywords, related, applies_to, rules)"
+                " SELECT article_id, seq + 1, '9.9', created_at, author, summary, keywords,"
+                " related, applies_to, rules FROM revisions"
+                " WHERE article_id = (SELECT id FROM articles WHERE kb = '885348')"
+            )
+        )
+    response = client.put(
+        f"{KB}/translations/en",
+        json={"title": "Late writer", "sections": [{"heading": None, "body": "Body"}]},
+        headers={**headers, "If-Match": etag},
+    )
+    assert response.status_code == 412, response.get_data(as_text=True)
+    assert "has changed since the ETag" in response.get_json()["detail"]
+    assert client.get(f"{KB}?locale=en").get_json()["title"] != "Late writer"
