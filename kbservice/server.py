@@ -14,7 +14,7 @@ from sqlalchemy import Engine, event
 
 from .flask_db import get_database, warm_caches
 from .logs import one_line_records
-from .watchdog import Deadline, Watchdog
+from .watchdog import GRACE, Deadline, Watchdog
 from .workers import MAX_REQUEST_LINE, worker_class
 
 
@@ -109,10 +109,13 @@ def run_gunicorn(
     """Serve `app` until interrupted.
 
     Each request may run `request_timeout` seconds (watchdog.py); a request head must
-    arrive within `client_timeout` seconds (workers.py).
+    arrive within `client_timeout` seconds, and each later read or write of the request
+    make progress within it (workers.py).
     """
     metrics_bind = app.config["METRICS_BIND"]
-    watchdog = Watchdog(request_timeout)
+    # A thread told to stop may be waiting on its client's socket for one read: the grace
+    # outlasts it, so only a thread stuck in C code ends its worker.
+    watchdog = Watchdog(request_timeout, grace=max(GRACE, client_timeout + 1))
 
     def post_fork(_server: Any, worker: Any) -> None:
         _post_fork(worker, watchdog)
@@ -122,9 +125,7 @@ def run_gunicorn(
         "bind": [f"{host}:{port}", *([metrics_bind] if metrics_bind else [])],
         "workers": workers,
         "threads": threads,
-        "worker_class": worker_class(
-            threads, client_timeout=client_timeout, request_timeout=request_timeout
-        ),
+        "worker_class": worker_class(threads, client_timeout=client_timeout),
         # The master replaces a silent worker; the watchdog stops a request first.
         "timeout": max(timeout, math.ceil(request_timeout + watchdog.grace) + 1),
         # The API contract: request lines up to 8,000 bytes reach the application,

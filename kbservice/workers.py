@@ -8,8 +8,10 @@ complete head; a head not complete within `client_timeout` seconds is answered 4
 The sync worker (`--threads 1`) reads one connection at a time and can only bound
 each head by the same time: it needs a buffering proxy in front (docs/deployment.md).
 
-After the head, socket reads and writes may each take up to `request_timeout`
-seconds (the watchdog bounds the request as a whole, watchdog.py).
+After the head, each socket read (the body) and write (the answer) must make progress
+within `client_timeout` seconds too: a body that stalls is answered 408 (api/hardening.py),
+and no thread waits on one client longer than that per step. The watchdog bounds the
+request as a whole (watchdog.py).
 """
 
 from __future__ import annotations
@@ -75,7 +77,6 @@ class _Bounded:
     """What both workers share: the limits and the 414 answer."""
 
     client_timeout = 5.0
-    request_timeout = 30.0
     log: Any
 
     def handle_error(self, req: Any, client: Any, addr: Any, exc: BaseException) -> None:
@@ -172,7 +173,7 @@ class BoundedThreadWorker(_Bounded, ThreadWorker):  # type: ignore[misc]
             conn.close()
 
     def handle_request(self, req: Any, conn: _HeadConn) -> Any:
-        conn.sock.settimeout(self.request_timeout)
+        conn.sock.settimeout(self.client_timeout)
         return super().handle_request(req, conn)
 
 
@@ -216,15 +217,15 @@ class BoundedSyncWorker(_Bounded, SyncWorker):  # type: ignore[misc]
             seen = len(head)
 
     def handle_request(self, listener: Any, req: Any, client: socket.socket, addr: Any) -> Any:
-        client.settimeout(self.request_timeout)
+        client.settimeout(self.client_timeout)
         return super().handle_request(listener, req, client, addr)
 
 
-def worker_class(threads: int, *, client_timeout: float, request_timeout: float) -> type:
+def worker_class(threads: int, *, client_timeout: float) -> type:
     """The worker class for `threads` threads per worker, with these limits."""
     base = BoundedThreadWorker if threads > 1 else BoundedSyncWorker
     return type(
         base.__name__,
         (base,),
-        {"client_timeout": client_timeout, "request_timeout": request_timeout},
+        {"client_timeout": client_timeout},
     )

@@ -159,6 +159,32 @@ def test_half_sent_requests_do_not_hold_the_threads_of_a_worker(seeded_url, tmp_
                 sock.close()
 
 
+@pytest.mark.parametrize("threads", [1, 4])
+@pytest.mark.parametrize("path", ["/api/v1/applicability", "/api/v1/applicability/batch"])
+def test_a_stalled_body_is_answered_408_and_frees_the_thread(seeded_url, tmp_path, threads, path):
+    with served(seeded_url, tmp_path, threads, KB_CLIENT_TIMEOUT="1") as port:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+            "Content-Length: 100\r\n\r\n"
+        )
+        started = time.perf_counter()
+        sock.sendall(head.encode() + b'{"system": {')  # then nothing more
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+            if b"}" in answer.partition(b"\r\n\r\n")[2]:
+                break
+        sock.close()
+        status, head_bytes, body = _status_and_body(answer)
+        assert status == 408, answer
+        assert f"Content-Type: {PROBLEM}".encode() in head_bytes
+        assert "did not arrive in time" in json.loads(body)["detail"]
+        assert time.perf_counter() - started < 5
+        # The worker serves on.
+        assert call(f"http://127.0.0.1:{port}/api/v1/health")[0] == 200
+
+
 def test_serve_refuses_a_request_timeout_that_is_not_positive(cli):
     from kbservice.cli import main
 

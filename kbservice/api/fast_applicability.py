@@ -110,7 +110,10 @@ class FastApplicability(FastPath):
             return None  # no declared length (chunked) or a bad one: Flask decides
         if not 0 < length <= self._max_body:
             return None
-        body: bytes = environ["wsgi.input"].read(length)
+        try:
+            body: bytes = environ["wsgi.input"].read(length)
+        except OSError:
+            return None  # a stalled body: Flask reads on and answers (408)
         # Flask reads the body again if it answers after all.
         environ["wsgi.input"] = io.BytesIO(body)
         return body if len(body) == length else None

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, Response, request
 from flask_cors import CORS
 from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import ClientDisconnected, RequestTimeout
 
 from .problems import problem_response
 
@@ -74,11 +75,20 @@ def _is_connection_problem(error: DBAPIError) -> bool:
 
 
 def init_hardening(app: Flask) -> None:
-    """Install headers, optional CORS (off unless KB_CORS_ORIGINS is set) and 503 mapping."""
+    """Install headers, optional CORS (off unless KB_CORS_ORIGINS is set), 503 and 408 mapping."""
     app.wsgi_app = SecurityHeaders(app.wsgi_app)  # type: ignore[method-assign]
     origins = list(app.config["CORS_ORIGINS"])
     if origins:
         CORS(app, resources={r"/api/*": {"origins": origins}}, expose_headers=["ETag"])
+
+    @app.errorhandler(ClientDisconnected)
+    def body_stalled(_error: ClientDisconnected) -> Any:
+        # werkzeug's name for a body that ended early or whose read failed: under
+        # `kbservice serve`, each read must make progress within KB_CLIENT_TIMEOUT
+        # (workers.py). A client that left hears nothing; one that stalled, this.
+        return app.handle_http_exception(
+            RequestTimeout("The request body did not arrive in time; send it again.")
+        )
 
     @app.errorhandler(DBAPIError)
     def database_error(error: DBAPIError) -> Response:
