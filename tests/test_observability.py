@@ -78,15 +78,19 @@ def test_client_input_cannot_forge_log_lines(fresh_url, tmp_path, make_app):
         '/api/v1/articles/1%0a{"forged":1}/drafts': '/api/v1/articles/1\n{"forged":1}/drafts',
         "/api/v1/articles/x%0d%0aINFO%20forged/drafts": "/api/v1/articles/x\r\nINFO forged/drafts",
         "/x%0d%0aINFO%20forged": "/x\r\nINFO forged",
-        "/api/v1/articles/2%E2%80%A8forged%1b[2J%7f/drafts": None,
+        "/api/v1/articles/2%1b[2J%7fforged/drafts": "/api/v1/articles/2\x1b[2J\x7fforged/drafts",
+        # Refused by no check on the target (only C0 controls and DEL are): it reaches
+        # the database error, whose plain-text log line quotes the path.
+        "/api/v1/articles/2%E2%80%A8forged%C2%85/drafts": None,
     }
     with running_server(url, 1, log, log_level="INFO") as base:
         root = base.removesuffix("/api/v1")
         for path in paths:
             status, _, _ = call(f"{root}{path}", headers={"Authorization": f"Bearer {token}"})
-            assert status in (404, 500)
+            # 400: a control character in the target (api/request_target.py).
+            assert status in (400, 500)
     text = log.read_text()
-    for character in "\r\x1b\x7f\u2028":
+    for character in "\r\x1b\x7f\x85\u2028":
         assert character not in text
     logged_paths = set()
     for line in text.splitlines():
@@ -98,7 +102,6 @@ def test_client_input_cannot_forge_log_lines(fresh_url, tmp_path, make_app):
             logged_paths.add(json.loads(line.split(": ", 1)[1])["path"])
     assert {path for path in paths.values() if path} <= logged_paths
     assert (
-        'ERROR kbservice.api.hardening: database error on GET /api/v1/articles/1\\n{"forged":1}'
-        "/drafts\\nTraceback (most recent call last):\\n"
+        "ERROR kbservice.api.hardening: database error on GET "
+        "/api/v1/articles/2\\u2028forged\\x85/drafts\\nTraceback (most recent call last):\\n"
     ) in text
-    assert "/api/v1/articles/2\\u2028forged\\x1b[2J\\x7f/drafts" in text
