@@ -185,12 +185,18 @@ def test_a_stalled_body_is_answered_408_and_frees_the_thread(seeded_url, tmp_pat
         assert call(f"http://127.0.0.1:{port}/api/v1/health")[0] == 200
 
 
-def test_serve_refuses_a_request_timeout_that_is_not_positive(cli):
-    from kbservice.cli import main
-
-    result = cli.invoke(main, ["serve"], env={"KB_REQUEST_TIMEOUT": "0"})
-    assert result.exit_code != 0
-    assert "KB_REQUEST_TIMEOUT must be a number of seconds above 0" in result.output
+def test_serve_refuses_a_request_timeout_that_is_not_positive(fresh_url):
+    # A process of its own: `serve` sets up prometheus_client for its workers.
+    env = {**os.environ, "KB_DATABASE_URL": fresh_url, "KB_REQUEST_TIMEOUT": "0"}
+    result = subprocess.run(
+        [str(SCRIPT), "serve", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "KB_REQUEST_TIMEOUT must be a number of seconds above 0" in result.stderr + result.stdout
 
 
 def test_the_rate_limit_answers_429_problems_with_retry_after(make_app, seeded_url):
