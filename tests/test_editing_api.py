@@ -381,8 +381,8 @@ def test_tokens_cli(cli):
 
 
 def test_revoked_token_stops_working(client, app):
-    from kbservice.flask_db import get_database
-    from kbservice.tokens import revoke_token
+    from kbservice.access.tokens import revoke_token
+    from kbservice.http.context import get_database
 
     token = make_token(app, "editor", "leaver")
     headers = {"Authorization": f"Bearer {token}"}

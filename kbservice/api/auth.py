@@ -8,11 +8,11 @@ from typing import Any
 
 from flask import g, request
 
-from .. import articles
-from ..audit import Actor
+from ..access.tokens import Principal, Role, authenticate, record_use
+from ..articles import reading
+from ..articles.audit import Actor
 from ..errors import KBServiceError, PreconditionFailed, PreconditionRequired
-from ..flask_db import get_database, get_primary_session
-from ..tokens import Principal, Role, authenticate, record_use
+from ..http.context import get_database, get_primary_session
 from .localized import revision_id_from_etag
 
 
@@ -83,7 +83,7 @@ def require_if_match(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        snapshot = articles.get_article(get_primary_session(), kwargs["kb"])
+        snapshot = reading.get_article(get_primary_session(), kwargs["kb"])
         header = request.headers.get("If-Match")
         if not header:
             raise PreconditionRequired(

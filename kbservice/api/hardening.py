@@ -9,7 +9,7 @@ from flask import Flask, Response, request
 from flask_cors import CORS
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from .problems import problem_response
+from ..http.problems import problem_response
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment

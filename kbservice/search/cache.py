@@ -29,10 +29,10 @@ from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from ..articles import ArticlePage
-from ..db import SQLITE_CHANGES_AT_BEGIN, ThreadReaders
-from ..lru import LRU
-from .models import SearchDocument
+from ..articles.reading import ArticlePage
+from ..fulltext.models import SearchDocument
+from ..storage.db import SQLITE_CHANGES_AT_BEGIN, ThreadReaders
+from ..storage.lru import LRU
 
 MAX_PAGES = 256
 MAX_TERMS = 4096
