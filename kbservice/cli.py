@@ -374,7 +374,7 @@ def search_reindex(ctx: _AppContext) -> None:
 
     from tqdm import tqdm
 
-    from .search import count_articles, rebuild_index
+    from .fulltext import count_articles, rebuild_index
 
     started = time.perf_counter()
     with get_database(ctx.app).write() as session:

@@ -21,6 +21,7 @@ from ..contract.schemas import (
 )
 from ..errors import ValidationFailed
 from ..http.context import get_database, get_session
+from ..search import listing
 from .base import Blueprint
 from .localized import choose_locale, localize
 from .rules_view import rules_body
@@ -88,7 +89,7 @@ def list_articles(query: dict[str, Any]) -> Response:
             errors={"per_page": [f"Must be at most {largest_page}."]},
         )
     locale = choose_locale(query.get("locale"), "")
-    page = list_articles(
+    page = listing.list_articles(
         get_session(),
         product=query.get("product"),
         edition=query.get("edition"),

@@ -155,14 +155,6 @@ def _fetch_one(connection: Connection, sql: str) -> Any:
         raise DBAPIError.instance(sql, None, exc, error) from exc
 
 
-def clear_caches() -> None:
-    """Forget every cached answer of this process (benchmarks measure cold searches)."""
-    with _caches_lock:
-        caches = list(_caches.values())
-    for cache in caches:
-        cache.clear()
-
-
 def _engine_cache(engine: Engine) -> EngineCache:
     with _caches_lock:
         cache = _caches.get(engine)

@@ -10,7 +10,7 @@ from ..articles import history, reading
 from ..contract.presenters import applies_to_body, notices_body
 from ..errors import NotFound
 from ..http.context import get_catalog
-from ..search import list_articles
+from ..search import listing
 from ..storage.db import utcnow
 from . import i18n
 from .auth import reading_session
@@ -51,7 +51,7 @@ def search() -> Response | tuple[str, int]:
         error = i18n.text("search.bad_service_pack")
     results = None
     if error is None:
-        results = list_articles(
+        results = listing.list_articles(
             reading_session(),
             q=form.q or None,
             locale=g.ui_locale,
