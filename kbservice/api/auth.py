@@ -90,9 +90,10 @@ def require_if_match(view: Callable[..., Any]) -> Callable[..., Any]:
                 "Writes to an existing article need If-Match with the ETag of its current "
                 "revision (GET the article first)."
             )
+        # Any of the article's ETags (every locale's, weak or strong) names its revision;
+        # `*` names none of ours, so it is refused like any stale tag.
         candidates = [
-            revision_id_from_etag(tag.strip().removeprefix("W/").strip('"'))
-            for tag in header.split(",")
+            revision_id_from_etag(tag) for tag in request.if_match.as_set(include_weak=True)
         ]
         if snapshot.revision_id not in candidates:
             raise PreconditionFailed(

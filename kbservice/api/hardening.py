@@ -9,7 +9,7 @@ from flask import Flask, Response, request
 from flask_cors import CORS
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from ..http.problems import problem_response
+from ..http.problems import internal_error, problem_response
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -85,6 +85,4 @@ def init_hardening(app: Flask) -> None:
         if _is_connection_problem(error):
             return _database_unavailable(error)
         log.error("database error on %s %s", request.method, request.path, exc_info=error)
-        return problem_response(
-            500, "Internal server error", "The server could not complete the request."
-        )
+        return internal_error()

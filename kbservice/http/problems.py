@@ -104,15 +104,20 @@ def handle_domain_error(error: KBServiceError) -> Response:
     )
 
 
+def internal_error() -> Response:
+    """The one 500 response: it names nothing of the failure (the log has it)."""
+    return problem_response(
+        500, "Internal server error", "The server could not complete the request."
+    )
+
+
 def handle_http_exception(error: HTTPException) -> Response:
     """Map werkzeug/webargs HTTP errors (404, 405, 413, 422 …) to problem responses."""
     status = error.code or 500
     if status >= 500:
         original = getattr(error, "original_exception", None)
         log.error("unhandled error on %s %s", request.method, request.path, exc_info=original)
-        return problem_response(
-            500, "Internal server error", "The server could not complete the request."
-        )
+        return internal_error()
     data = getattr(error, "data", None) or {}
     errors = None
     if "messages" in data:
