@@ -12,7 +12,7 @@ import time
 from sqlalchemy.exc import DBAPIError
 
 from kbservice import create_app
-from kbservice.server import prepare_for_fork
+from kbservice.http.server import prepare_for_fork
 
 app = create_app()
 _log = logging.getLogger("kbservice")

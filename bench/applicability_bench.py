@@ -31,17 +31,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kbservice import create_app  # noqa: E402
-from kbservice.applicability import RuleIndex, assess  # noqa: E402
-from kbservice.catalog import Catalog  # noqa: E402
-from kbservice.catalog_store import upsert_products  # noqa: E402
-from kbservice.db import Database, make_null_pool_engine  # noqa: E402
-from kbservice.facts import normalize_system  # noqa: E402
-from kbservice.flask_db import get_catalog, get_database, get_rule_index  # noqa: E402
-from kbservice.migrate import upgrade  # noqa: E402
+from kbservice.applicability.index import RuleIndex, assess  # noqa: E402
+from kbservice.catalog.facts import normalize_system  # noqa: E402
+from kbservice.catalog.products import Catalog  # noqa: E402
+from kbservice.catalog.store import upsert_products  # noqa: E402
+from kbservice.http.context import get_catalog, get_database, get_rule_index  # noqa: E402
 from kbservice.rules import Verdict  # noqa: E402
-from kbservice.seeding import seed  # noqa: E402
-from kbservice.synthetic import load_corpus  # noqa: E402
-from kbservice.synthetic_rules import ROLES, real_products, realistic_rules, synthetic_products  # noqa: E402
+from kbservice.storage.db import Database, make_null_pool_engine  # noqa: E402
+from kbservice.storage.migrate import upgrade  # noqa: E402
+from kbservice.synth.corpus import load_corpus  # noqa: E402
+from kbservice.synth.rules import ROLES, real_products, realistic_rules, synthetic_products  # noqa: E402
+from kbservice.transfer.seeding import seed  # noqa: E402
 
 
 def emit(row: str) -> None:

@@ -339,8 +339,8 @@ def load_average() -> str:
 def catalog_products(corpus: Corpus) -> list[Any]:
     """The products of the corpus's catalog (the seeds plus the synthetic ones)."""
     sys.path.insert(0, str(ROOT))
-    from kbservice.catalog import Catalog
-    from kbservice.synthetic_rules import real_products, synthetic_products
+    from kbservice.catalog.products import Catalog
+    from kbservice.synth.rules import real_products, synthetic_products
 
     return list(Catalog.from_dicts(real_products() + synthetic_products(corpus.products)).products)
 

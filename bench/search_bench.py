@@ -40,14 +40,15 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, Text, select, t
 from tqdm import tqdm  # noqa: E402
 
 from kbservice import create_app  # noqa: E402
-from kbservice.db import Database, make_null_pool_engine  # noqa: E402
-from kbservice.migrate import upgrade  # noqa: E402
-from kbservice.models import Revision, RevisionText  # noqa: E402
-from kbservice.search import rebuild_index, search_articles  # noqa: E402
-from kbservice.search.indexer import body_segments  # noqa: E402
-from kbservice.search.models import SearchDocument, SearchPosting  # noqa: E402
-from kbservice.seeding import seed  # noqa: E402
-from kbservice.synthetic import generate_articles, load_corpus  # noqa: E402
+from kbservice.fulltext import rebuild_index  # noqa: E402
+from kbservice.fulltext.indexer import body_segments  # noqa: E402
+from kbservice.fulltext.models import SearchDocument, SearchPosting  # noqa: E402
+from kbservice.search import search_articles  # noqa: E402
+from kbservice.storage.db import Database, make_null_pool_engine  # noqa: E402
+from kbservice.storage.migrate import upgrade  # noqa: E402
+from kbservice.storage.models import Revision, RevisionText  # noqa: E402
+from kbservice.synth.corpus import generate_articles, load_corpus  # noqa: E402
+from kbservice.transfer.seeding import seed  # noqa: E402
 
 SEED = 0
 # (what it stands for, query). The KB number is filled in from the corpus. The last three

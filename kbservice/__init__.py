@@ -8,11 +8,11 @@ from typing import Any
 
 from flask import Flask
 
-from . import flask_db
 from .config import build_config
-from .db import Database
-from .jsonout import init_json
-from .logs import configure_logging
+from .http import context
+from .http.jsonout import init_json
+from .http.logs import configure_logging
+from .storage.db import Database
 
 __version__ = "0.1.0"
 
@@ -44,11 +44,11 @@ def create_app(
     init_json(app)
     configure_logging(app.config["LOG_LEVEL"])
 
-    flask_db.init_app(app, database)
+    context.init_app(app, database)
 
     from .api import register_api
-    from .observability import init_observability
-    from .ratelimit import init_rate_limit
+    from .http.observability import init_observability
+    from .http.ratelimit import init_rate_limit
 
     register_api(app)
     init_rate_limit(app)

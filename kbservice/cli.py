@@ -13,9 +13,9 @@ from typing import Any
 import click
 
 from . import create_app
-from .changes import CHANNEL
 from .config import ConfigError
-from .flask_db import get_database
+from .http.context import get_database
+from .storage.changes import CHANNEL
 
 log = logging.getLogger("kbservice")
 
@@ -46,7 +46,7 @@ pass_ctx = click.make_pass_decorator(_AppContext, ensure=True)
 
 
 def _display_url(url: str) -> str:
-    from .db import safe_url
+    from .storage.db import safe_url
 
     return safe_url(url)
 
@@ -72,7 +72,7 @@ def db() -> None:
 @pass_ctx
 def db_upgrade(ctx: _AppContext, revision: str) -> None:
     """Apply the Alembic migrations."""
-    from .migrate import upgrade
+    from .storage.migrate import upgrade
 
     click.echo(f"Migrating {_display_url(ctx.url)} to {revision} …")
     upgrade(ctx.url, revision)
@@ -85,7 +85,7 @@ def db_check(ctx: _AppContext) -> None:
     """Fail if the models and the migrations disagree."""
     from alembic.util.exc import CommandError
 
-    from .migrate import check
+    from .storage.migrate import check
 
     try:
         check(ctx.url)
@@ -103,7 +103,7 @@ def db_check(ctx: _AppContext) -> None:
 @pass_ctx
 def seed_command(ctx: _AppContext, seeds_dir: Path | None) -> None:
     """Load the product catalog and seed articles (idempotent: a second run changes nothing)."""
-    from .seeding import seed
+    from .transfer.seeding import seed
 
     folder = seeds_dir or Path(ctx.app.config["SEEDS_DIR"])
     with get_database(ctx.app).write() as session:
@@ -119,8 +119,8 @@ def seed_command(ctx: _AppContext, seeds_dir: Path | None) -> None:
 
 def prepare_database(app: Any) -> None:
     """Migrate and seed an empty database; migrate an existing one."""
-    from .migrate import needs_setup, upgrade
-    from .seeding import seed
+    from .storage.migrate import needs_setup, upgrade
+    from .transfer.seeding import seed
 
     url = app.config["DATABASE_URL"]
     empty = needs_setup(url)
@@ -184,7 +184,7 @@ def serve(
     The product catalog and every article's compiled rules are built once, before the
     workers start: they share that memory and answer their first request at full speed.
     """
-    from .server import prepare_for_fork, run_gunicorn
+    from .http.server import prepare_for_fork, run_gunicorn
 
     # Workers share metrics through files; this must be set before the app is built.
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="kbservice-metrics-"))
@@ -250,8 +250,8 @@ def tokens() -> None:
 @pass_ctx
 def tokens_create(ctx: _AppContext, name: str, role: str) -> None:
     """Create a token; it is printed once, as the last line (only its hash is stored)."""
+    from .access.tokens import Role, create_token
     from .errors import KBServiceError
-    from .tokens import Role, create_token
 
     try:
         with get_database(ctx.app).write() as session:
@@ -266,7 +266,7 @@ def tokens_create(ctx: _AppContext, name: str, role: str) -> None:
 @pass_ctx
 def tokens_list(ctx: _AppContext) -> None:
     """List tokens (never their secrets)."""
-    from .tokens import list_tokens
+    from .access.tokens import list_tokens
 
     with get_database(ctx.app).session() as session:
         rows = list_tokens(session)
@@ -283,8 +283,8 @@ def tokens_list(ctx: _AppContext) -> None:
 @pass_ctx
 def tokens_revoke(ctx: _AppContext, name_or_id: str) -> None:
     """Revoke a token by name or id; it stops working at once."""
+    from .access.tokens import revoke_token
     from .errors import KBServiceError
-    from .tokens import revoke_token
 
     try:
         with get_database(ctx.app).write() as session:
@@ -314,11 +314,11 @@ def import_text(
     A new KB number becomes a draft article; a known one, a translation draft. Nothing is
     published: an editor reviews the draft and publishes it (POST /api/v1/drafts/ID/publish).
     """
-    from .audit import Actor, record
-    from .catalog_store import load_catalog
+    from .articles.audit import Actor, record
+    from .catalog.store import load_catalog
     from .errors import KBServiceError
-    from .legacy_import import import_legacy_text
-    from .legacy_text import LegacyTextError
+    from .transfer.legacy_import import import_legacy_text
+    from .transfer.legacy_text import LegacyTextError
 
     text = _decode_text(file.read(), file.name, encoding)
     database = get_database(ctx.app)
@@ -374,7 +374,7 @@ def search_reindex(ctx: _AppContext) -> None:
 
     from tqdm import tqdm
 
-    from .search import count_articles, rebuild_index
+    from .fulltext import count_articles, rebuild_index
 
     started = time.perf_counter()
     with get_database(ctx.app).write() as session:
@@ -404,7 +404,7 @@ def export_command(ctx: _AppContext, file: Path) -> None:
 
     from tqdm import tqdm
 
-    from .backup import BackupError, Exporter
+    from .transfer.backup import BackupError, Exporter
 
     try:
         with get_database(ctx.app).session() as session:
@@ -442,9 +442,9 @@ def import_command(ctx: _AppContext, file: Path) -> None:
 
     from tqdm import tqdm
 
-    from .backup import BackupError, Importer
-    from .backup_checks import Limits
-    from .migrate import needs_setup, upgrade
+    from .storage.migrate import needs_setup, upgrade
+    from .transfer.backup import BackupError, Importer
+    from .transfer.checks import Limits
 
     try:
         with file.open("rb") as stream:
@@ -489,12 +489,12 @@ def synth(ctx: _AppContext, articles: int, products: int, seed_value: int) -> No
     """
     from tqdm import tqdm
 
-    from .catalog import Catalog
-    from .catalog_store import upsert_products
-    from .migrate import upgrade
-    from .seeding import seed
-    from .synthetic import load_corpus
-    from .synthetic_rules import real_products, realistic_rules, synthetic_products
+    from .catalog.products import Catalog
+    from .catalog.store import upsert_products
+    from .storage.migrate import upgrade
+    from .synth.corpus import load_corpus
+    from .synth.rules import real_products, realistic_rules, synthetic_products
+    from .transfer.seeding import seed
 
     upgrade(ctx.url)
     entries = real_products() + synthetic_products(products)

@@ -1,4 +1,4 @@
-"""Domain exceptions; kbservice.api.problems maps each to an RFC 9457 problem response."""
+"""Domain exceptions; kbservice.http.problems maps each to an RFC 9457 problem response."""
 
 from __future__ import annotations
 

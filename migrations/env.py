@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from alembic import context
 
-from kbservice import models  # noqa: F401  (registers every table on the metadata)
 from kbservice.config import build_config
-from kbservice.db import Base, make_null_pool_engine
-from kbservice.search import models as search_models  # noqa: F401  (the search index tables)
+from kbservice.fulltext import models as search_models  # noqa: F401  (the search index tables)
+from kbservice.storage import models  # noqa: F401  (registers every table on the metadata)
+from kbservice.storage.db import Base, make_null_pool_engine
 
 config = context.config
 

@@ -21,10 +21,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from kbservice import create_app
-from kbservice.db import Database, make_null_pool_engine
-from kbservice.flask_db import get_database
-from kbservice.migrate import upgrade
-from kbservice.seeding import seed
+from kbservice.http.context import get_database
+from kbservice.storage.db import Database, make_null_pool_engine
+from kbservice.storage.migrate import upgrade
+from kbservice.transfer.seeding import seed
 
 from .pg import Cluster, postgres_available, start_cluster
 
@@ -179,7 +179,7 @@ def cli(fresh_url: str) -> CliRunner:
 
 def make_token(app: Flask, role: str, name: str | None = None) -> str:
     """Create an API token in `app`'s database and return it."""
-    from kbservice.tokens import Role, create_token
+    from kbservice.access.tokens import Role, create_token
 
     with app.app_context(), get_database(app).write() as session:
         return create_token(session, name or f"{role}-{next(_names)}", Role.parse(role))

@@ -108,7 +108,7 @@ def terminate_backends(url: str, condition: str) -> int:
     """End the sessions of `url`'s database that match the SQL `condition`; how many."""
     from sqlalchemy import text
 
-    from kbservice.db import make_null_pool_engine
+    from kbservice.storage.db import make_null_pool_engine
 
     engine = make_null_pool_engine(url)
     try:

@@ -13,18 +13,19 @@ from click.testing import CliRunner, Result
 from flask.testing import FlaskClient
 from sqlalchemy import func, inspect, select, sql
 
-from kbservice import backup, create_app
-from kbservice.articles import NewArticle, create_article, find_article
-from kbservice.audit import Actor, record
+from kbservice import create_app
+from kbservice.access.tokens import Role, create_token
+from kbservice.articles.audit import Actor, record
+from kbservice.articles.drafts import save_draft
+from kbservice.articles.reading import NewArticle, create_article, find_article
+from kbservice.articles.revisions import Change, publish
 from kbservice.cli import main
-from kbservice.db import Database, make_null_pool_engine
-from kbservice.drafts import save_draft
-from kbservice.flask_db import get_database
-from kbservice.migrate import needs_setup, upgrade
-from kbservice.models import Article, Revision
-from kbservice.revisions import Change, publish
-from kbservice.search import index_article
-from kbservice.tokens import Role, create_token
+from kbservice.fulltext import index_article
+from kbservice.http.context import get_database
+from kbservice.storage.db import Database, make_null_pool_engine
+from kbservice.storage.migrate import needs_setup, upgrade
+from kbservice.storage.models import Article, Revision
+from kbservice.transfer import backup
 
 from .conftest import DatabaseFactory
 

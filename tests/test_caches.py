@@ -11,10 +11,10 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from kbservice.api.serving import rendered_cache
-from kbservice.articles import NewArticle, create_article
+from kbservice.articles.reading import NewArticle, create_article
+from kbservice.articles.revisions import Change, publish
 from kbservice.cli import main
-from kbservice.db import Database, make_null_pool_engine
-from kbservice.revisions import Change, publish
+from kbservice.storage.db import Database, make_null_pool_engine
 
 from .conftest import each_freshness_mode
 from .flask_requests import FlaskRequests, comparable, requests_counted
@@ -90,7 +90,7 @@ def test_every_way_of_loading_an_article_renders_it_alike(client):
 
 
 def test_an_article_lookup_brings_rows_only_when_asked(app):
-    from kbservice.flask_db import get_stamp_reader_of
+    from kbservice.http.context import get_stamp_reader_of
 
     reader = get_stamp_reader_of(app)
     cold = reader.article("885348", with_rows=True)

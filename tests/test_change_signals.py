@@ -19,9 +19,9 @@ from click.testing import CliRunner
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from kbservice.changes import HostCounter
 from kbservice.cli import main
-from kbservice.db import make_null_pool_engine
+from kbservice.storage.changes import HostCounter
+from kbservice.storage.db import make_null_pool_engine
 
 from .conftest import make_token, migrated_and_seeded
 from .pg import terminate_backends

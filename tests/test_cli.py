@@ -14,9 +14,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from kbservice.cli import main
-from kbservice.db import make_null_pool_engine
-from kbservice.migrate import check, upgrade
-from kbservice.models import Article, Product, Revision, RevisionText
+from kbservice.storage.db import make_null_pool_engine
+from kbservice.storage.migrate import check, upgrade
+from kbservice.storage.models import Article, Product, Revision, RevisionText
 
 SCRIPT = Path(sys.executable).parent / "kbservice"
 

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from kbservice.db import SQLITE_CACHE_KIB, SQLITE_WRITE_CACHE_KIB
-from kbservice.flask_db import get_database
+from kbservice.http.context import get_database
+from kbservice.storage.db import SQLITE_CACHE_KIB, SQLITE_WRITE_CACHE_KIB
 
 from .conftest import make_token
 

@@ -381,8 +381,8 @@ def test_tokens_cli(cli):
 
 
 def test_revoked_token_stops_working(client, app):
-    from kbservice.flask_db import get_database
-    from kbservice.tokens import revoke_token
+    from kbservice.access.tokens import revoke_token
+    from kbservice.http.context import get_database
 
     token = make_token(app, "editor", "leaver")
     headers = {"Authorization": f"Bearer {token}"}
@@ -419,3 +419,17 @@ def test_search_index_follows_every_published_revision(client, editor):
     )
     assert restored.status_code == 200
     assert kbs("zanzibarite") == []
+
+
+def test_if_match_takes_lists_and_weak_tags_and_refuses_a_star(client, editor):
+    """The If-Match forms clients send: a list, a weak tag, `*`, an empty header."""
+    text = {"title": "Title", "sections": [{"heading": None, "body": "Body"}], "summary": "s"}
+    path = f"{KB}/translations/en"
+    current = _etag(client)
+    _problem(client.put(path, json=text, headers={**editor, "If-Match": "*"}), 412)
+    _problem(client.put(path, json=text, headers={**editor, "If-Match": '"other", "x"'}), 412)
+    listed = client.put(path, json=text, headers={**editor, "If-Match": f'"stale", {current}'})
+    assert listed.status_code == 200
+    weak = client.put(path, json=text, headers={**editor, "If-Match": f"W/{_etag(client)}"})
+    assert weak.status_code == 200
+    _problem(client.put(path, json=text, headers={**editor, "If-Match": ""}), 428)

@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
-from kbservice.db import make_null_pool_engine
-from kbservice.models import Article, Revision, RevisionText
+from kbservice.storage.db import make_null_pool_engine
+from kbservice.storage.models import Article, Revision, RevisionText
 
 from .conftest import make_token, migrated_and_seeded
 from .servers import call as _call

@@ -21,11 +21,12 @@ from flask import Flask
 from hypothesis import HealthCheck, settings
 from werkzeug.http import parse_options_header
 
-from kbservice import articles, create_app
+from kbservice import create_app
 from kbservice.api.localized import article_etag
-from kbservice.api.problems import PROBLEM_MEDIA_TYPE
+from kbservice.articles import reading
 from kbservice.errors import NotFound
-from kbservice.flask_db import get_database
+from kbservice.http.context import get_database
+from kbservice.http.problems import PROBLEM_MEDIA_TYPE
 
 from .conftest import DatabaseFactory, make_token
 
@@ -140,7 +141,7 @@ def current_etag(app: Flask, kb: str) -> str | None:
     """An ETag of the article's current revision, or None when there is no such article."""
     with app.app_context(), get_database(app).session() as session:
         try:
-            snapshot = articles.get_article(session, kb)
+            snapshot = reading.get_article(session, kb)
         except NotFound:
             return None
         return '"' + article_etag(snapshot.kb, snapshot.revision_id, "rules") + '"'

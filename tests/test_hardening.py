@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kbservice import create_app
-from kbservice.flask_db import get_database
+from kbservice.http.context import get_database
 
 from .pg import postgres_available, start_cluster, terminate_backends
 

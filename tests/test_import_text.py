@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from kbservice.cli import main
-from kbservice.db import make_null_pool_engine
-from kbservice.models import Draft
+from kbservice.storage.db import make_null_pool_engine
+from kbservice.storage.models import Draft
 
 from .conftest import SEEDS, make_token
 

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from kbservice.cli import main
-from kbservice.flask_db import get_database
+from kbservice.http.context import get_database
 
 from .test_cli import SCRIPT, _free_port, _get
 from .test_web import csrf_of, edit_form, page, revision_numbers, sign_in

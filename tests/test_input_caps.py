@@ -16,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event
 
-from kbservice.flask_db import get_database
+from kbservice.http.context import get_database
 
 from .conftest import make_token
 from .test_web import edit_form, page, sign_in

@@ -6,7 +6,7 @@ import json
 import logging
 import re
 
-from kbservice.db import make_null_pool_engine
+from kbservice.storage.db import make_null_pool_engine
 
 from .conftest import make_token, migrated_and_seeded
 from .flask_requests import scrape

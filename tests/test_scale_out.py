@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from kbservice.db import make_null_pool_engine
-from kbservice.flask_db import get_database
+from kbservice.http.context import get_database
+from kbservice.storage.db import make_null_pool_engine
 
 from .conftest import make_token, migrated_and_seeded
 from .servers import call as _call

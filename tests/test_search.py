@@ -10,13 +10,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import delete, func, select
 
 from kbservice import create_app
-from kbservice.articles import NewArticle, create_article
+from kbservice.articles.reading import NewArticle, create_article
 from kbservice.cli import main
-from kbservice.flask_db import get_database
-from kbservice.models import Article, ArticleApplicability, Revision, RevisionText
-from kbservice.search import index_article, search_articles
-from kbservice.search.models import SearchDocument, SearchPosting
-from kbservice.synthetic import generate_articles, load_corpus
+from kbservice.fulltext import index_article
+from kbservice.fulltext.models import SearchDocument, SearchPosting
+from kbservice.http.context import get_database
+from kbservice.search import search_articles
+from kbservice.storage.models import Article, ArticleApplicability, Revision, RevisionText
+from kbservice.synth.corpus import generate_articles, load_corpus
 
 SERVER_2003 = "windows_server_2003"
 

@@ -10,12 +10,13 @@ from sqlalchemy import delete
 from sqlalchemy.exc import DBAPIError
 
 from kbservice import create_app
-from kbservice.articles import ArticlePage, create_article
-from kbservice.flask_db import get_database
-from kbservice.lru import LRU
-from kbservice.search import rebuild_index, search_articles, searching
+from kbservice.articles.reading import ArticlePage, create_article
+from kbservice.fulltext import rebuild_index
+from kbservice.fulltext.models import SearchDocument, SearchPosting
+from kbservice.http.context import get_database
+from kbservice.search import search_articles, searching
 from kbservice.search.cache import _fetch_one
-from kbservice.search.models import SearchDocument, SearchPosting
+from kbservice.storage.lru import LRU
 
 from .test_search import CORPUS, _article, corpus  # noqa: F401  (the shared corpus fixture)
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import update
 
-from kbservice.articles import NewArticle, create_article
-from kbservice.db import Database, make_null_pool_engine
-from kbservice.flask_db import warm_caches
-from kbservice.models import Article, Revision
+from kbservice.articles.reading import NewArticle, create_article
+from kbservice.http.context import warm_caches
+from kbservice.storage.db import Database, make_null_pool_engine
+from kbservice.storage.models import Article, Revision
 
 
 def _nested(levels: int, leaf: Any) -> Any:

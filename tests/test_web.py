@@ -9,9 +9,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from kbservice.audit import list_events
-from kbservice.flask_db import get_database
-from kbservice.tokens import revoke_token
+from kbservice.access.tokens import revoke_token
+from kbservice.articles.audit import list_events
+from kbservice.http.context import get_database
 from kbservice.web import i18n
 
 from .conftest import make_token

@@ -18,11 +18,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from kbservice import create_app
-from kbservice.audit import list_events
+from kbservice.articles.audit import list_events
 from kbservice.cli import main
 from kbservice.config import ConfigError
-from kbservice.flask_db import get_database
-from kbservice.models import WebSession
+from kbservice.http.context import get_database
+from kbservice.storage.models import WebSession
 
 from .conftest import make_token
 from .test_web import csrf_of, page

@@ -16,10 +16,10 @@ from typing import Any
 
 from flask import Response, current_app, jsonify
 
-from ..applicability import Assessment
-from ..facts import NormalizedSystem
-from ..jsonout import FastJSONProvider
-from ..observability import count_verdicts
+from ..applicability.index import Assessment
+from ..catalog.facts import NormalizedSystem
+from ..http.jsonout import FastJSONProvider
+from ..http.observability import count_verdicts
 
 # A streamed batch answer is written to the socket in pieces of about this size.
 _CHUNK = 64 * 1024

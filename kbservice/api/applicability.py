@@ -7,16 +7,9 @@ from typing import Any
 
 from flask import Response, current_app, jsonify, request
 
-from ..applicability import Assessment, RuleEntry, RuleIndex, assess, judged
-from ..errors import TooLarge, ValidationFailed
-from ..facts import FactsValidationError, NormalizedSystem, normalize_system
-from ..flask_db import get_catalog, get_rule_index
-from ..observability import count_verdicts
-from .answers import Prepared, batch_response, system_answer
-from .base import Blueprint
-from .localized import choose_locale, localize
-from .problems import problem_dict
-from .schemas import (
+from ..applicability.index import Assessment, RuleEntry, RuleIndex, assess, judged
+from ..catalog.facts import FactsValidationError, NormalizedSystem, normalize_system
+from ..contract.schemas import (
     LOCALIZED,
     ApplicabilityBatchRequestSchema,
     ApplicabilityBatchResponseSchema,
@@ -24,6 +17,13 @@ from .schemas import (
     ApplicabilityRequestSchema,
     ApplicabilityResponseSchema,
 )
+from ..errors import TooLarge, ValidationFailed
+from ..http.context import get_catalog, get_rule_index
+from ..http.observability import count_verdicts
+from ..http.problems import problem_dict
+from .answers import Prepared, batch_response, system_answer
+from .base import Blueprint
+from .localized import choose_locale, localize
 
 blp = Blueprint("applicability", __name__, description="Does this article apply to my system?")
 

@@ -6,14 +6,9 @@ from typing import Any
 
 from flask import Response, current_app, jsonify
 
-from .. import articles
-from ..errors import ValidationFailed
-from ..flask_db import get_database, get_session
-from .base import Blueprint
-from .localized import choose_locale, localize
-from .presenters import list_item_body, revision_body
-from .rules_view import rules_body
-from .schemas import (
+from ..articles import reading
+from ..contract.presenters import list_item_body, revision_body
+from ..contract.schemas import (
     ETAG,
     IF_NONE_MATCH,
     LOCALIZED,
@@ -24,6 +19,12 @@ from .schemas import (
     RevisionListSchema,
     RulesBodySchema,
 )
+from ..errors import ValidationFailed
+from ..http.context import get_database, get_session
+from ..search import listing
+from .base import Blueprint
+from .localized import choose_locale, localize
+from .rules_view import rules_body
 from .serving import serve_current, serve_snapshot
 
 blp = Blueprint("articles", __name__, description="Knowledge-base articles")
@@ -45,8 +46,8 @@ def get_article(kb: str, locale: str | None = None) -> Response:
 @blp.alt_response(404, description="No such article")
 def list_revisions(kb: str) -> Response:
     """Every revision of an article, newest first."""
-    revisions = articles.list_revisions(get_session(), kb)
-    number = articles.normalize_kb(kb)
+    revisions = reading.list_revisions(get_session(), kb)
+    number = reading.normalize_kb(kb)
     return jsonify({"kb": number, "items": [revision_body(revision) for revision in revisions]})
 
 
@@ -58,7 +59,7 @@ def list_revisions(kb: str) -> Response:
 @blp.alt_response(404, description="No such article or revision")
 def get_revision(kb: str, number: str, locale: str | None = None) -> Response:
     """The article exactly as it was at one revision."""
-    return serve_snapshot(articles.get_revision(get_session(), kb, number), locale)
+    return serve_snapshot(reading.get_revision(get_session(), kb, number), locale)
 
 
 @blp.route("/articles/<string:kb>/rules")
@@ -66,7 +67,7 @@ def get_revision(kb: str, number: str, locale: str | None = None) -> Response:
 @blp.alt_response(404, description="No such article")
 def get_rules(kb: str) -> Response:
     """The rule document of the article's current revision (see docs/rules.md)."""
-    return rules_body(articles.get_article(get_session(), kb))
+    return rules_body(reading.get_article(get_session(), kb))
 
 
 @blp.route("/articles")
@@ -88,7 +89,7 @@ def list_articles(query: dict[str, Any]) -> Response:
             errors={"per_page": [f"Must be at most {largest_page}."]},
         )
     locale = choose_locale(query.get("locale"), "")
-    page = articles.list_articles(
+    page = listing.list_articles(
         get_session(),
         product=query.get("product"),
         edition=query.get("edition"),

@@ -8,11 +8,11 @@ from typing import Any
 
 from flask import g, request
 
-from .. import articles
-from ..audit import Actor
+from ..access.tokens import Principal, Role, authenticate, record_use
+from ..articles import reading
+from ..articles.audit import Actor
 from ..errors import KBServiceError, PreconditionFailed, PreconditionRequired
-from ..flask_db import get_database, get_primary_session
-from ..tokens import Principal, Role, authenticate, record_use
+from ..http.context import get_database, get_primary_session
 from .localized import revision_id_from_etag
 
 
@@ -83,16 +83,17 @@ def require_if_match(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        snapshot = articles.get_article(get_primary_session(), kwargs["kb"])
+        snapshot = reading.get_article(get_primary_session(), kwargs["kb"])
         header = request.headers.get("If-Match")
         if not header:
             raise PreconditionRequired(
                 "Writes to an existing article need If-Match with the ETag of its current "
                 "revision (GET the article first)."
             )
+        # Any of the article's ETags (every locale's, weak or strong) names its revision;
+        # `*` names none of ours, so it is refused like any stale tag.
         candidates = [
-            revision_id_from_etag(tag.strip().removeprefix("W/").strip('"'))
-            for tag in header.split(",")
+            revision_id_from_etag(tag) for tag in request.if_match.as_set(include_weak=True)
         ]
         if snapshot.revision_id not in candidates:
             raise PreconditionFailed(

@@ -12,11 +12,11 @@ from marshmallow import missing
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 from werkzeug.exceptions import HTTPException
 
-from ..drafts import MAX_DRAFT_ID
+from ..articles.drafts import MAX_DRAFT_ID
+from ..contract.jsonin import UnfitValue, UnsafeJSON, load_json
+from ..contract.schemas import ProblemSchema
 from ..errors import KBServiceError, ValidationFailed
-from ..jsonin import UnfitValue, UnsafeJSON, load_json
-from .problems import PROBLEM_MEDIA_TYPE, handle_domain_error, handle_http_exception
-from .schemas import ProblemSchema
+from ..http.problems import PROBLEM_MEDIA_TYPE, handle_domain_error, handle_http_exception
 
 # What the generic error responses mean here (the phrase is used for other statuses).
 _ERROR_DESCRIPTIONS = {

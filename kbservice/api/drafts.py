@@ -6,15 +6,10 @@ from typing import Any
 
 from flask import Response, g, jsonify, request
 
-from .. import articles, audit, drafts
-from ..errors import ValidationFailed
-from ..flask_db import get_catalog, get_database, get_primary_session
-from ..tokens import Role
-from .auth import actor, require, require_if_match
-from .base import Blueprint
-from .editing import check_applies_to, check_locale, check_rules
-from .presenters import rfc3339
-from .schemas import (
+from ..access.tokens import Role
+from ..articles import audit, drafts, reading
+from ..contract.presenters import rfc3339
+from ..contract.schemas import (
     ETAG,
     IF_MATCH_DRAFT,
     IF_MATCH_PUBLISH,
@@ -28,6 +23,11 @@ from .schemas import (
     RulesInSchema,
     TranslationInSchema,
 )
+from ..errors import ValidationFailed
+from ..http.context import get_catalog, get_database, get_primary_session
+from .auth import actor, require, require_if_match
+from .base import Blueprint
+from .editing import check_applies_to, check_locale, check_rules
 from .serving import serve_snapshot
 
 blp = Blueprint("drafts", __name__, description="Drafts (editor role)")
@@ -88,7 +88,7 @@ def _expected_version() -> int | None:
 
 
 def _save(kb: str, kind: str, payload: dict[str, Any], locale: str = "") -> Response:
-    base = articles.get_article(get_primary_session(), kb).revision_id
+    base = reading.get_article(get_primary_session(), kb).revision_id
     with get_database().write() as session:
         info, created = drafts.save_draft(
             session,

@@ -6,16 +6,10 @@ from typing import Any
 
 from flask import Response, current_app, g
 
-from .. import articles, audit, revisions
-from ..catalog import Catalog, applies_to_errors
-from ..errors import ValidationFailed
-from ..flask_db import get_catalog, get_database, get_primary_session
-from ..rules import RuleValidationError, configured_limits, validate_rules
-from ..tokens import Role
-from .auth import actor, require, require_if_match
-from .base import Blueprint
-from .rules_view import rules_body
-from .schemas import (
+from ..access.tokens import Role
+from ..articles import audit, reading, revisions
+from ..catalog.products import Catalog, applies_to_errors
+from ..contract.schemas import (
     ETAG,
     IF_MATCH_ARTICLE,
     LOCALIZED,
@@ -28,6 +22,12 @@ from .schemas import (
     RulesInSchema,
     TranslationInSchema,
 )
+from ..errors import ValidationFailed
+from ..http.context import get_catalog, get_database, get_primary_session
+from ..rules import RuleValidationError, configured_limits, validate_rules
+from .auth import actor, require, require_if_match
+from .base import Blueprint
+from .rules_view import rules_body
 from .serving import serve_snapshot
 
 blp = Blueprint("editing", __name__, description="Editing articles (editor role)")
@@ -67,7 +67,7 @@ def check_applies_to(entries: list[dict[str, Any]] | None, catalog: Catalog) -> 
         raise ValidationFailed("The applies-to list is invalid.", errors=errors)
 
 
-def _written(snapshot: articles.ArticleSnapshot, locale: str, status: int) -> Response:
+def _written(snapshot: reading.ArticleSnapshot, locale: str, status: int) -> Response:
     response = serve_snapshot(snapshot, locale)
     response.status_code = status
     return response
@@ -84,19 +84,19 @@ def create(body: dict[str, Any]) -> Response:
     source_locale = check_locale(body["source_locale"], "source_locale")
     check_applies_to(body["applies_to"], get_catalog())
     check_rules(body["rules"])
-    new = articles.NewArticle(
+    new = reading.NewArticle(
         kb=body["kb"],
         source_locale=source_locale,
         texts={source_locale: (body["title"], body["sections"])},
         applies_to=body["applies_to"],
         rules=body["rules"],
         keywords=body.get("keywords", []),
-        related=[articles.normalize_kb(kb) or kb for kb in body.get("related", [])],
+        related=[reading.normalize_kb(kb) or kb for kb in body.get("related", [])],
         author=g.principal.name,
         summary=body["summary"] or "Created",
     )
     with get_database().write() as session:
-        snapshot = articles.create_article(session, new)
+        snapshot = reading.create_article(session, new)
         audit.record(session, actor(), "article.create", kb=snapshot.kb, revision="1.0")
     response = _written(snapshot, source_locale, 201)
     response.headers["Location"] = f"/api/v1/articles/{snapshot.kb}"
@@ -135,7 +135,7 @@ def _publish(kb: str, change: revisions.Change, summary: str, action: str) -> An
 def put_translation(body: dict[str, Any], kb: str, locale: str) -> Response:
     """Create (201) or replace (200) one locale's text; returns the article in that locale."""
     chosen = check_locale(locale, "locale")
-    existed = chosen in articles.get_article(get_primary_session(), kb).texts
+    existed = chosen in reading.get_article(get_primary_session(), kb).texts
     summary = body["summary"] or f"{'Updated' if existed else 'Added'} {chosen} text"
     change = revisions.Change(texts={chosen: (body["title"], body["sections"])})
     snapshot = _publish(kb, change, summary, "translation.put")
@@ -174,7 +174,7 @@ def put_metadata(body: dict[str, Any], kb: str) -> Response:
     check_applies_to(body.get("applies_to"), get_catalog())
     change = revisions.Change(
         keywords=body.get("keywords"),
-        related=[articles.normalize_kb(k) or k for k in body["related"]]
+        related=[reading.normalize_kb(k) or k for k in body["related"]]
         if "related" in body
         else None,
         applies_to=body.get("applies_to"),

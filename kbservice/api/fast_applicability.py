@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
-from ..applicability import assess, judged
-from ..facts import FactsValidationError, normalize_system
-from ..flask_db import catalog_of, get_stamp_reader_of, rule_index_of
-from ..jsonin import UnsafeJSON, load_json
-from ..jsonout import FastJSONProvider
-from ..locales import negotiate
-from ..observability import count_verdicts
+from ..applicability.index import assess, judged
+from ..articles.locales import negotiate
+from ..catalog.facts import FactsValidationError, normalize_system
+from ..contract.jsonin import UnsafeJSON, load_json
+from ..http.context import catalog_of, get_stamp_reader_of, rule_index_of
+from ..http.jsonout import FastJSONProvider
+from ..http.observability import count_verdicts
 from .answers import system_answer
 from .applicability import RESULTS_SETTING
 from .fastpath import Answer, FastPath

@@ -28,9 +28,9 @@ from flask import Flask
 from sqlalchemy.exc import DBAPIError
 from werkzeug.http import parse_etags, quote_etag
 
-from ..articles import normalize_kb
-from ..db import utcnow
-from ..locales import negotiate
+from ..articles.locales import negotiate
+from ..articles.reading import normalize_kb
+from ..storage.db import utcnow
 from .rendered import Rendered
 from .request_target import has_control_characters
 from .serving import find_current, rendering

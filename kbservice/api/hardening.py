@@ -10,7 +10,7 @@ from flask_cors import CORS
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import ClientDisconnected, RequestTimeout
 
-from .problems import problem_response
+from ..http.problems import internal_error, problem_response
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -85,7 +85,7 @@ def init_hardening(app: Flask) -> None:
     def body_stalled(_error: ClientDisconnected) -> Any:
         # werkzeug's name for a body that ended early or whose read failed: under
         # `kbservice serve`, each read must make progress within KB_CLIENT_TIMEOUT
-        # (workers.py). A client that left hears nothing; one that stalled, this.
+        # (http/workers.py). A client that left hears nothing; one that stalled, this.
         return app.handle_http_exception(
             RequestTimeout("The request body did not arrive in time; send it again.")
         )
@@ -95,6 +95,4 @@ def init_hardening(app: Flask) -> None:
         if _is_connection_problem(error):
             return _database_unavailable(error)
         log.error("database error on %s %s", request.method, request.path, exc_info=error)
-        return problem_response(
-            500, "Internal server error", "The server could not complete the request."
-        )
+        return internal_error()

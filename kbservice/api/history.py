@@ -8,13 +8,13 @@ from typing import Any
 from flask import Response, jsonify
 from marshmallow import Schema, fields, validate
 
-from .. import articles, audit, history
-from ..flask_db import get_primary_session, get_session
-from ..tokens import Role
+from ..access.tokens import Role
+from ..articles import audit, history, reading
+from ..contract.presenters import rfc3339
+from ..contract.schemas import AuditListSchema, DiffSchema, OutdatedTranslationListSchema
+from ..http.context import get_primary_session, get_session
 from .auth import require
 from .base import Blueprint
-from .presenters import rfc3339
-from .schemas import AuditListSchema, DiffSchema, OutdatedTranslationListSchema
 
 blp = Blueprint("history", __name__, description="Revision history and audit")
 
@@ -49,11 +49,11 @@ class AuditQuerySchema(Schema):
 def diff(query: dict[str, Any], kb: str) -> Response:
     """Differences between two revisions (texts per locale and section, rules, metadata)."""
     session = get_session()
-    old = articles.get_revision(session, kb, query["from_"])
+    old = reading.get_revision(session, kb, query["from_"])
     new = (
-        articles.get_revision(session, kb, query["to"])
+        reading.get_revision(session, kb, query["to"])
         if query.get("to")
-        else articles.get_article(session, kb)
+        else reading.get_article(session, kb)
     )
     locale = query.get("locale")
     return jsonify(history.diff(old, new, locale.lower() if locale else None))
@@ -76,7 +76,7 @@ def outdated() -> Response:
 @blp.response(200, AuditListSchema, description="Audit events, newest first")
 def audit_log(query: dict[str, Any]) -> Response:
     """Every write: who, when, what, from which address (admins only)."""
-    kb = articles.normalize_kb(query["kb"]) if query.get("kb") else None
+    kb = reading.normalize_kb(query["kb"]) if query.get("kb") else None
     events, total = audit.list_events(
         get_primary_session(), kb=kb, page=query["page"], per_page=query["per_page"]
     )

@@ -6,7 +6,7 @@ import hashlib
 
 from flask import Response, current_app, request
 
-from ..locales import negotiate
+from ..articles.locales import negotiate
 
 
 def choose_locale(requested: str | None, fallback: str) -> str:

@@ -8,11 +8,11 @@ from flask import Response, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..flask_db import get_catalog, get_session
+from ..contract.presenters import product_body
+from ..contract.schemas import HealthSchema, ProductListSchema
+from ..http.context import get_catalog, get_session
+from ..http.problems import problem_response
 from .base import Blueprint
-from .presenters import product_body
-from .problems import problem_response
-from .schemas import HealthSchema, ProductListSchema
 
 log = logging.getLogger(__name__)
 

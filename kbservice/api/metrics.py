@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response
 
+from ..access.tokens import Role
 from ..config import ConfigError
-from ..observability import exposition
-from ..tokens import Role
+from ..http.observability import exposition
+from ..http.problems import problem_response
 from .auth import require
-from .problems import problem_response
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from dataclasses import dataclass
 
-from ..lru import LRU
+from ..storage.lru import LRU
 
 
 @dataclass(frozen=True, slots=True)

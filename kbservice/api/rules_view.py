@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
-from ..applicability import rules_from_applies_to
-from ..articles import ArticleSnapshot
+from ..applicability.index import rules_from_applies_to
+from ..articles.reading import ArticleSnapshot
+from ..contract.presenters import revision_ref
 from .localized import article_etag
-from .presenters import revision_ref
 
 
 def rules_body(snapshot: ArticleSnapshot) -> Response:

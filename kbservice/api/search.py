@@ -7,12 +7,12 @@ from typing import Any
 from flask import Response, current_app, jsonify
 from marshmallow import Schema, fields, validate
 
+from ..contract.schemas import LocaleQuerySchema
 from ..errors import ValidationFailed
-from ..flask_db import get_session
+from ..http.context import get_session
 from ..search.suggesting import suggest
 from .base import Blueprint
 from .localized import choose_locale, localize
-from .schemas import LocaleQuerySchema
 
 blp = Blueprint("search", __name__, description="Search-box suggestions")
 

@@ -7,11 +7,12 @@ from collections.abc import Hashable
 
 from flask import Flask, Response, current_app, request
 
-from .. import articles
-from ..articles import ArticleSnapshot
-from ..catalog import Catalog
-from ..db import utcnow
-from ..flask_db import (
+from ..articles import reading
+from ..articles.freshness import CurrentArticle
+from ..articles.reading import ArticleSnapshot
+from ..catalog.products import Catalog
+from ..contract.presenters import article_body
+from ..http.context import (
     catalog_of,
     current_rule_index,
     get_catalog,
@@ -20,10 +21,9 @@ from ..flask_db import (
     get_stamp_reader_of,
     use_stamps,
 )
-from ..freshness import CurrentArticle
-from ..jsonout import FastJSONProvider
+from ..http.jsonout import FastJSONProvider
+from ..storage.db import utcnow
 from .localized import article_etag, choose_locale, localize
-from .presenters import article_body
 from .rendered import Rendered, RenderedCache
 
 _CACHE = "kbservice.rendered_articles"
@@ -41,10 +41,10 @@ def serve_current(kb: str, requested_locale: str | None) -> Response:
     if this process has not rendered the article before); a repeated GET or a matching
     If-None-Match then needs nothing else.
     """
-    number = articles.normalize_kb(kb)
+    number = reading.normalize_kb(kb)
     current = find_current(current_app, number) if number is not None else None
     if current is None:  # not an article: the regular path answers the 404
-        return serve_snapshot(articles.get_article(get_session(), kb), requested_locale)
+        return serve_snapshot(reading.get_article(get_session(), kb), requested_locale)
     use_stamps(current.stamps)
     locale = choose_locale(requested_locale, current.source_locale)
     return _respond(rendering(current_app, current, locale, utcnow().date()))
@@ -78,7 +78,7 @@ def rendering(app: Flask, current: CurrentArticle, locale: str, today: dt.date) 
     key = cache_key(current, locale, today)
     rendered = cache.get(key)
     if rendered is None:
-        snapshot = current.snapshot or articles.load_snapshot(
+        snapshot = current.snapshot or reading.load_snapshot(
             get_database(app).readers, current.revision_id
         )
         json = app.json

@@ -29,10 +29,10 @@ from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from ..articles import ArticlePage
-from ..db import SQLITE_CHANGES_AT_BEGIN, ThreadReaders
-from ..lru import LRU
-from .models import SearchDocument
+from ..articles.reading import ArticlePage
+from ..fulltext.models import SearchDocument
+from ..storage.db import SQLITE_CHANGES_AT_BEGIN, ThreadReaders
+from ..storage.lru import LRU
 
 MAX_PAGES = 256
 MAX_TERMS = 4096
@@ -153,14 +153,6 @@ def _fetch_one(connection: Connection, sql: str) -> Any:
         if connection.dialect.is_disconnect(exc, dbapi_connection, None):
             connection.invalidate(exc)
         raise DBAPIError.instance(sql, None, exc, error) from exc
-
-
-def clear_caches() -> None:
-    """Forget every cached answer of this process (benchmarks measure cold searches)."""
-    with _caches_lock:
-        caches = list(_caches.values())
-    for cache in caches:
-        cache.clear()
 
 
 def _engine_cache(engine: Engine) -> EngineCache:

@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, case, distinct, func, select
 
-from .models import SearchPosting
-from .ranking import BOOSTED, IMPACT_SCALE, LOCALE_BOOST, PLAIN, Match, best_document
+from ..fulltext.models import SearchPosting
+from ..fulltext.ranking import BOOSTED, IMPACT_SCALE, LOCALE_BOOST, PLAIN, Match, best_document
 
 _postings = SearchPosting.__table__
 # An article has a posting per locale that holds the term: usually at most two.

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .tokenizer import STOPWORDS, Run, Token, normalize, positioned_runs, runs
+from ..fulltext.tokenizer import STOPWORDS, Run, Token, normalize, positioned_runs, runs
 
 # More distinct terms than this are ignored: the query is cut at the unit that crosses it.
 MAX_QUERY_TERMS = 32

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, select
 
-from .models import SearchPosting
+from ..fulltext.models import SearchPosting
 
 _postings = SearchPosting.__table__
 

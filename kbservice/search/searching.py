@@ -1,6 +1,6 @@
 """Answering queries from the index: matching, BM25 ranking, KB numbers first, snippets.
 
-Postings carry precomputed integer BM25 weights (kbservice.search.ranking), so:
+Postings carry precomputed integer BM25 weights (kbservice.fulltext.ranking), so:
 
 - a one-term query (`推奨`, `ipsec`, `885348`) is counted, ranked and paged in SQL, by
   integers, without reading more than a page of hits (kbservice.search.one_term);
@@ -23,16 +23,24 @@ from typing import Any
 from sqlalchemy import Connection, Text, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
-from ..articles import ArticleListHit, ArticlePage, RevisionInfo, applicability_filter
-from ..db import ThreadReaders
-from ..models import Article, Revision, RevisionText
+from ..articles.reading import ArticleListHit, ArticlePage, RevisionInfo, applicability_filter
+from ..fulltext.indexer import body_segments
+from ..fulltext.models import SearchDocument, SearchPosting
+from ..fulltext.ranking import (
+    IMPACT_SCALE,
+    LOCALE_BOOST,
+    PROXIMITY_WEIGHT,
+    Match,
+    best_document,
+    idf,
+    impact,
+)
+from ..storage.db import ThreadReaders
+from ..storage.models import Article, Revision, RevisionText
 from .cache import CacheView, open_cache, open_cache_for_reads
-from .indexer import body_segments
-from .models import SearchDocument, SearchPosting
 from .one_term import rank_one_term
 from .parser import ParsedQuery, parse_query
 from .postings import PhraseCounter, documents_with, phrase_counter
-from .ranking import IMPACT_SCALE, LOCALE_BOOST, PROXIMITY_WEIGHT, Match, best_document, idf, impact
 from .snippets import Highlighter, make_snippet
 
 _postings = SearchPosting.__table__

@@ -12,8 +12,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..fulltext.tokenizer import WORD_CHAR, normalize_with_offsets, word_term
 from .parser import Highlight
-from .tokenizer import WORD_CHAR, normalize_with_offsets, word_term
 
 SNIPPET_LENGTH = 160
 # Characters of context shown before the first match of a passage.

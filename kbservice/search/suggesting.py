@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import Article, Revision, RevisionText
-from .models import SearchPosting
+from ..fulltext.models import SearchPosting
+from ..fulltext.tokenizer import Run, Token, normalize, positioned_runs, runs
+from ..storage.models import Article, Revision, RevisionText
 from .parser import MAX_QUERY_TERMS, Phrase, run_phrase
-from .tokenizer import Run, Token, normalize, positioned_runs, runs
 
 # The word being typed matches at most this many index terms.
 MAX_PREFIX_TERMS = 32

@@ -12,9 +12,9 @@ from flask import current_app, g, redirect, request
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import BadRequest
 
-from ..audit import Actor
-from ..flask_db import get_primary_session, get_session
-from ..tokens import Principal, Role
+from ..access.tokens import Principal, Role
+from ..articles.audit import Actor
+from ..http.context import get_primary_session, get_session
 from . import sessions
 
 CSRF_FIELD = "csrf_token"

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from ..api.presenters import rfc3339
+from ..contract.presenters import rfc3339
 from ..errors import KBServiceError
 from . import auth, i18n
 from .markdown import render_markdown, safe_snippet

@@ -11,10 +11,10 @@ from typing import Any
 from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 
-from ..api.problems import flatten_errors
-from ..api.schemas import TranslationInSchema
-from ..catalog import Catalog, localized
-from ..jsonin import UnfitValue, UnsafeJSON, find_nul, load_json
+from ..catalog.products import Catalog, localized
+from ..contract.jsonin import UnfitValue, UnsafeJSON, find_nul, load_json
+from ..contract.schemas import TranslationInSchema
+from ..http.problems import flatten_errors
 from ..rules import RuleValidationError, configured_limits, validate_rules
 
 _LIST_SEPARATORS = re.compile(r"[\s,;]+")

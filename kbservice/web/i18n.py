@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Response, current_app, g, request
 
-from ..locales import negotiate, primary_tag
+from ..articles.locales import negotiate, primary_tag
 
 COOKIE = "kb_locale"
 COOKIE_MAX_AGE = 365 * 24 * 3600

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from ..db import utcnow
-from ..models import WebSession
+from ..storage.db import utcnow
+from ..storage.models import WebSession
 
 
 def _hash(secret: str) -> str:

@@ -18,9 +18,9 @@ from flask.sessions import SessionInterface, SessionMixin
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import CallbackDict
 
-from ..db import utcnow
-from ..flask_db import get_database, get_primary_session
-from ..models import WebSession
+from ..http.context import get_database, get_primary_session
+from ..storage.db import utcnow
+from ..storage.models import WebSession
 from . import session_store
 
 # What session_store.new_secret makes; anything else is not looked up.

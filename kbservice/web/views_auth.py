@@ -6,9 +6,9 @@ import logging
 
 from flask import Response, redirect, request
 
-from .. import audit
-from ..flask_db import get_database, get_primary_session
-from ..tokens import Principal, Role, authenticate, record_use
+from ..access.tokens import Principal, Role, authenticate, record_use
+from ..articles import audit
+from ..http.context import get_database, get_primary_session
 from . import auth, sessions
 from .base import bp, render
 from .redirects import safe_next

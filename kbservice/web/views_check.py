@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import g, request
 
-from ..applicability import Assessment, RuleEntry, assess
+from ..applicability.index import Assessment, RuleEntry, assess
+from ..catalog.facts import FactsValidationError, NormalizedSystem, normalize_system
 from ..errors import NotFound
-from ..facts import FactsValidationError, NormalizedSystem, normalize_system
-from ..flask_db import get_catalog, get_rule_index
+from ..http.context import get_catalog, get_rule_index
 from . import i18n
 from .base import bp, render
 from .forms import FACT_FIELDS, KNOWN_ROLES, field_errors, product_choices, system_from_args

@@ -15,10 +15,10 @@ from typing import Any
 from flask import Response, current_app, flash, g, redirect, request, url_for
 from sqlalchemy.orm import Session
 
-from .. import articles, audit, drafts, revisions
-from ..articles import ArticleSnapshot, Section
+from ..articles import audit, drafts, reading, revisions
+from ..articles.reading import ArticleSnapshot, Section
 from ..errors import NotFound, PreconditionFailed
-from ..flask_db import get_database, get_primary_session
+from ..http.context import get_database, get_primary_session
 from . import i18n
 from .auth import actor, editor_required
 from .base import bp, render
@@ -68,7 +68,7 @@ def _differences(theirs: Theirs, form: TranslationForm | RulesForm) -> tuple[str
 def _fresh_article(kb: str) -> ArticleSnapshot:
     # A new session: the request's own may still see the database as it was before the write.
     with get_database().session() as session:
-        return articles.get_article(session, kb)
+        return reading.get_article(session, kb)
 
 
 def _slot(session: Session, kb: str, kind: str, locale: str) -> drafts.DraftInfo | None:
@@ -230,7 +230,7 @@ def _conflict(
 def edit_translation(kb: str, locale: str) -> Response | tuple[str, int]:
     """Edit one locale's title and sections."""
     locale = _configured(locale)
-    snapshot = articles.get_article(get_primary_session(), kb)
+    snapshot = reading.get_article(get_primary_session(), kb)
     draft = _slot(get_primary_session(), snapshot.kb, "translation", locale)
 
     source = snapshot.texts[snapshot.source_locale] if locale != snapshot.source_locale else None
@@ -292,7 +292,7 @@ def _translation_form(
 @editor_required
 def edit_rules(kb: str) -> Response | tuple[str, int]:
     """Edit the rule document as JSON (docs/rules.md)."""
-    snapshot = articles.get_article(get_primary_session(), kb)
+    snapshot = reading.get_article(get_primary_session(), kb)
     draft = _slot(get_primary_session(), snapshot.kb, "rules", "")
 
     def page(form: RulesForm, status: int = 200, theirs: Theirs | None = None) -> Any:

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 from flask import Response, current_app, g, redirect, request, url_for
 
-from .. import articles, history
-from ..api.presenters import applies_to_body, notices_body
-from ..db import utcnow
+from ..articles import history, reading
+from ..contract.presenters import applies_to_body, notices_body
 from ..errors import NotFound
-from ..flask_db import get_catalog
+from ..http.context import get_catalog
+from ..search import listing
+from ..storage.db import utcnow
 from . import i18n
 from .auth import reading_session
 from .base import bp, render
@@ -30,7 +31,7 @@ class Related:
 
 def _exists(kb: str) -> bool:
     try:
-        articles.find_article(reading_session(), kb)
+        reading.find_article(reading_session(), kb)
     except NotFound:
         return False
     return True
@@ -40,7 +41,7 @@ def _exists(kb: str) -> bool:
 def search() -> Response | tuple[str, int]:
     """One search box with product filters; a KB number goes straight to its article."""
     form = SearchForm.from_args(request.args)
-    number = articles.normalize_kb(form.q) if form.q else None
+    number = reading.normalize_kb(form.q) if form.q else None
     if number is not None and _exists(number):
         return redirect(url_for("web.article", kb=number), 303)
     error = None
@@ -50,7 +51,7 @@ def search() -> Response | tuple[str, int]:
         error = i18n.text("search.bad_service_pack")
     results = None
     if error is None:
-        results = articles.list_articles(
+        results = listing.list_articles(
             reading_session(),
             q=form.q or None,
             locale=g.ui_locale,
@@ -73,7 +74,7 @@ def _related(kbs: tuple[str, ...], locale: str) -> list[Related]:
     related = []
     for kb in kbs:
         try:
-            other = articles.get_article(reading_session(), kb)
+            other = reading.get_article(reading_session(), kb)
         except NotFound:
             related.append(Related(kb, None, None))
             continue
@@ -83,7 +84,7 @@ def _related(kbs: tuple[str, ...], locale: str) -> list[Related]:
 
 
 def _article_page(
-    snapshot: articles.ArticleSnapshot, current: articles.ArticleSnapshot | None
+    snapshot: reading.ArticleSnapshot, current: reading.ArticleSnapshot | None
 ) -> tuple[str, int]:
     """The article page for `snapshot`; `current` is set when it is an old revision."""
     locale = g.ui_locale
@@ -98,7 +99,7 @@ def _article_page(
         applies_to=[applies_to_body(dict(e), catalog, locale) for e in snapshot.applies_to],
         notices=notices_body(snapshot, catalog, locale, utcnow().date()),
         related=_related(snapshot.related, locale),
-        revisions=articles.list_revisions(reading_session(), snapshot.kb),
+        revisions=reading.list_revisions(reading_session(), snapshot.kb),
         current=current,
         locales=current_app.config["LOCALES"],
     )
@@ -107,20 +108,20 @@ def _article_page(
 @bp.get("/kb/<kb>")
 def article(kb: str) -> Response | tuple[str, int]:
     """The current revision of an article in the page's locale."""
-    number = articles.normalize_kb(kb)
+    number = reading.normalize_kb(kb)
     if number is not None and number != kb:
         query = request.query_string.decode()
         target = url_for("web.article", kb=number)
         return redirect(f"{target}?{query}" if query else target, 301)
-    return _article_page(articles.get_article(reading_session(), kb), None)
+    return _article_page(reading.get_article(reading_session(), kb), None)
 
 
 @bp.get("/kb/<kb>/revisions/<number>")
 def revision(kb: str, number: str) -> tuple[str, int]:
     """An article exactly as it was at one revision."""
     session = reading_session()
-    snapshot = articles.get_revision(session, kb, number)
-    current = articles.get_article(session, kb)
+    snapshot = reading.get_revision(session, kb, number)
+    current = reading.get_article(session, kb)
     return _article_page(snapshot, current if current.revision_id != snapshot.revision_id else None)
 
 
@@ -128,14 +129,14 @@ def revision(kb: str, number: str) -> tuple[str, int]:
 def diff(kb: str) -> tuple[str, int]:
     """What changed between two revisions (default: the current one and the one before)."""
     session = reading_session()
-    revisions = articles.list_revisions(session, kb)
+    revisions = reading.list_revisions(session, kb)
     numbers = [revision.number for revision in revisions]
     to = request.args.get("to") or numbers[0]
     position = numbers.index(to) if to in numbers else 0
     default_from = numbers[min(position + 1, len(numbers) - 1)]
     from_ = request.args.get("from") or default_from
-    old = articles.get_revision(session, kb, from_)
-    new = articles.get_revision(session, kb, to)
+    old = reading.get_revision(session, kb, from_)
+    new = reading.get_revision(session, kb, to)
     return render(
         "diff.html",
         kb=new.kb,

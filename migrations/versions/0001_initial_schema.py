@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import kbservice.db
+import kbservice.storage.db
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -25,7 +25,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("kb", sa.String(length=16), nullable=False),
         sa.Column("source_locale", sa.String(length=16), nullable=False),
-        sa.Column("created_at", kbservice.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", kbservice.storage.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("current_seq", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_articles")),
         sa.UniqueConstraint("kb", name=op.f("uq_articles_kb")),
@@ -37,7 +37,7 @@ def upgrade() -> None:
         sa.Column("data", sa.JSON(), nullable=False),
         sa.Column("mainstream_end", sa.Date(), nullable=True),
         sa.Column("extended_end", sa.Date(), nullable=True),
-        sa.Column("updated_at", kbservice.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", kbservice.storage.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_products")),
     )
     op.create_table(
@@ -73,7 +73,7 @@ def upgrade() -> None:
         sa.Column("article_id", sa.Integer(), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("number", sa.String(length=32), nullable=False),
-        sa.Column("created_at", kbservice.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", kbservice.storage.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("author", sa.String(length=200), nullable=False),
         sa.Column("summary", sa.Text(), nullable=False),
         sa.Column("keywords", sa.JSON(), nullable=False),

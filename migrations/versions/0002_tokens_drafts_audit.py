@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import kbservice.db
+import kbservice.storage.db
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -27,9 +27,9 @@ def upgrade() -> None:
         sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("lookup", sa.String(length=32), nullable=False),
         sa.Column("secret_hash", sa.String(length=64), nullable=False),
-        sa.Column("created_at", kbservice.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_used_at", kbservice.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("revoked_at", kbservice.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", kbservice.storage.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_used_at", kbservice.storage.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", kbservice.storage.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
         sa.UniqueConstraint("lookup", name=op.f("uq_api_tokens_lookup")),
         sa.UniqueConstraint("name", name=op.f("uq_api_tokens_name")),
@@ -37,7 +37,7 @@ def upgrade() -> None:
     op.create_table(
         "audit_events",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("at", kbservice.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", kbservice.storage.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.String(length=100), nullable=False),
         sa.Column("action", sa.String(length=64), nullable=False),
         sa.Column("kb", sa.String(length=16), nullable=True),
@@ -60,8 +60,8 @@ def upgrade() -> None:
         sa.Column("base_revision_id", sa.Integer(), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("author", sa.String(length=100), nullable=False),
-        sa.Column("created_at", kbservice.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", kbservice.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", kbservice.storage.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", kbservice.storage.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_drafts")),
         sa.UniqueConstraint("kb", "kind", "locale", name=op.f("uq_drafts_kb_kind_locale")),
     )

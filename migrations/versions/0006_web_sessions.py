@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import kbservice.db
+import kbservice.storage.db
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -28,10 +28,10 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("secret_hash", sa.String(length=64), nullable=False),
         sa.Column("token_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", kbservice.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_seen_at", kbservice.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", kbservice.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("revoked_at", kbservice.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", kbservice.storage.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_seen_at", kbservice.storage.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", kbservice.storage.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", kbservice.storage.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("data", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
             ["token_id"],

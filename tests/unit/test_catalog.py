@@ -12,7 +12,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kbservice.catalog import Catalog, CatalogError, alias_key, load_catalog_file
+from kbservice.catalog.products import Catalog, CatalogError, alias_key, load_catalog_file
 
 SEED = Path(__file__).resolve().parents[2] / "seeds" / "products.yaml"
 CATALOG = load_catalog_file(SEED)

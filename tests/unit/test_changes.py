@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine
 
-from kbservice.changes import ChangeListener, Changes, HostCounter, Remembered, counter_path
+from kbservice.storage.changes import ChangeListener, Changes, HostCounter, Remembered, counter_path
 
 
 class FakeConnection:

@@ -11,8 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kbservice.catalog import load_catalog_file
-from kbservice.facts import (
+from kbservice.catalog.facts import (
     EDITION_NOT_RECOGNISED,
     PRODUCT_AMBIGUOUS,
     PRODUCT_NOT_RECOGNISED,
@@ -21,6 +20,7 @@ from kbservice.facts import (
     NormalizedSystem,
     normalize_system,
 )
+from kbservice.catalog.products import load_catalog_file
 
 CATALOG = load_catalog_file(Path(__file__).resolve().parents[2] / "seeds" / "products.yaml")
 SERVER_2003_ENTERPRISE = "Microsoft Windows Server 2003 Enterprise Edition"

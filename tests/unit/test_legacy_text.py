@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kbservice.catalog import load_catalog_file
-from kbservice.legacy_text import LegacyTextError, parse_legacy_text
+from kbservice.catalog.products import load_catalog_file
+from kbservice.transfer.legacy_text import LegacyTextError, parse_legacy_text
 
 MAIN = Path(__file__).resolve().parents[2]
 LEGACY_JA = Path(__file__).resolve().parents[3] / "shared/seeds/KB885348.ja.txt"

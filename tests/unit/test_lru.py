@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kbservice.lru import LRU
+from kbservice.storage.lru import LRU
 
 
 def test_count_bound_forgets_the_least_recently_used():

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from kbservice.applicability import RuleEntry, RuleIndex
+from kbservice.applicability.index import RuleEntry, RuleIndex
 from kbservice.rules import compile_rules
 
 PRODUCTS = ["p1", "p2", "p3", "p4"]

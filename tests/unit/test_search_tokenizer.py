@@ -8,10 +8,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from kbservice.search.parser import MAX_QUERY_TERMS, Highlight, Phrase, parse_query
-from kbservice.search.ranking import impact
-from kbservice.search.snippets import Highlighter, make_snippet
-from kbservice.search.tokenizer import (
+from kbservice.fulltext.ranking import impact
+from kbservice.fulltext.tokenizer import (
     RUN_GAP,
     normalize,
     normalize_with_offsets,
@@ -19,6 +17,8 @@ from kbservice.search.tokenizer import (
     tokenize,
     tokenize_segments,
 )
+from kbservice.search.parser import MAX_QUERY_TERMS, Highlight, Phrase, parse_query
+from kbservice.search.snippets import Highlighter, make_snippet
 
 
 def terms(text: str) -> list[str]:

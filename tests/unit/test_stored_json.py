@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kbservice.db import load_stored_json
+from kbservice.storage.db import load_stored_json
 
 json_values = st.recursive(
     st.none()

@@ -1,4 +1,4 @@
-"""The request deadline also bounds a streamed answer's work (watchdog.Deadline)."""
+"""The request deadline also bounds a streamed answer's work (http.watchdog.Deadline)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from kbservice.watchdog import AnswerAbandoned, Deadline, Watchdog
+from kbservice.http.watchdog import AnswerAbandoned, Deadline, Watchdog
 
 
 def _streaming_app(chunks: int, seconds_each: float) -> Any:

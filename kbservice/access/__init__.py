@@ -1,0 +1,1 @@
+"""API tokens and the roles they carry."""

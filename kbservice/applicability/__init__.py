@@ -1,0 +1,1 @@
+"""Which articles apply to a system: the candidate index over compiled rules."""

@@ -1,0 +1,1 @@
+"""Articles: reading, publishing revisions, drafts, history, audit, locales, freshness."""

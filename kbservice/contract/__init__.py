@@ -1,0 +1,1 @@
+"""Request and response shapes shared by the REST API and the web UI; safe JSON input."""

@@ -1,0 +1,1 @@
+"""Database plumbing: engine, tables, migrations, per-thread readers, change signals, LRU."""

@@ -1,0 +1,1 @@
+"""A synthetic corpus for benchmarks (the `kbservice synth` command)."""

@@ -1,0 +1,1 @@
+"""Moving data in and out: backup and restore, seeds, legacy text import."""
