@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, g, jsonify, request
+from flask import Response, current_app, g, jsonify, request
 
 from ..access.tokens import Role
 from ..articles import audit, drafts, reading
+from ..articles.locales import check_locale
+from ..catalog.products import check_applies_to
 from ..contract.presenters import rfc3339
 from ..contract.schemas import (
     ETAG,
@@ -25,9 +27,9 @@ from ..contract.schemas import (
 )
 from ..errors import ValidationFailed
 from ..http.context import get_catalog, get_database, get_primary_session
+from ..rules import check_rules, configured_limits
 from .auth import actor, require, require_if_match
 from .base import Blueprint
-from .editing import check_applies_to, check_locale, check_rules
 from .serving import serve_snapshot
 
 blp = Blueprint("drafts", __name__, description="Drafts (editor role)")
@@ -134,7 +136,7 @@ def list_all() -> Response:
 @_saves_draft
 def save_translation(body: dict[str, Any], kb: str, locale: str) -> Response:
     """Save a translation draft; the published text does not change."""
-    chosen = check_locale(locale, "locale")
+    chosen = check_locale(locale, current_app.config["LOCALES"], "locale")
     return _save(kb, "translation", body, chosen)
 
 
@@ -145,7 +147,7 @@ def save_translation(body: dict[str, Any], kb: str, locale: str) -> Response:
 @_saves_draft
 def save_rules(body: dict[str, Any], kb: str) -> Response:
     """Save a rules draft (validated now, so publishing cannot fail on it)."""
-    check_rules(body["rules"])
+    check_rules(body["rules"], configured_limits(current_app.config))
     return _save(kb, "rules", body)
 
 

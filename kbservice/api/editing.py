@@ -8,7 +8,8 @@ from flask import Response, current_app, g
 
 from ..access.tokens import Role
 from ..articles import audit, reading, revisions
-from ..catalog.products import Catalog, applies_to_errors
+from ..articles.locales import check_locale
+from ..catalog.products import check_applies_to
 from ..contract.schemas import (
     ETAG,
     IF_MATCH_ARTICLE,
@@ -22,9 +23,8 @@ from ..contract.schemas import (
     RulesInSchema,
     TranslationInSchema,
 )
-from ..errors import ValidationFailed
 from ..http.context import get_catalog, get_database, get_primary_session
-from ..rules import RuleValidationError, configured_limits, validate_rules
+from ..rules import check_rules, configured_limits
 from .auth import actor, require, require_if_match
 from .base import Blueprint
 from .rules_view import rules_body
@@ -33,38 +33,6 @@ from .serving import serve_snapshot
 blp = Blueprint("editing", __name__, description="Editing articles (editor role)")
 
 _WRITE_DOC = {"security": [{"bearerAuth": []}]}
-
-
-def check_locale(locale: str, field: str) -> str:
-    """The configured locale `locale` names, or a 422 naming `field`."""
-    chosen = locale.strip().lower()
-    supported = current_app.config["LOCALES"]
-    if chosen not in supported:
-        raise ValidationFailed(
-            f"Locale {locale!r} is not configured.",
-            errors={field: [f"must be one of {', '.join(supported)}"]},
-        )
-    return chosen
-
-
-def check_rules(rules: dict[str, Any] | None, prefix: str = "rules") -> None:
-    """Validate a rule document; errors name paths from the body root (`rules.all.0`)."""
-    if rules is None:
-        return
-    try:
-        validate_rules(rules, **configured_limits(current_app.config))
-    except RuleValidationError as exc:
-        errors = {".".join(p for p in (prefix, path) if p): m for path, m in exc.errors.items()}
-        raise ValidationFailed(
-            "The rule document is invalid: " + ", ".join(sorted(errors)) + ".", errors=errors
-        ) from exc
-
-
-def check_applies_to(entries: list[dict[str, Any]] | None, catalog: Catalog) -> None:
-    """Every applies-to entry must name a catalog product, edition and architecture."""
-    errors = applies_to_errors(entries or (), catalog)
-    if errors:
-        raise ValidationFailed("The applies-to list is invalid.", errors=errors)
 
 
 def _written(snapshot: reading.ArticleSnapshot, locale: str, status: int) -> Response:
@@ -81,9 +49,11 @@ def _written(snapshot: reading.ArticleSnapshot, locale: str, status: int) -> Res
 @blp.alt_response(409, description="The KB number exists already")
 def create(body: dict[str, Any]) -> Response:
     """Create an article with its first revision (1.0) in its source locale."""
-    source_locale = check_locale(body["source_locale"], "source_locale")
+    source_locale = check_locale(
+        body["source_locale"], current_app.config["LOCALES"], "source_locale"
+    )
     check_applies_to(body["applies_to"], get_catalog())
-    check_rules(body["rules"])
+    check_rules(body["rules"], configured_limits(current_app.config))
     new = reading.NewArticle(
         kb=body["kb"],
         source_locale=source_locale,
@@ -134,7 +104,7 @@ def _publish(kb: str, change: revisions.Change, summary: str, action: str) -> An
 @blp.alt_response(428, description="If-Match is missing")
 def put_translation(body: dict[str, Any], kb: str, locale: str) -> Response:
     """Create (201) or replace (200) one locale's text; returns the article in that locale."""
-    chosen = check_locale(locale, "locale")
+    chosen = check_locale(locale, current_app.config["LOCALES"], "locale")
     existed = chosen in reading.get_article(get_primary_session(), kb).texts
     summary = body["summary"] or f"{'Updated' if existed else 'Added'} {chosen} text"
     change = revisions.Change(texts={chosen: (body["title"], body["sections"])})
@@ -153,7 +123,7 @@ def put_translation(body: dict[str, Any], kb: str, locale: str) -> Response:
 @blp.alt_response(428, description="If-Match is missing")
 def put_rules(body: dict[str, Any], kb: str) -> Response:
     """Replace the rule document (validated by the rule language)."""
-    check_rules(body["rules"])
+    check_rules(body["rules"], configured_limits(current_app.config))
     snapshot = _publish(
         kb, revisions.Change(rules=body["rules"]), body["summary"] or "Rules", "rules.put"
     )

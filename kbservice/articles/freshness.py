@@ -2,7 +2,7 @@
 
 Every read asks "has anything changed since the cache was built?" before answering
 from memory, so these two statements run on every request. They are compiled once and
-run on a raw cursor of the thread's autocommit reader connection (db.ThreadReaders):
+run on a raw cursor of the thread's autocommit reader connection (readers.ThreadReaders):
 about 10 µs on SQLite, against about 60 µs through a pooled SQLAlchemy Core connection,
 and on PostgreSQL one round trip instead of three (no BEGIN, no ROLLBACK on check-in).
 
@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.types import NullType
 
-from ..storage.db import ThreadReaders
 from ..storage.models import Article, Product, Revision, RevisionText
+from ..storage.readers import ThreadReaders
 from .reading import ArticleSnapshot, snapshot_columns, snapshot_from_rows
 
 

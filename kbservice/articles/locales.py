@@ -1,8 +1,10 @@
-"""Locale negotiation: explicit choice, then Accept-Language, then the article's source locale."""
+"""Locales: negotiation (choice, Accept-Language, then the source locale), an edit's check."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+from ..errors import ValidationFailed
 
 
 def primary_tag(tag: str) -> str:
@@ -29,6 +31,17 @@ def parse_accept_language(header: str) -> list[str]:
         if quality > 0:
             weighted.append((-quality, index, tag))
     return [tag for _, _, tag in sorted(weighted)]
+
+
+def check_locale(locale: str, configured: Sequence[str], field: str) -> str:
+    """The configured locale `locale` names, or ValidationFailed naming `field`."""
+    chosen = locale.strip().lower()
+    if chosen not in configured:
+        raise ValidationFailed(
+            f"Locale {locale!r} is not configured.",
+            errors={field: [f"must be one of {', '.join(configured)}"]},
+        )
+    return chosen
 
 
 def negotiate(

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from ..errors import Conflict, NotFound
 from ..fulltext import index_article
 from ..rules import STORAGE_LIMITS, validate_rules
-from ..storage.db import ThreadReaders, serialize_revision_writes, utcnow
+from ..storage.db import serialize_revision_writes, utcnow
 from ..storage.models import Article, ArticleApplicability, Revision, RevisionText
+from ..storage.readers import ThreadReaders
 
 _KB_PATTERN = re.compile(r"^(?:kb)?0*([0-9]{1,10})$", re.IGNORECASE)  # ASCII digits only
 

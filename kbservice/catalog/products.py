@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from ..errors import ValidationFailed
+
 LOCALES = ("en", "ja")
 DEFAULT_LOCALE = "en"
 KINDS = frozenset({"workstation", "server"})
@@ -329,6 +331,13 @@ def applies_to_errors(
         if low is not None and high is not None and low > high:
             errors[f"{path}.service_pack_min"] = ["must not exceed service_pack_max"]
     return errors
+
+
+def check_applies_to(entries: Iterable[Mapping[str, Any]] | None, catalog: Catalog) -> None:
+    """Every applies-to entry must name a catalog product, edition and architecture."""
+    errors = applies_to_errors(entries or (), catalog)
+    if errors:
+        raise ValidationFailed("The applies-to list is invalid.", errors=errors)
 
 
 def load_catalog_file(path: str | Path) -> Catalog:

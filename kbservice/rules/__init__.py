@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from .engine import PREFILTERED_FACTS, CompiledRule, Evaluation, compile_rules
-from .language import STORAGE_LIMITS, RuleValidationError, configured_limits, validate_rules
+from .language import (
+    STORAGE_LIMITS,
+    RuleValidationError,
+    check_rules,
+    configured_limits,
+    rule_errors,
+    validate_rules,
+)
 from .model import Reason, Truth, Verdict
 
 __all__ = [
@@ -15,7 +22,9 @@ __all__ = [
     "RuleValidationError",
     "Truth",
     "Verdict",
+    "check_rules",
     "compile_rules",
     "configured_limits",
+    "rule_errors",
     "validate_rules",
 ]

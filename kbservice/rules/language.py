@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
+from ..errors import ValidationFailed
+
 COMBINATORS = ("all", "any", "not")
 PLATFORM_TESTS = ("product", "edition", "architecture", "service_pack", "product_version")
 FACT_TESTS = (
@@ -111,6 +113,26 @@ def configured_limits(config: Mapping[str, Any]) -> dict[str, int]:
         argument: min(int(config[key]), STORAGE_LIMITS[argument])
         for argument, key in _LIMIT_SETTINGS.items()
     }
+
+
+def rule_errors(doc: object, limits: Mapping[str, int], prefix: str = "") -> dict[str, list[str]]:
+    """validate_rules' problems by path below `prefix` (`rules.all.0`); none for None."""
+    if doc is None:
+        return {}
+    try:
+        validate_rules(doc, **limits)
+    except RuleValidationError as exc:
+        return {".".join(p for p in (prefix, path) if p): m for path, m in exc.errors.items()}
+    return {}
+
+
+def check_rules(doc: object, limits: Mapping[str, int], prefix: str = "rules") -> None:
+    """Refuse a rule document over `limits` (configured_limits) with errors by body path."""
+    errors = rule_errors(doc, limits, prefix)
+    if errors:
+        raise ValidationFailed(
+            "The rule document is invalid: " + ", ".join(sorted(errors)) + ".", errors=errors
+        )
 
 
 def document_size(doc: object) -> int | None:

@@ -31,8 +31,9 @@ from sqlalchemy.orm import Session
 
 from ..articles.reading import ArticlePage
 from ..fulltext.models import SearchDocument
-from ..storage.db import SQLITE_CHANGES_AT_BEGIN, ThreadReaders
+from ..storage.db import SQLITE_CHANGES_AT_BEGIN
 from ..storage.lru import LRU
+from ..storage.readers import ThreadReaders
 
 MAX_PAGES = 256
 MAX_TERMS = 4096
@@ -121,7 +122,7 @@ def open_cache(session: Session) -> CacheView | None:
 def open_cache_for_reads(readers: ThreadReaders) -> CacheView:
     """The caches at the current index stamp, for a search that never writes.
 
-    The stamp is read on the thread's autocommit reader connection (db.ThreadReaders),
+    The stamp is read on the thread's autocommit reader connection (readers.ThreadReaders),
     so a cached answer needs no session, no pooled connection and, on PostgreSQL, no
     BEGIN/ROLLBACK round trips. The search's own session, opened only on a miss, starts
     after the stamp was read and so sees at least what the stamp stands for.

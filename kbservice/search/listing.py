@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from ..articles.reading import ArticlePage
 from ..articles.reading import list_articles as list_by_number
-from ..storage.db import ThreadReaders
+from ..storage.readers import ThreadReaders
 from .searching import search_articles
 
 

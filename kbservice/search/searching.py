@@ -35,8 +35,8 @@ from ..fulltext.ranking import (
     idf,
     impact,
 )
-from ..storage.db import ThreadReaders
 from ..storage.models import Article, Revision, RevisionText
+from ..storage.readers import ThreadReaders
 from .cache import CacheView, open_cache, open_cache_for_reads
 from .one_term import rank_one_term
 from .parser import ParsedQuery, parse_query

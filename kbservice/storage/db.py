@@ -5,24 +5,22 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
 import re
-import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
-from sqlalchemy.sql import Select
 from sqlalchemy.types import TypeDecorator
 
+from .readers import ThreadReaders
+
 if TYPE_CHECKING:
-    from .changes import Changes, Remembered
-    from .readers import Prepared, Row
+    from .changes import Changes
 
 # Named constraints: SQLite can only drop or alter a constraint that has a name.
 NAMING_CONVENTION = {
@@ -116,7 +114,7 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         connection.info[SQLITE_CHANGES_AT_BEGIN] = dbapi_connection.total_changes
         options = connection.get_execution_options()
         if options.get("isolation_level") == "AUTOCOMMIT":
-            return  # each statement commits by itself (see ThreadReaders)
+            return  # each statement commits by itself (see readers.ThreadReaders)
         # Writers take the write lock up front: a deferred transaction that upgrades
         # later fails with SQLITE_BUSY at once, without waiting for the busy timeout.
         connection.exec_driver_sql(f"BEGIN {options.get('kb_begin', 'DEFERRED')}")
@@ -178,93 +176,6 @@ def safe_url(url: str) -> str:
     except (ArgumentError, ValueError):  # not an SQLAlchemy URL: mask the look of one
         url = _USERINFO_PASSWORD.sub(r"\1***@", url)
     return _SECRET_QUERY.sub(r"\1***", url)
-
-
-class ThreadReaders:
-    """One autocommit connection per thread, kept out of the pool, for hot point reads.
-
-    The reads every request makes (cache stamps, an article's current revision, its
-    rows on a cache miss) need no transaction: they read immutable or single rows. A
-    connection of its own saves each of them the pool's check-out and check-in, and
-    on PostgreSQL the BEGIN and ROLLBACK round trips. A connection that fails is
-    dropped and the next use opens a new one. Connections belong to the process that
-    opened them: `close` them before forking; a forked child opens its own.
-    """
-
-    def __init__(self, engine: Engine, changes: Changes | None = None) -> None:
-        self.engine = engine
-        # Signals that let remembered reads skip the database (changes.py); None: ask.
-        self.changes = changes
-        self._local = threading.local()
-        self._opened: list[Connection] = []
-        self._lock = threading.Lock()
-        self._prepared: dict[int, Prepared] = {}
-        self._remembered: dict[int, Remembered[Row | None]] = {}
-
-    def prepare(self, statement: Select[Any]) -> Prepared:
-        """`statement` compiled once for this engine, to run on raw cursors (prepared.py).
-
-        Meant for statements built once (module constants): they are cached by identity.
-        """
-        prepared = self._prepared.get(id(statement))
-        if prepared is None:
-            from .readers import Prepared
-
-            prepared = self._prepared.setdefault(id(statement), Prepared(self, statement))
-        return prepared
-
-    def remembered(self, statement: Select[Any]) -> Remembered[Row | None]:
-        """`statement`'s first row, read again only when a change may have happened.
-
-        Without change signals every `get` reads it. Like `prepare`, for module constants.
-        """
-        remembered = self._remembered.get(id(statement))
-        if remembered is None:
-            from .changes import Remembered
-
-            prepared = self.prepare(statement)
-            remembered = self._remembered.setdefault(
-                id(statement), Remembered(prepared.first, self.changes)
-            )
-        return remembered
-
-    def dbapi(self) -> tuple[Connection, Any]:
-        """This thread's connection and the DBAPI connection under it, for raw cursors.
-
-        The caller must call `drop` when a DBAPI error escapes a raw cursor.
-        """
-        connection = self._current()
-        return connection, connection.connection.dbapi_connection
-
-    def close(self) -> None:
-        """Close every thread's connection (before a fork, at shutdown)."""
-        with self._lock:
-            opened, self._opened = self._opened, []
-        for connection in opened:
-            with contextlib.suppress(Exception):
-                connection.close()
-        self._local = threading.local()
-
-    def drop(self, connection: Connection) -> None:
-        """Forget and close `connection` after an error; the next use opens a new one."""
-        if getattr(self._local, "connection", None) is connection:
-            self._local.pid = None
-        with self._lock:
-            if connection in self._opened:
-                self._opened.remove(connection)
-        with contextlib.suppress(Exception):
-            connection.close()
-
-    def _current(self) -> Connection:
-        local = self._local
-        if getattr(local, "pid", None) == os.getpid():
-            return local.connection
-        connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        connection.detach()
-        local.connection, local.pid = connection, os.getpid()
-        with self._lock:
-            self._opened.append(connection)
-        return connection
 
 
 # Any constant shared by every kbservice process; names the lock in pg_locks.

@@ -1,24 +1,112 @@
-"""SELECTs compiled once and run on a raw cursor of a thread's reader connection.
+"""Hot point reads: a thread's own autocommit connection, and SELECTs compiled once for it.
 
-For the few statements every request runs, SQLAlchemy's per-execution work (statement
-cache lookup, context and result objects) costs several times the query itself. A
-`Prepared` statement keeps what that work produces — the driver's SQL, its parameter
+For the few statements every request runs, the pool's check-out (and on PostgreSQL
+the BEGIN and ROLLBACK round trips) and SQLAlchemy's per-execution work (statement
+cache lookup, context and result objects) cost several times the query itself.
+`ThreadReaders` keeps one autocommit connection per thread out of the pool; a
+`Prepared` statement keeps what Core's work produces — the driver's SQL, its parameter
 order and each column's result processor (JSON, UTC datetimes) — and applies it
-directly, so the rows are the same as Core would return.
+directly on that connection's raw cursor, so the rows are the same as Core would return.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Select
 
-if TYPE_CHECKING:
-    from .db import ThreadReaders
+from .changes import Changes, Remembered
 
 Row = tuple[Any, ...]
+
+
+class ThreadReaders:
+    """One autocommit connection per thread, kept out of the pool, for hot point reads.
+
+    The reads every request makes (cache stamps, an article's current revision, its
+    rows on a cache miss) need no transaction: they read immutable or single rows. A
+    connection of its own saves each of them the pool's check-out and check-in, and
+    on PostgreSQL the BEGIN and ROLLBACK round trips. A connection that fails is
+    dropped and the next use opens a new one. Connections belong to the process that
+    opened them: `close` them before forking; a forked child opens its own.
+    """
+
+    def __init__(self, engine: Engine, changes: Changes | None = None) -> None:
+        self.engine = engine
+        # Signals that let remembered reads skip the database (changes.py); None: ask.
+        self.changes = changes
+        self._local = threading.local()
+        self._opened: list[Connection] = []
+        self._lock = threading.Lock()
+        self._prepared: dict[int, Prepared] = {}
+        self._remembered: dict[int, Remembered[Row | None]] = {}
+
+    def prepare(self, statement: Select[Any]) -> Prepared:
+        """`statement` compiled once for this engine, to run on raw cursors (`Prepared`).
+
+        Meant for statements built once (module constants): they are cached by identity.
+        """
+        prepared = self._prepared.get(id(statement))
+        if prepared is None:
+            prepared = self._prepared.setdefault(id(statement), Prepared(self, statement))
+        return prepared
+
+    def remembered(self, statement: Select[Any]) -> Remembered[Row | None]:
+        """`statement`'s first row, read again only when a change may have happened.
+
+        Without change signals every `get` reads it. Like `prepare`, for module constants.
+        """
+        remembered = self._remembered.get(id(statement))
+        if remembered is None:
+            prepared = self.prepare(statement)
+            remembered = self._remembered.setdefault(
+                id(statement), Remembered(prepared.first, self.changes)
+            )
+        return remembered
+
+    def dbapi(self) -> tuple[Connection, Any]:
+        """This thread's connection and the DBAPI connection under it, for raw cursors.
+
+        The caller must call `drop` when a DBAPI error escapes a raw cursor.
+        """
+        connection = self._current()
+        return connection, connection.connection.dbapi_connection
+
+    def close(self) -> None:
+        """Close every thread's connection (before a fork, at shutdown)."""
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for connection in opened:
+            with contextlib.suppress(Exception):
+                connection.close()
+        self._local = threading.local()
+
+    def drop(self, connection: Connection) -> None:
+        """Forget and close `connection` after an error; the next use opens a new one."""
+        if getattr(self._local, "connection", None) is connection:
+            self._local.pid = None
+        with self._lock:
+            if connection in self._opened:
+                self._opened.remove(connection)
+        with contextlib.suppress(Exception):
+            connection.close()
+
+    def _current(self) -> Connection:
+        local = self._local
+        if getattr(local, "pid", None) == os.getpid():
+            return local.connection
+        connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        connection.detach()
+        local.connection, local.pid = connection, os.getpid()
+        with self._lock:
+            self._opened.append(connection)
+        return connection
 
 
 class _Disconnected(Exception):

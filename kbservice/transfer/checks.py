@@ -17,7 +17,7 @@ from ..articles.drafts import KINDS
 from ..articles.reading import normalize_kb
 from ..catalog.products import Catalog, CatalogError, applies_to_errors
 from ..errors import ValidationFailed
-from ..rules import RuleValidationError, configured_limits, validate_rules
+from ..rules import configured_limits, rule_errors
 
 Errors = dict[str, list[str]]  # field path → messages, as in the API's problem details
 
@@ -167,13 +167,7 @@ class RowChecks:
         return errors
 
     def _rules(self, rules: Any, path: str) -> Errors:
-        if rules is None:
-            return {}
-        try:
-            validate_rules(rules, **self.limits.rules)
-        except RuleValidationError as exc:
-            return {".".join(p for p in (path, at) if p): m for at, m in exc.errors.items()}
-        return {}
+        return rule_errors(rules, self.limits.rules, path)
 
     def _applies_to(self, entries: Any, path: str) -> Errors:
         return _applies_to_shape(entries, path) or applies_to_errors(entries, self.catalog, path)

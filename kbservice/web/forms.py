@@ -15,7 +15,7 @@ from ..catalog.products import Catalog, localized
 from ..contract.jsonin import UnfitValue, UnsafeJSON, find_nul, load_json
 from ..contract.schemas import TranslationInSchema
 from ..http.problems import flatten_errors
-from ..rules import RuleValidationError, configured_limits, validate_rules
+from ..rules import configured_limits, rule_errors
 
 _LIST_SEPARATORS = re.compile(r"[\s,;]+")
 # Text facts a helpdesk agent may paste from an inventory tool.
@@ -241,11 +241,10 @@ class RulesForm:
         if not isinstance(parsed, dict):
             self.errors["rules"] = ["A rule document is a JSON object."]
             return False
-        try:
-            validate_rules(parsed, **configured_limits(config))
-        except RuleValidationError as exc:
+        errors = rule_errors(parsed, configured_limits(config))
+        if errors:
             self.errors["rules"] = [
-                f"{path or '(root)'}: {' '.join(messages)}" for path, messages in exc.errors.items()
+                f"{path or '(root)'}: {' '.join(messages)}" for path, messages in errors.items()
             ]
         self.rules = parsed
         return not self.errors
