@@ -105,3 +105,32 @@ def test_client_input_cannot_forge_log_lines(fresh_url, tmp_path, make_app):
         "ERROR kbservice.api.hardening: database error on GET "
         "/api/v1/articles/2\\u2028forged\\x85/drafts\\nTraceback (most recent call last):\\n"
     ) in text
+
+
+def test_a_streamed_batch_is_logged_when_its_body_ends(client, caplog):
+    """The request log and latency cover a batch answer written system by system."""
+    # Each system without facts is `unknown` for the seed article: enough systems make
+    # an answer of several 64 KiB chunks.
+    systems = [{"id": str(number)} for number in range(300)]
+
+    def batch_lines() -> list[dict]:
+        lines = [
+            json.loads(r.getMessage()) for r in caplog.records if r.name == "kbservice.requests"
+        ]
+        return [line for line in lines if line["request_id"] == "streamed-1"]
+
+    with caplog.at_level(logging.INFO, logger="kbservice.requests"):
+        response = client.post(
+            "/api/v1/applicability/batch",
+            json={"systems": systems},
+            headers={"X-Request-ID": "streamed-1"},
+            buffered=False,
+        )
+        assert "Content-Length" not in response.headers  # streamed
+        assert batch_lines() == []  # not finished yet: only its head is out
+        body = response.get_data()
+        response.close()
+    (line,) = batch_lines()
+    assert line["status"] == 200
+    assert line["endpoint"] == "applicability.check_batch"
+    assert len(json.loads(body)["results"]) == 300

@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from flask import Response, current_app, jsonify
+from flask import Response, current_app, jsonify, request
 
 from ..applicability.index import Assessment
 from ..catalog.facts import NormalizedSystem
 from ..http.jsonout import FastJSONProvider
-from ..http.observability import count_verdicts
+from ..http.observability import STREAMED, count_verdicts
 
 # A streamed batch answer is written to the socket in pieces of about this size.
 _CHUNK = 64 * 1024
@@ -128,7 +128,11 @@ def batch_response(
     chunks = _chunks(_batch_pieces(locale, prepared, judge, json.response_bytes))
     first = next(chunks)
     second = next(chunks, None)
-    body = first if second is None else _resumed((first, second), chunks)
+    if second is None:
+        return current_app.response_class(first, mimetype=json.mimetype)
+    # The request's deadline and its log line follow the body to its end.
+    request.environ[STREAMED] = True
+    body = _resumed((first, second), chunks)
     return current_app.response_class(body, mimetype=json.mimetype)
 
 

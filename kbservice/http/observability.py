@@ -9,6 +9,7 @@ import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("kbservice.requests")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# Set in the WSGI environ by a view whose body does its work while it is sent (a batch):
+# the middlewares follow such a body to its end instead of stopping at its head.
+STREAMED = "kbservice.streamed"
 # Label values must not be chosen by clients (each new one is a new time series, kept
 # for the life of the process): any other method is counted as "other".
 _METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"))
@@ -101,16 +105,55 @@ class RequestObserver:
         started = time.perf_counter()
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
         request_id = incoming if _REQUEST_ID.match(incoming) else os.urandom(16).hex()
+        # A streamed body's (status, endpoint, user), known while Flask still has the request.
+        answered: list[tuple[str, str, str | None]] = []
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             headers.append(("X-Request-ID", request_id))
-            self._record(environ, status, time.perf_counter() - started, request_id)
+            if environ.get(STREAMED):
+                # Recorded when the body ends; the route and who asked are known only now.
+                principal = g.get("principal") if has_app_context() else None
+                endpoint = _endpoint(environ)
+                answered[:] = [(status, endpoint, getattr(principal, "name", None))]
+            else:
+                self._record(environ, status, time.perf_counter() - started, request_id)
             return start_response(status, headers, exc_info)
 
-        return self.app(environ, start)
+        body = self.app(environ, start)
+        if not environ.get(STREAMED):
+            return body
+        return self._followed(body, environ, started, request_id, answered)
 
-    def _record(self, environ: WSGIEnvironment, status: str, elapsed: float, rid: str) -> None:
-        endpoint = environ.get("kbservice.endpoint") or _flask_endpoint(environ)
+    def _followed(
+        self,
+        body: Iterable[bytes],
+        environ: WSGIEnvironment,
+        started: float,
+        request_id: str,
+        answered: list[tuple[str, str, str | None]],
+    ) -> Iterator[bytes]:
+        """A streamed body, recorded once its last byte is written (or it is abandoned)."""
+        try:
+            yield from body
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+            if answered:
+                status, endpoint, user = answered[0]
+                elapsed = time.perf_counter() - started
+                self._record(environ, status, elapsed, request_id, endpoint, user)
+
+    def _record(
+        self,
+        environ: WSGIEnvironment,
+        status: str,
+        elapsed: float,
+        rid: str,
+        endpoint: str | None = None,
+        user: str | None = None,
+    ) -> None:
+        endpoint = endpoint or _endpoint(environ)
         method = environ.get("REQUEST_METHOD", "")
         code = status.split(" ", 1)[0]
         # The endpoint is one of the app's routes or "unmatched"; the status is the app's.
@@ -126,7 +169,8 @@ class RequestObserver:
             # Never the Authorization header or the body: tokens and facts stay out of logs.
             # json.dumps escapes every control character and all non-ASCII (U+2028 too),
             # so a client's path or method cannot break the line.
-            principal = g.get("principal") if has_app_context() else None
+            if user is None and has_app_context():
+                user = getattr(g.get("principal"), "name", None)
             log.info(
                 json.dumps(
                     {
@@ -137,10 +181,14 @@ class RequestObserver:
                         "status": int(code),
                         "duration_ms": round(elapsed * 1000, 2),
                         "remote_addr": environ.get("REMOTE_ADDR"),
-                        "user": getattr(principal, "name", None),
+                        "user": user,
                     }
                 )
             )
+
+
+def _endpoint(environ: WSGIEnvironment) -> str:
+    return environ.get("kbservice.endpoint") or _flask_endpoint(environ)
 
 
 def _flask_endpoint(environ: WSGIEnvironment) -> str:

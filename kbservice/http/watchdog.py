@@ -21,7 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..http.problems import problem_response
+from .observability import STREAMED
+from .problems import problem_response
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -155,10 +156,9 @@ class Deadline:
                 return start_response(status, headers, failure)
 
             return response(environ, restart)
-        file_wrapper = environ.get("wsgi.file_wrapper")
-        if isinstance(body, list | tuple) or (file_wrapper and isinstance(body, file_wrapper)):
-            return body  # computed already, or sent by the server (sendfile)
-        # A streamed answer (a batch) does its work while it is iterated.
+        if not environ.get(STREAMED):
+            return body  # computed already: sending it is bounded per write (workers.py)
+        # A streamed answer (a batch) does its work while it is sent.
         return self._iterate(body, deadline, environ)
 
     def _iterate(self, body: Iterable[bytes], deadline: float, environ: WSGIEnvironment) -> Any:

@@ -8,13 +8,15 @@ from typing import Any
 
 import pytest
 
+from kbservice.http.observability import STREAMED
 from kbservice.http.watchdog import AnswerAbandoned, Deadline, Watchdog
 
 
 def _streaming_app(chunks: int, seconds_each: float) -> Any:
     """A WSGI app whose body does its work while it is iterated, like a batch answer."""
 
-    def app(_environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+    def app(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+        environ[STREAMED] = True
         start_response("200 OK", [("Content-Type", "application/json")])
 
         def body() -> Iterator[bytes]:
@@ -59,7 +61,7 @@ def test_a_streamed_answer_within_the_deadline_is_sent_whole(watchdog):
     assert _consume(app)[0] == 5
 
 
-def test_a_computed_body_passes_through_unwrapped(watchdog):
+def test_a_body_not_marked_streamed_passes_through_unwrapped(watchdog):
     def app(_environ: dict[str, Any], start_response: Any) -> list[bytes]:
         start_response("200 OK", [])
         return [b"done"]
