@@ -65,11 +65,12 @@ def running_server(
     wsgi: bool = False,
     log_level: str = "WARNING",
     settings: dict[str, str] | None = None,
+    threads: int | None = None,
 ) -> Iterator[str]:
     """`kbservice serve` on a free port until the block ends; yields the API base URL.
 
     With `wsgi`, `gunicorn --preload wsgi:app` from the project folder instead.
-    `settings` are extra environment variables (KB_*).
+    `settings` are extra environment variables (KB_*); `threads` is serve's --threads.
     """
     port = free_port()
     env = {**os.environ, "KB_DATABASE_URL": url, "KB_LOG_LEVEL": log_level, **(settings or {})}
@@ -79,6 +80,8 @@ def running_server(
         if wsgi
         else [str(SCRIPT), "serve", "--port", str(port), "--workers", str(workers)]
     )
+    if threads is not None and not wsgi:
+        command += ["--threads", str(threads)]
     with log.open("wb") as output:
         process = subprocess.Popen(
             command,

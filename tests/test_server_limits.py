@@ -15,13 +15,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from kbservice.config import ConfigError
 
 from .flask_requests import FlaskRequests
-from .servers import PROJECT, SCRIPT, call, free_port
+from .servers import SCRIPT, call, free_port, running_server
 from .systems import SERVER_2003_VPN
 
 SYSTEM = {**SERVER_2003_VPN, "behind_nat": True}
@@ -31,35 +32,9 @@ PROBLEM = "application/problem+json"
 @contextmanager
 def served(url: str, tmp_path: Path, threads: int, **settings: str) -> Iterator[int]:
     """`kbservice serve --workers 1 --threads N` until the block ends; yields its port."""
-    port = free_port()
-    env = {**os.environ, "KB_DATABASE_URL": url, "KB_LOG_LEVEL": "WARNING", **settings}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    command = [SCRIPT, "serve", "--port", port, "--workers", 1, "--threads", threads]
-    log = tmp_path / f"serve-{port}.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [str(part) for part in command],
-            cwd=PROJECT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if call(f"http://127.0.0.1:{port}/api/v1/health")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
-        yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    log = tmp_path / f"serve-{threads}-{time.monotonic_ns()}.log"
+    with running_server(url, 1, log, settings=settings, threads=threads) as base:
+        yield urlsplit(base).port
 
 
 def _raw(port: int, request: bytes, timeout: float = 20) -> tuple[bytes, float]:
