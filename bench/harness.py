@@ -307,11 +307,18 @@ def _kib_field(text: str, name: str) -> int:
 
 
 def kbservice_server(
-    url: str, workers: int, threads: int, log: Path, metrics_dir: Path, timeout: int = 60
+    url: str,
+    workers: int,
+    threads: int,
+    log: Path,
+    metrics_dir: Path,
+    timeout: int = 60,
+    fast_lanes: bool = True,
 ) -> Server:
     """`kbservice serve` on a free port, request logging off, ready to answer.
 
-    `timeout` is gunicorn's worker timeout (`kbservice serve --timeout`, default 60 s).
+    `timeout` is gunicorn's worker timeout (`kbservice serve --timeout`, default 60 s);
+    `fast_lanes` False serves every request through the Flask views (KB_FAST_LANES=off).
     """
     port = free_port()
     command = [
@@ -322,7 +329,10 @@ def kbservice_server(
         f"--threads={threads}",
         f"--timeout={timeout}",
     ]
-    server = Server(command, kb_env(url, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir)), port, log)
+    env = kb_env(
+        url, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir), KB_FAST_LANES="on" if fast_lanes else "off"
+    )
+    server = Server(command, env, port, log)
     try:
         server.wait_ready("/api/v1/health")
     except BaseException:

@@ -34,6 +34,7 @@ import argparse
 import contextlib
 import datetime as dt
 import http.client
+import itertools
 import json
 import os
 import platform
@@ -297,6 +298,7 @@ def run_config(
     settings: Settings,
     etag_count: int,
     endpoints: list[str],
+    fast_lanes: bool = True,
 ) -> ConfigRun:
     """The ceiling and every kbservice endpoint under one gunicorn configuration."""
     with tempfile.TemporaryDirectory(prefix="kbload-", dir=harness.OUT) as name:
@@ -308,7 +310,13 @@ def run_config(
         with (
             ceiling_server(workers, threads, settings, folder) as top,
             harness.kbservice_server(
-                url, workers, threads, folder / "kbservice.log", metrics, settings.gunicorn_timeout
+                url,
+                workers,
+                threads,
+                folder / "kbservice.log",
+                metrics,
+                settings.gunicorn_timeout,
+                fast_lanes,
             ) as server,
         ):
             files = build_requests(
@@ -412,7 +420,14 @@ def parse_args() -> argparse.Namespace:
         choices=ENDPOINTS,
         help="measure only this endpoint (repeatable), for a quicker partial run (default: all)",
     )
+    parser.add_argument(
+        "--fast-lanes",
+        default="on",
+        help="comma-separated KB_FAST_LANES settings to compare, e.g. on,off for the A/B of "
+        "the fast lanes against the plain Flask views, measured one after the other",
+    )
     args = parser.parse_args()
+    args.fast_lanes = [value.strip() == "on" for value in args.fast_lanes.split(",")]
     args.threads = [int(value) for value in args.threads.split(",")]
     args.endpoints = args.endpoints or list(ENDPOINTS)
     return args
@@ -433,11 +448,21 @@ def main() -> None:
     for engine in engines:
         with harness.engine_url(engine, corpus) as url:
             kbs = harness.kbs_of(url, args.kbs)
-            for threads in args.threads:
+            for threads, lanes in itertools.product(args.threads, args.fast_lanes):
                 config = f"{args.workers} × {threads}"
+                if len(args.fast_lanes) > 1:
+                    config += ", lanes " + ("on" if lanes else "off")
                 print(f"{names[engine]}, {config}:", file=sys.stderr)
                 run = run_config(
-                    url, corpus, kbs, args.workers, threads, settings, args.etags, args.endpoints
+                    url,
+                    corpus,
+                    kbs,
+                    args.workers,
+                    threads,
+                    settings,
+                    args.etags,
+                    args.endpoints,
+                    lanes,
                 )
                 ceilings = sorted((top for _, top in run.pairs), key=lambda top: top.rate)
                 median = ceilings[len(ceilings) // 2]

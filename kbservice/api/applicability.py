@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flask import Response, current_app, jsonify, request
+from flask import Flask, Response, current_app, request
 
 from ..applicability.index import Assessment, RuleEntry, RuleIndex, assess, judged
 from ..catalog.facts import FactsValidationError, NormalizedSystem, normalize_system
@@ -19,7 +19,9 @@ from ..contract.schemas import (
 )
 from ..errors import TooLarge, ValidationFailed
 from ..http.context import get_catalog, get_rule_index
+from ..http.jsonout import FastJSONProvider
 from ..http.observability import count_verdicts
+from ..http.plain import PlainAnswer, json_answer, to_response
 from ..http.problems import problem_dict
 from .answers import Prepared, batch_response, system_answer
 from .base import Blueprint
@@ -60,12 +62,29 @@ def over_budget(limit: int) -> TooLarge:
     )
 
 
-def _judged_within_budget(
-    index: RuleIndex, system: NormalizedSystem, requested: Sequence[RuleEntry] | None
-) -> None:
-    limit = current_app.config[RESULTS_SETTING]
+def one_system_answer(
+    app: Flask,
+    index: RuleIndex,
+    system: NormalizedSystem,
+    requested: Sequence[RuleEntry] | None,
+    *,
+    explain: bool,
+    locale: str,
+) -> PlainAnswer:
+    """Every verdict for one system, in `locale`; TooLarge beyond the results budget.
+
+    The one function behind the single-system views and their fast lane
+    (fast_applicability.FastApplicability).
+    """
+    limit = app.config[RESULTS_SETTING]
     if judged(index, system, requested) > limit:
         raise over_budget(limit)
+    results = assess(index, system, requested=requested, explain=explain)
+    count_verdicts([item.verdict.value for item in results])
+    json = app.json
+    assert isinstance(json, FastJSONProvider)
+    body = json.response_bytes({"locale": locale, **system_answer(system, results, locale)})
+    return json_answer(body, locale=locale)
 
 
 def _explain(body: dict[str, Any]) -> bool:
@@ -84,10 +103,9 @@ def check_one(body: dict[str, Any]) -> Response:
     index = get_rule_index()
     requested = _requested(index, body.get("articles"))
     system = _normalize(body["system"], "system")
-    _judged_within_budget(index, system, requested)
-    results = assess(index, system, requested=requested, explain=explain)
-    count_verdicts([item.verdict.value for item in results])
-    return localize(jsonify({"locale": locale, **system_answer(system, results, locale)}), locale)
+    return to_response(
+        one_system_answer(current_app, index, system, requested, explain=explain, locale=locale)
+    )
 
 
 @blp.route("/applicability/batch", methods=["POST"])
@@ -145,7 +163,6 @@ def check_link(query: dict[str, Any], kb: str) -> Response:
     index = get_rule_index()
     requested = index.resolve([kb])
     system = _normalize(query, "")
-    _judged_within_budget(index, system, requested)
-    results = assess(index, system, requested=requested, explain=explain)
-    count_verdicts([item.verdict.value for item in results])
-    return localize(jsonify({"locale": locale, **system_answer(system, results, locale)}), locale)
+    return to_response(
+        one_system_answer(current_app, index, system, requested, explain=explain, locale=locale)
+    )

@@ -1,11 +1,10 @@
-"""Plain single-system applicability requests answered in front of Flask.
+"""The fast lane of single-system applicability requests (see fastpath.FastPath).
 
 `POST /api/v1/applicability` with `{"system": {...}}` against the whole corpus is what
 inventory systems send most. Through Flask, routing, webargs and marshmallow parsing
-and the response object cost about as much as evaluating the corpus. This fast path
-(see fastpath.FastPath) parses the body with the API's own JSON parser
-(jsonin.load_json) and takes the view's domain steps (api/applicability.check_one)
-with the same functions, so it writes the same bytes.
+and the response object cost about as much as evaluating the corpus. This lane parses
+the body with the API's own JSON parser (jsonin.load_json), normalizes the facts with
+the view's function and answers with the view's applicability.one_system_answer.
 
 It answers only what it fully understands: a JSON object body of at most 64 KiB sent
 as `application/json`, holding `system` (an object whose values are scalars or lists
@@ -22,33 +21,30 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
-from ..applicability.index import assess, judged
 from ..articles.locales import negotiate
 from ..catalog.facts import FactsValidationError, normalize_system
 from ..contract.jsonin import UnsafeJSON, load_json
+from ..contract.schemas import ApplicabilityRequestSchema, max_length
+from ..errors import TooLarge
 from ..http.context import catalog_of, get_stamp_reader_of, rule_index_of
-from ..http.jsonout import FastJSONProvider
-from ..http.observability import count_verdicts
-from .answers import system_answer
-from .applicability import RESULTS_SETTING
-from .fastpath import Answer, FastPath
+from ..http.plain import PlainAnswer
+from .applicability import one_system_answer
+from .fastpath import FastPath
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
 
-PATH = "/api/v1/applicability"
 # One system's facts are a few hundred bytes; bigger bodies are rare enough for Flask.
 _MAX_BODY = 64 * 1024
-# The longest `locale` ApplicabilityRequestSchema accepts.
-_MAX_LOCALE = 35
+_MAX_LOCALE = max_length(ApplicabilityRequestSchema, "locale")
 _SCALARS = (str, int, float, bool, type(None))
 
 
 class FastApplicability(FastPath):
     """Whole-corpus verdicts for one system without entering Flask."""
 
-    method = "POST"
     endpoint = "applicability.check_one"
+    method = "POST"
 
     def __init__(self, wsgi_app: WSGIApplication, app: Flask) -> None:
         super().__init__(wsgi_app, app)
@@ -58,10 +54,9 @@ class FastApplicability(FastPath):
         self._max_body = _MAX_BODY if limit is None else min(limit, _MAX_BODY)
         self._max_depth = app.config["MAX_JSON_DEPTH"]
 
-    def answer(self, environ: WSGIEnvironment) -> Answer | None:
+    def answer(self, environ: WSGIEnvironment, arguments: dict[str, Any]) -> PlainAnswer | None:
         if (
-            environ.get("PATH_INFO") != PATH
-            or environ.get("QUERY_STRING")
+            environ.get("QUERY_STRING")
             or environ.get("CONTENT_TYPE") != "application/json"
             or "HTTP_ORIGIN" in environ
         ):
@@ -83,24 +78,10 @@ class FastApplicability(FastPath):
         stamps = self._stamps.stamps()
         try:
             system = normalize_system(raw_system, catalog_of(self.app, stamps.catalog))
-        except FactsValidationError:
-            return None  # Flask answers the 422 naming the fields
-        index = rule_index_of(self.app, stamps.revision)
-        if judged(index, system) > self.app.config[RESULTS_SETTING]:
-            return None  # Flask answers the 413 naming the limit
-        results = assess(index, system)
-        count_verdicts([item.verdict.value for item in results])
-        json = self.app.json
-        assert isinstance(json, FastJSONProvider)
-        payload = json.response_bytes({"locale": locale, **system_answer(system, results, locale)})
-        # Exactly the headers of the view's `localize(jsonify(...))`.
-        headers = [
-            ("Content-Type", "application/json"),
-            ("Content-Length", str(len(payload))),
-            ("Content-Language", locale),
-            ("Vary", "Accept-Language"),
-        ]
-        return "200 OK", headers, payload
+            index = rule_index_of(self.app, stamps.revision)
+            return one_system_answer(self.app, index, system, None, explain=False, locale=locale)
+        except (FactsValidationError, TooLarge):
+            return None  # Flask answers the 422 naming the fields, or the 413 naming the limit
 
     def _read_body(self, environ: WSGIEnvironment) -> bytes | None:
         """The request body, left readable for Flask; None when it is not a plain one."""

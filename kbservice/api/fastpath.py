@@ -1,68 +1,66 @@
-"""Plain requests answered in front of Flask: the base, and cached article GETs.
+"""Fast lanes: plain requests answered in front of Flask, by the views' own functions.
 
 Routing, argument parsing and the response object of the full Flask path cost as much
-as the work itself on the hottest endpoints. A `FastPath` middleware answers only the
-requests it fully understands and passes everything else — unusual input, errors,
-database trouble, anything it is unsure of — to Flask unchanged. Both paths call the
-same functions for the work and produce the same status, headers and body (tests
-compare them byte for byte).
+as the work itself on the hottest endpoints. A fast lane answers only the requests it
+fully understands and passes everything else — unusual input, errors, database
+trouble, anything it is unsure of — to Flask unchanged. A lane copies nothing from its
+view: it routes with the app's `url_map`, takes its limits from the request schemas
+(contract/schemas.max_length) and calls the one function the view calls for the answer
+(serving.current_answer, applicability.one_system_answer), whose headers come from
+http/plain.py. tests/test_fast_lanes.py sends generated requests through both paths
+and compares status, headers and body.
 
-`CachedArticles` answers plain article GETs through the rendered-article cache. A
-cached article GET needs one query (the article's current revision and the catalog
-stamp) and a dictionary lookup; a miss adds one query for the revision's rows and the
-rendering. It answers only `GET /api/v1/articles/<kb>` with at most `?locale=`, no CORS
-request, an existing article; an unknown article (404) goes to Flask.
+`CachedArticles` answers plain article GETs through the rendered-article cache: only
+`GET /api/v1/articles/<kb>` with at most `?locale=`, no CORS request, an existing
+article; an unknown article (404) goes to Flask.
 
-Fast paths sit inside the observability and security-header middlewares, so request
-ids, metrics, logs and security headers are the same for both paths.
+Fast lanes sit inside the observability and security-header middlewares, so request
+ids, metrics, logs and security headers are the same for both paths. KB_FAST_LANES=off
+turns them off; with a rate limit every request goes through Flask to be counted.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl
 
 from flask import Flask
 from sqlalchemy.exc import DBAPIError
-from werkzeug.http import parse_etags, quote_etag
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import MapAdapter
 
-from ..articles.locales import negotiate
 from ..articles.reading import normalize_kb
-from ..storage.db import utcnow
-from .rendered import Rendered
+from ..contract.schemas import LocaleQuerySchema, max_length
+from ..http.plain import PlainAnswer
 from .request_target import has_control_characters
-from .serving import find_current, rendering
+from .serving import current_answer
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 log = logging.getLogger(__name__)
 
-Answer = tuple[str, list[tuple[str, str]], bytes]
-
-_ARTICLE_PATH = re.compile(r"/api/v1/articles/([^/]+)")
-# The longest `?locale=` LocaleQuerySchema accepts; longer ones get the full path's 422.
-_MAX_LOCALE = 35
-_NO_LOCALE = ""
+_MAX_LOCALE = max_length(LocaleQuerySchema, "locale")
 
 
 class FastPath:
-    """WSGI middleware answering plain `method` requests itself, the rest through Flask.
+    """WSGI middleware answering plain requests to one endpoint itself, the rest via Flask.
 
-    Subclasses implement `answer`, returning None for anything Flask should answer.
+    Subclasses name the endpoint and implement `answer`, returning None for anything
+    Flask should answer.
     """
 
-    method: ClassVar[str]
-    # The Flask endpoint answering the same requests, for metrics and the request log.
+    # The Flask endpoint whose requests the lane answers (also its name in metrics and logs).
     endpoint: ClassVar[str]
+    method: ClassVar[str]
 
     def __init__(self, wsgi_app: WSGIApplication, app: Flask) -> None:
         self.wsgi_app = wsgi_app
         self.app = app
         # With a rate limit (ratelimit.py) every request must reach Flask to be counted.
-        self.enabled = not app.config["RATE_LIMIT"]
+        self.enabled = app.config["FAST_LANES"] and not app.config["RATE_LIMIT"]
+        self._routes: MapAdapter | None = None
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Any:
         answer = None
@@ -73,78 +71,64 @@ class FastPath:
             and not has_control_characters(environ)
         ):
             try:
-                answer = self.answer(environ)
+                arguments = self.route(environ)
+                answer = None if arguments is None else self.answer(environ, arguments)
             except DBAPIError:
                 answer = None  # the full path answers database trouble (503)
             except Exception:
                 # A bug here must not cost the client its answer: Flask's path has its
                 # own handling (and will most likely report the same bug as a problem).
-                log.exception("%s fast path failed; answering through Flask", self.endpoint)
+                log.exception("%s fast lane failed; answering through Flask", self.endpoint)
                 answer = None
         if answer is None:
             return self.wsgi_app(environ, start_response)
-        status, headers, body = answer
         environ["kbservice.endpoint"] = self.endpoint
-        start_response(status, headers)
-        return [body]
+        start_response(answer.status_line, answer.headers)
+        return [answer.body]
 
-    def answer(self, environ: WSGIEnvironment) -> Answer | None:
-        """Status, headers and body, or None to let Flask answer."""
+    def route(self, environ: WSGIEnvironment) -> dict[str, Any] | None:
+        """The view arguments when the app's url_map sends this request to `endpoint`."""
+        if self._routes is None:
+            # Bound on first use: the blueprints are registered after the middleware.
+            self._routes = self.app.url_map.bind("localhost")
+        try:
+            endpoint, arguments = self._routes.match(environ.get("PATH_INFO", ""), self.method)
+        except HTTPException:  # no route, another method, a redirect: Flask answers
+            return None
+        return arguments if endpoint == self.endpoint else None
+
+    def answer(self, environ: WSGIEnvironment, arguments: dict[str, Any]) -> PlainAnswer | None:
+        """The answer, or None to let Flask answer."""
         raise NotImplementedError
 
 
 class CachedArticles(FastPath):
     """Cached article representations without entering Flask."""
 
-    method = "GET"
     endpoint = "articles.get_article"
+    method = "GET"
 
-    def __init__(self, wsgi_app: WSGIApplication, app: Flask) -> None:
-        super().__init__(wsgi_app, app)
-        self._locales = tuple(app.config["LOCALES"])
-
-    def answer(self, environ: WSGIEnvironment) -> Answer | None:
-        match = _ARTICLE_PATH.fullmatch(environ.get("PATH_INFO", ""))
-        if match is None or "HTTP_ORIGIN" in environ:
-            return None
+    def answer(self, environ: WSGIEnvironment, arguments: dict[str, Any]) -> PlainAnswer | None:
+        if "HTTP_ORIGIN" in environ:
+            return None  # CORS headers come from Flask
         requested = _locale_parameter(environ.get("QUERY_STRING", ""))
-        number = normalize_kb(match.group(1))
+        number = normalize_kb(arguments["kb"])
         if requested is None or number is None:
             return None
-        current = find_current(self.app, number)
-        if current is None:
-            return None
-        locale = negotiate(
-            requested or None,
+        return current_answer(
+            self.app,
+            number,
+            requested,
             environ.get("HTTP_ACCEPT_LANGUAGE"),
-            self._locales,
-            current.source_locale,
+            environ.get("HTTP_IF_NONE_MATCH"),
         )
-        rendered = rendering(self.app, current, locale, utcnow().date())
-        return _parts(rendered, environ.get("HTTP_IF_NONE_MATCH"))
 
 
 def _locale_parameter(query: str) -> str | None:
     """The `?locale=` value ("" if absent), or None when the query holds anything else."""
     if not query:
-        return _NO_LOCALE
+        return ""
     pairs = parse_qsl(query, keep_blank_values=True)
     if len(pairs) != 1 or pairs[0][0] != "locale" or len(pairs[0][1]) > _MAX_LOCALE:
         return None
     return pairs[0][1]
-
-
-def _parts(rendered: Rendered, if_none_match: str | None) -> Answer:
-    # Exactly what serving._respond's Response gives (werkzeug drops Content-Type,
-    # Content-Length and Content-Language from a 304).
-    etag = quote_etag(rendered.etag)
-    if if_none_match and parse_etags(if_none_match).contains(rendered.etag):
-        return "304 NOT MODIFIED", [("ETag", etag), ("Vary", "Accept-Language")], b""
-    headers = [
-        ("Content-Type", "application/json"),
-        ("Content-Length", str(len(rendered.body))),
-        ("ETag", etag),
-        ("Content-Language", rendered.locale),
-        ("Vary", "Accept-Language"),
-    ]
-    return "200 OK", headers, rendered.body

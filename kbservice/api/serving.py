@@ -6,9 +6,11 @@ import datetime as dt
 from collections.abc import Hashable
 
 from flask import Flask, Response, current_app, request
+from werkzeug.http import parse_etags
 
 from ..articles import reading
 from ..articles.freshness import CurrentArticle
+from ..articles.locales import negotiate
 from ..articles.reading import ArticleSnapshot
 from ..catalog.products import Catalog
 from ..contract.presenters import article_body
@@ -19,11 +21,11 @@ from ..http.context import (
     get_database,
     get_session,
     get_stamp_reader_of,
-    use_stamps,
 )
 from ..http.jsonout import FastJSONProvider
+from ..http.plain import PlainAnswer, json_answer, not_modified, to_response
 from ..storage.db import utcnow
-from .localized import article_etag, choose_locale, localize
+from .localized import article_etag, choose_locale
 from .rendered import Rendered, RenderedCache
 
 _CACHE = "kbservice.rendered_articles"
@@ -35,19 +37,50 @@ def init_serving(app: Flask) -> None:
 
 
 def serve_current(kb: str, requested_locale: str | None) -> Response:
-    """The current revision of article `kb`, answered from the cache when it can be.
+    """The view's answer for the current revision of article `kb` (see current_answer)."""
+    number = reading.normalize_kb(kb)
+    answer = None
+    if number is not None:
+        answer = current_answer(
+            current_app,
+            number,
+            requested_locale,
+            request.headers.get("Accept-Language"),
+            request.headers.get("If-None-Match"),
+        )
+    if answer is None:  # not an article: the regular path answers the 404
+        return serve_snapshot(reading.get_article(get_session(), kb), requested_locale)
+    return to_response(answer)
 
+
+def current_answer(
+    app: Flask,
+    number: str,
+    requested_locale: str | None,
+    accept_language: str | None,
+    if_none_match: str | None,
+) -> PlainAnswer | None:
+    """Article `number`'s current revision, answered from the cache when it can be.
+
+    The one function behind both the view and its fast lane (fastpath.CachedArticles).
     One query finds the current revision and the catalog stamp (and the revision's rows,
     if this process has not rendered the article before); a repeated GET or a matching
-    If-None-Match then needs nothing else.
+    If-None-Match then needs nothing else. None when there is no such article.
     """
-    number = reading.normalize_kb(kb)
-    current = find_current(current_app, number) if number is not None else None
-    if current is None:  # not an article: the regular path answers the 404
-        return serve_snapshot(reading.get_article(get_session(), kb), requested_locale)
-    use_stamps(current.stamps)
-    locale = choose_locale(requested_locale, current.source_locale)
-    return _respond(rendering(current_app, current, locale, utcnow().date()))
+    current = find_current(app, number)
+    if current is None:
+        return None
+    locale = negotiate(
+        requested_locale, accept_language, app.config["LOCALES"], current.source_locale
+    )
+    return rendered_answer(rendering(app, current, locale, utcnow().date()), if_none_match)
+
+
+def rendered_answer(rendered: Rendered, if_none_match: str | None) -> PlainAnswer:
+    """200 with the rendered body, or 304 when If-None-Match names its ETag."""
+    if if_none_match and parse_etags(if_none_match).contains(rendered.etag):
+        return not_modified(rendered.etag)
+    return json_answer(rendered.body, locale=rendered.locale, etag=rendered.etag)
 
 
 def find_current(app: Flask, number: str) -> CurrentArticle | None:
@@ -102,7 +135,8 @@ def cache_key(current: CurrentArticle, locale: str, today: dt.date) -> Hashable:
 def serve_snapshot(snapshot: ArticleSnapshot, requested_locale: str | None) -> Response:
     """The article in the negotiated locale, with ETag; 304 when If-None-Match matches."""
     locale = choose_locale(requested_locale, snapshot.source_locale)
-    return _respond(_render(snapshot, locale, utcnow().date()))
+    rendered = _render(snapshot, locale, utcnow().date())
+    return to_response(rendered_answer(rendered, request.headers.get("If-None-Match")))
 
 
 def _render(snapshot: ArticleSnapshot, locale: str, today: dt.date) -> Rendered:
@@ -124,12 +158,3 @@ def render(
     notices = "|".join(notice["text"] for notice in body["notices"])
     etag = article_etag(snapshot.kb, snapshot.revision_id, locale, notices)
     return Rendered(etag, locale, json.response_bytes(body))
-
-
-def _respond(rendered: Rendered) -> Response:
-    if request.if_none_match.contains(rendered.etag):
-        response = Response(status=304)
-    else:
-        response = Response(rendered.body, mimetype="application/json")
-    response.set_etag(rendered.etag)
-    return localize(response, rendered.locale)

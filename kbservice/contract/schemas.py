@@ -635,3 +635,15 @@ LOCATION = {
         "required": True,
     }
 }
+
+
+def max_length(schema: type[Schema], field: str) -> int:
+    """The longest value `schema` accepts for `field` (its Length validator's maximum).
+
+    The fast lanes (api/fastpath.py) take their limits from here, so that what they
+    answer themselves is exactly what the schema would accept.
+    """
+    for validator in schema._declared_fields[field].validators:
+        if isinstance(validator, validate.Length) and validator.max is not None:
+            return validator.max
+    raise LookupError(f"{schema.__name__}.{field} has no maximum length")

@@ -103,11 +103,6 @@ def get_stamps() -> Stamps:
     return g.stamps
 
 
-def use_stamps(stamps: Stamps) -> None:
-    """Adopt stamps the request has already read (with an article lookup)."""
-    g.stamps = stamps
-
-
 def get_catalog() -> Catalog:
     """The product catalog, cached per application and checked once per request."""
     if "catalog" not in g:
