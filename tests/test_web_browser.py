@@ -227,11 +227,11 @@ def test_check_a_pasted_systeminfo(live, driver):
     )
     assert Select(find(driver, "#service_pack")).first_selected_option.text == "Service Pack 2"
     assert find(driver, "#ip_addresses").get_attribute("value") == "192.168.1.10"
+    shoot(driver, "check-pasted")
     find(driver, "#role-vpn_server").send_keys(Keys.SPACE)
     find(driver, "#installed_updates").send_keys(Keys.ENTER)
     wait_for(driver, ".verdict .badge-applies")
     assert "behind a network address translator" in find(driver, ".verdict").text
-    shoot(driver, "check-pasted")
     assert_clean_console(driver)
 
 
