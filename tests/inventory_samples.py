@@ -245,3 +245,26 @@ SAME_MACHINE: list[tuple[str, str, object]] = [
 def as_json(value: object) -> str:
     """A record as the tool prints it (JSON formats), or the text itself."""
     return value if isinstance(value, str) else json.dumps(value, indent=2)
+
+
+# A second machine: Windows Server 2003, Standard x64 Edition, SP2 — the same records with
+# the caption, system type and processor architecture that machine reports.
+X64_CAPTION = "Microsoft(R) Windows(R) Server 2003, Standard x64 Edition"
+_X64_CHANGES = {
+    CAPTION: X64_CAPTION,
+    "X86-based PC": "x64-based PC",
+    '"ansible_architecture2": "i386"': '"ansible_architecture2": "x86_64"',
+    '"cpuarch": "x86"': '"cpuarch": "AMD64"',
+}
+
+
+def _on_x64(data: object) -> object:
+    text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+    for old, new in _X64_CHANGES.items():
+        text = text.replace(old, new)
+    return text if isinstance(data, str) else json.loads(text)
+
+
+X64_MACHINE: list[tuple[str, str, object]] = [
+    (name, fmt, _on_x64(data)) for name, fmt, data in SAME_MACHINE
+]

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from .flask_requests import FlaskRequests
-from .inventory_samples import ADDRESS, SAME_MACHINE, WMI
+from .inventory_samples import ADDRESS, SAME_MACHINE, WMI, X64_MACHINE
 
 PATH = "/api/v1/applicability"
 SEED = "885348"
@@ -56,6 +56,19 @@ def test_every_format_says_why_the_article_does_not_apply_without_the_role(clien
     answer = _check(client, system, locale="en")
     assert [r["verdict"] for r in answer["results"]] == ["unknown"]
     assert answer["results"][0]["missing_facts"] == ["roles"]
+
+
+@pytest.mark.parametrize(("name", "fmt", "data"), X64_MACHINE, ids=IDS)
+def test_every_format_tells_an_x64_machine_the_article_does_not_apply(client, name, fmt, data):
+    answer = _check(client, _system(fmt, data), locale="en")
+    assert [r["verdict"] for r in answer["results"]] == ["not_applicable"]
+    assert {fact: answer["system"][fact] for fact in PLATFORM} == {
+        "product": "windows_server_2003",
+        "edition": "standard",
+        "architecture": "x64",
+        "service_pack": 2,
+    }
+    assert answer["derived"]["architecture"] == "inventory"
 
 
 def test_explicit_facts_win_over_the_inventory(client):
