@@ -18,6 +18,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from .conftest import make_token
+from .inventory_samples import SYSTEMINFO_EN
 from .test_web import api_publish_ja
 
 # One engine is enough here: the pages' database behaviour is covered on both by test_web.py.
@@ -197,6 +198,40 @@ def test_check_a_system_with_the_keyboard(live, driver):
     assert "behind a network address translator" in verdict.text
     assert find(driver, "#role-vpn_server").is_selected()  # the form keeps the facts
     shoot(driver, "check")
+    assert_clean_console(driver)
+
+
+def test_check_a_pasted_systeminfo(live, driver):
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
+
+    driver.get(f"{live}/check?locale=en")
+    box = wait_for(driver, "#inventory_data")
+    # As a paste lands: the whole text at once, Windows line endings and all.
+    driver.execute_script(
+        "arguments[0].value = arguments[1];"
+        "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));",
+        box,
+        SYSTEMINFO_EN,
+    )
+    assert Select(find(driver, "#inventory_format")).first_selected_option.text == (
+        "Detect automatically"
+    )
+    find(driver, ".paste-form button[type=submit]").click()
+    wait_for(driver, ".from-paste")
+    assert "Read from the pasted systeminfo:" in find(driver, ".from-paste").text
+    assert "Product: windows_server_2003" in find(driver, ".from-paste").text
+    # The form below is filled with what the paste held; the role is up to the agent.
+    assert Select(find(driver, "#product")).first_selected_option.get_attribute("value") == (
+        "windows_server_2003"
+    )
+    assert Select(find(driver, "#service_pack")).first_selected_option.text == "Service Pack 2"
+    assert find(driver, "#ip_addresses").get_attribute("value") == "192.168.1.10"
+    shoot(driver, "check-pasted")
+    find(driver, "#role-vpn_server").send_keys(Keys.SPACE)
+    find(driver, "#installed_updates").send_keys(Keys.ENTER)
+    wait_for(driver, ".verdict .badge-applies")
+    assert "behind a network address translator" in find(driver, ".verdict").text
     assert_clean_console(driver)
 
 

@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..inventory import Inventory, InventoryError, read_inventory
 from .products import CaptionMatch, Catalog, Product, localized, version_prefix
 
 Errors = dict[str, list[str]]
@@ -16,11 +17,20 @@ PRODUCT_NOT_RECOGNISED = "product_not_recognised"
 PRODUCT_AMBIGUOUS = "product_ambiguous"
 EDITION_NOT_RECOGNISED = "edition_not_recognised"
 SOURCE_IGNORED = "source_ignored"
+# The source `derived` names for facts read from a SYSTEM's `inventory`.
+INVENTORY = "inventory"
+# Facts that name the product; when one is sent, the inventory's product is only checked.
+_PRODUCT_SOURCES = ("product", "cpe", "os_caption", "os_version")
 
 # The RFC 1918 private ranges, and exactly these: loopback, link-local and 100.64/10 are not NAT.
 _PRIVATE_V4 = tuple(
     (int(net.network_address), int(net.netmask))
     for net in map(ipaddress.IPv4Network, ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+)
+# Addresses every host has, which inventory tools report too: they say nothing about NAT.
+_HOST_ONLY_V4 = tuple(
+    (int(net.network_address), int(net.netmask))
+    for net in map(ipaddress.IPv4Network, ("127.0.0.0/8", "169.254.0.0/16", "0.0.0.0/32"))
 )
 _OCTET = r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"  # no leading zeros, as ipaddress insists
 _IPV4 = re.compile(r"\.".join([_OCTET] * 4))
@@ -78,7 +88,7 @@ class FactsValidationError(ValueError):
 
 
 def normalize_system(raw: object, catalog: Catalog) -> NormalizedSystem:
-    """Validate a SYSTEM object and derive the facts its cpe, WMI fields and addresses imply."""
+    """Validate a SYSTEM and derive what its cpe, WMI fields, inventory and addresses imply."""
     if not isinstance(raw, dict):
         # An empty path is the system itself; callers prefix their own (`systems.3`).
         raise FactsValidationError({"": ["must be a JSON object"]})
@@ -94,9 +104,25 @@ def normalize_system(raw: object, catalog: Catalog) -> NormalizedSystem:
     cpe = _Cpe.parse(cpe_text) if cpe_text is not None else None
     if cpe_text is not None and cpe is None:
         _fail(errors, "cpe", "must be a CPE 2.3 formatted string (cpe:2.3:o:vendor:product:…)")
+    inventory = _inventory(raw["inventory"], errors) if "inventory" in raw else None
     if errors:
         raise FactsValidationError(errors)
-    return _Derivation(facts, catalog, cpe).run()
+    return _Derivation(facts, catalog, cpe, inventory).run()
+
+
+def _inventory(value: object, errors: Errors) -> Inventory | None:
+    """The inventory record read, or None with what is wrong recorded under `inventory.…`."""
+    try:
+        inventory = read_inventory(value)
+    except InventoryError as exc:
+        _fail(errors, ".".join(filter(None, ("inventory", exc.field))), exc.message)
+        return None
+    for name in ("ip_addresses", "installed_updates"):
+        count = len(getattr(inventory, name))
+        if count > MAX_FACT_ITEMS:
+            message = f"holds {count} {name}, more than the limit of {MAX_FACT_ITEMS}"
+            _fail(errors, "inventory.data", message)
+    return inventory
 
 
 def _oversized(raw: dict[object, object]) -> Errors:
@@ -225,6 +251,11 @@ def _os_version(value: object, path: str, errors: Errors) -> object:
     return value
 
 
+def _as_sent(value: object, path: str, errors: Errors) -> object:
+    # Checked where it is read (_inventory), and echoed unchanged.
+    return value
+
+
 def _os_product_type(value: object, path: str, errors: Errors) -> object:
     if value is not None and (type(value) is not int or value not in (1, 2, 3)):
         _fail(errors, path, "must be 1 (workstation), 2 (domain controller) or 3 (server)")
@@ -269,6 +300,7 @@ _CHECKS: dict[str, Check] = {
     "csd_version": _wmi_text,
     "os_architecture": _wmi_text,
     "os_product_type": _os_product_type,
+    "inventory": _as_sent,
 }
 
 
@@ -291,6 +323,10 @@ def _is_ipv6(value: str) -> bool:
 
 def _is_private_v4(number: int) -> bool:
     return any(number & mask == network for network, mask in _PRIVATE_V4)
+
+
+def _is_host_only_v4(number: int) -> bool:
+    return any(number & mask == network for network, mask in _HOST_ONLY_V4)
 
 
 @dataclass(frozen=True)
@@ -340,6 +376,10 @@ def _text(facts: dict[str, object], key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _names_product(facts: dict[str, object]) -> bool:
+    return any(name in facts for name in _PRODUCT_SOURCES)
+
+
 def _warning(code: str, en: str, ja: str) -> FactWarning:
     return FactWarning(code, {"en": en, "ja": ja})
 
@@ -347,10 +387,17 @@ def _warning(code: str, en: str, ja: str) -> FactWarning:
 class _Derivation:
     """Fills in derived facts; given facts, then earlier sources, win."""
 
-    def __init__(self, facts: dict[str, object], catalog: Catalog, cpe: _Cpe | None) -> None:
+    def __init__(
+        self,
+        facts: dict[str, object],
+        catalog: Catalog,
+        cpe: _Cpe | None,
+        inventory: Inventory | None = None,
+    ) -> None:
         self.facts = facts
         self.catalog = catalog
         self.cpe = cpe
+        self.inventory = inventory
         self.derived: dict[str, str] = {}
         self.warnings: list[FactWarning] = []
 
@@ -361,6 +408,11 @@ class _Derivation:
         caption = catalog.match_caption(caption_text) if caption_text is not None else None
         cpe_products = self._cpe_products(cpe) if cpe is not None else None
         product = self._product(cpe_products, caption)
+        # What the inventory says, read as its WMI fields would be on their own.
+        inventory = self.inventory
+        read = self._read_inventory(inventory) if inventory is not None else None
+        if inventory is not None and read is not None and not _names_product(self.facts):
+            product = self._inventory_product(read, inventory.caption or inventory.version)
         if product is not None:
             self._edition_given(product)
             if cpe is not None and self._describes(product, "cpe", cpe_products or ()):
@@ -375,6 +427,8 @@ class _Derivation:
                 caption = None
             self.put("edition", caption.edition if caption else None, "os_caption")
         self._wmi(product, caption if product is not None else None)
+        if read is not None and inventory is not None:
+            self._from_inventory(product, read, inventory)
         self._behind_nat()
         return NormalizedSystem(self.facts, self.derived, tuple(self.warnings))
 
@@ -492,10 +546,63 @@ class _Derivation:
                 # e.g. XP on NT 5.2 is XP Professional x64 Edition
                 self.put("architecture", product.version_architectures.get(prefix), "os_version")
 
+    def _read_inventory(self, inventory: Inventory) -> NormalizedSystem:
+        wmi_fields = {
+            "os_caption": inventory.caption,
+            "os_version": inventory.version,
+            "os_architecture": inventory.architecture,
+            "os_product_type": inventory.product_type,
+            "service_pack": inventory.service_pack,
+        }
+        known = {name: value for name, value in wmi_fields.items() if value is not None}
+        return _Derivation(known, self.catalog, None).run()
+
+    def _inventory_product(self, read: NormalizedSystem, name: str | None) -> Product | None:
+        product = self.catalog.get(_text(read.facts, "product") or "")
+        if product is not None:
+            self.put("product", product.id, INVENTORY)
+            return product
+        if any(w.code == PRODUCT_AMBIGUOUS for w in read.warnings):
+            self.warnings.append(
+                _warning(
+                    PRODUCT_AMBIGUOUS,
+                    f"The operating system in inventory ('{name}') fits several products; "
+                    "send product to say which.",
+                    f"inventory のオペレーティング システム ('{name}') は複数の製品に該当します。"
+                    "product で製品を指定してください。",
+                )
+            )
+        else:
+            self._not_recognised(
+                f"No known product matches the operating system in inventory ('{name}'); "
+                "no article applies.",
+                f"inventory のオペレーティング システム ('{name}') に一致する既知の製品は"
+                "ありません。適用される資料はありません。",
+            )
+        return None
+
+    def _from_inventory(
+        self, product: Product | None, read: NormalizedSystem, inventory: Inventory
+    ) -> None:
+        named = self.catalog.get(_text(read.facts, "product") or "")
+        if (
+            product is not None
+            and named is not None
+            and self._describes(product, INVENTORY, (named,))
+        ):
+            for name in ("edition", "architecture", "service_pack", "product_version"):
+                self.put(name, read.facts.get(name), INVENTORY)
+        if inventory.ip_addresses:
+            self.put("ip_addresses", list(inventory.ip_addresses), INVENTORY)
+        if inventory.installed_updates:
+            self.put("installed_updates", list(inventory.installed_updates), INVENTORY)
+
     def _behind_nat(self) -> None:
         addresses = self.facts.get("ip_addresses")
         if "behind_nat" in self.facts or not isinstance(addresses, list):
             return
-        ipv4 = [n for n in map(_ipv4_number, addresses) if n is not None]
+        ipv4 = [
+            n for n in map(_ipv4_number, addresses) if n is not None and not _is_host_only_v4(n)
+        ]
         if ipv4:
             self.put("behind_nat", all(map(_is_private_v4, ipv4)), "ip_addresses")

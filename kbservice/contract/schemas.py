@@ -212,7 +212,9 @@ class ApplicabilityRequestSchema(Schema):
     system = fields.Dict(
         required=True,
         metadata={
-            "description": "SYSTEM facts (see the contract); custom keys are custom facts",
+            "description": "SYSTEM facts (see the contract); custom keys are custom facts. "
+            "`inventory`: {format, data}, what an inventory tool printed (systeminfo, wmi, "
+            "ansible, salt, osquery; docs/inventory.md), read as facts; explicit facts win",
             "example": {
                 "product": "windows_server_2003",
                 "edition": "enterprise",

@@ -11,11 +11,14 @@ from typing import Any
 from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 
+from ..catalog.facts import INVENTORY, NormalizedSystem
 from ..catalog.products import Catalog, localized
 from ..contract.jsonin import UnfitValue, UnsafeJSON, find_nul, load_json
 from ..contract.schemas import TranslationInSchema
 from ..http.problems import flatten_errors
+from ..inventory import FORMATS, detect_format
 from ..rules import configured_limits, rule_errors
+from . import i18n
 
 _LIST_SEPARATORS = re.compile(r"[\s,;]+")
 # Text facts a helpdesk agent may paste from an inventory tool.
@@ -27,7 +30,21 @@ FACT_FIELDS = {
     **{name: name for name in ("ip_addresses", "installed_updates", *PASTED_FACTS)},
     "behind_nat": "behind_nat",
     "roles": f"role-{KNOWN_ROLES[0]}",
+    "inventory_format": "inventory_format",
+    "inventory_data": "inventory_data",
 }
+# The paste box's format choices: `auto` detects the format where that is unambiguous.
+AUTO = "auto"
+INVENTORY_FORMATS = (AUTO, *FORMATS)
+# Facts a paste fills into the check form, each under the control of its name.
+_FILLED = (
+    "product",
+    "edition",
+    "architecture",
+    "service_pack",
+    "ip_addresses",
+    "installed_updates",
+)
 MAX_PAGE = 10_000
 MAX_SUMMARY = 1000  # as the API's schemas allow
 # Numbers typed into forms and query strings: ASCII digits ("²".isdigit() is true, but
@@ -123,6 +140,68 @@ def system_from_args(args: MultiDict[str, str]) -> dict[str, Any]:
         if args.get(name, "").strip():
             raw[name] = args[name].strip()
     return raw
+
+
+@dataclass
+class PasteForm:
+    """What an agent pasted from an inventory tool, and the format chosen for it."""
+
+    format: str = AUTO
+    text: str = ""
+    errors: Errors = field(default_factory=dict)
+
+    @classmethod
+    def from_form(cls, form: MultiDict[str, str]) -> PasteForm:
+        """The paste as sent; an unknown format choice is left for `inventory` to name."""
+        return cls(format=form.get("inventory_format", AUTO), text=form.get("inventory_data", ""))
+
+    def inventory(self, max_depth: int) -> dict[str, Any] | None:
+        """The SYSTEM's `inventory` the paste describes; None, with `errors` set, if none."""
+        if not self.text.strip():
+            self.errors["inventory_data"] = [i18n.text("check.paste_empty")]
+            return None
+        if self.format not in INVENTORY_FORMATS:
+            self.errors["inventory_format"] = [i18n.text("check.paste_format_unknown")]
+            return None
+        parsed: Any = self.text
+        if self.format != "systeminfo":
+            try:
+                parsed = load_json(self.text.encode(), max_depth)
+            except UnsafeJSON as exc:
+                # Auto-detection takes text that is no JSON for systeminfo's, unless it
+                # looks like JSON that broke (a truncated paste).
+                if self.format != AUTO or self.text.lstrip()[:1] in ("{", "["):
+                    self.errors["inventory_data"] = [i18n.text("check.paste_not_json"), str(exc)]
+                    return None
+        chosen = detect_format(parsed) if self.format == AUTO else self.format
+        if chosen is None:
+            self.errors["inventory_format"] = [i18n.text("check.paste_format_unclear")]
+            return None
+        self.format = chosen
+        return {"format": chosen, "data": self.text if chosen == "systeminfo" else parsed}
+
+    def fact_errors(self, errors: Mapping[str, list[str]]) -> None:
+        """Place the domain's `inventory.format` / `inventory.data` errors on the paste box."""
+        for path, messages in errors.items():
+            name = "inventory_format" if path == "inventory.format" else "inventory_data"
+            self.errors.setdefault(name, []).extend(messages)
+
+
+def filled_args(system: NormalizedSystem, kb: str | None) -> MultiDict[str, str]:
+    """The check form's fields filled with the facts read from a paste (and the article)."""
+    args: MultiDict[str, str] = MultiDict()
+    for name in _FILLED:
+        if name in system.facts:
+            value = system.facts[name]
+            args[name] = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    if kb:
+        args["kb"] = kb
+    return args
+
+
+def from_inventory(system: NormalizedSystem) -> list[str]:
+    """The facts the paste gave, in the order they were read."""
+    return [name for name, source in system.derived.items() if source == INVENTORY]
 
 
 def field_errors(errors: Mapping[str, list[str]]) -> Errors:

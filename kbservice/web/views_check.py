@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import g, request
+from typing import Any
+
+from flask import current_app, g, request
+from werkzeug.datastructures import MultiDict
 
 from ..applicability.index import Assessment, RuleEntry, assess
 from ..catalog.facts import FactsValidationError, NormalizedSystem, normalize_system
@@ -10,7 +13,17 @@ from ..errors import NotFound
 from ..http.context import get_catalog, get_rule_index
 from . import i18n
 from .base import bp, render
-from .forms import FACT_FIELDS, KNOWN_ROLES, field_errors, product_choices, system_from_args
+from .forms import (
+    FACT_FIELDS,
+    INVENTORY_FORMATS,
+    KNOWN_ROLES,
+    PasteForm,
+    field_errors,
+    filled_args,
+    from_inventory,
+    product_choices,
+    system_from_args,
+)
 
 # Query parameters that only steer the page; any other one means the form was sent.
 _PAGE_ARGS = {"locale", "kb"}
@@ -41,6 +54,38 @@ def check() -> tuple[str, int]:
             errors = field_errors(exc.errors)
         else:
             results = assess(index, system, requested=requested)
+    return _page(args, requested, errors, system, results, PasteForm())
+
+
+@bp.post("/check")
+def check_paste() -> tuple[str, int]:
+    """Read what an inventory tool printed, fill the form with its facts and give verdicts."""
+    paste = PasteForm.from_form(request.form)
+    index = get_rule_index()
+    kb = request.form.get("kb", "").strip()
+    requested = index.resolve([kb]) if kb else None
+    inventory = paste.inventory(current_app.config["MAX_JSON_DEPTH"])
+    system: NormalizedSystem | None = None
+    results: list[Assessment] | None = None
+    if inventory is not None:
+        try:
+            system = normalize_system({"inventory": inventory}, get_catalog())
+        except FactsValidationError as exc:
+            paste.fact_errors(exc.errors)
+        else:
+            results = assess(index, system, requested=requested)
+    args = filled_args(system, kb) if system is not None else MultiDict({"kb": kb} if kb else {})
+    return _page(args, requested, paste.errors, system, results, paste)
+
+
+def _page(
+    args: Any,
+    requested: list[RuleEntry] | None,
+    errors: dict[str, list[str]],
+    system: NormalizedSystem | None,
+    results: list[Assessment] | None,
+    paste: PasteForm,
+) -> tuple[str, int]:
     return render(
         "check.html",
         422 if errors else 200,
@@ -52,4 +97,7 @@ def check() -> tuple[str, int]:
         products=product_choices(get_catalog(), g.ui_locale),
         known_roles=KNOWN_ROLES,
         fact_fields=FACT_FIELDS,
+        paste=paste,
+        inventory_formats=INVENTORY_FORMATS,
+        from_paste=from_inventory(system) if system is not None else [],
     )

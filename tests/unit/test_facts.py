@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from kbservice.catalog.facts import (
     EDITION_NOT_RECOGNISED,
+    MAX_FACT_ITEMS,
     PRODUCT_AMBIGUOUS,
     PRODUCT_NOT_RECOGNISED,
     SOURCE_IGNORED,
@@ -21,6 +22,7 @@ from kbservice.catalog.facts import (
     normalize_system,
 )
 from kbservice.catalog.products import load_catalog_file
+from tests.inventory_samples import SALT, SYSTEMINFO_EN, WMI
 
 CATALOG = load_catalog_file(Path(__file__).resolve().parents[2] / "seeds" / "products.yaml")
 SERVER_2003_ENTERPRISE = "Microsoft Windows Server 2003 Enterprise Edition"
@@ -481,8 +483,6 @@ def test_a_source_describing_another_product_is_ignored(source: str, value: str)
         (["192.169.0.0"], False),
         (["192.167.255.255"], False),
         # only the three RFC 1918 ranges count
-        (["127.0.0.1"], False),
-        (["169.254.1.1"], False),
         (["100.64.0.1"], False),
         (["203.0.113.5"], False),
         # every IPv4 address must be private; IPv6 addresses do not count
@@ -490,6 +490,13 @@ def test_a_source_describing_another_product_is_ignored(source: str, value: str)
         (["10.0.0.5", "203.0.113.5"], False),
         (["fe80::1", "10.0.0.5"], True),
         (["2001:db8::1", "10.0.0.5"], True),
+        # loopback, link-local and unspecified addresses say nothing about NAT
+        (["127.0.0.1", "10.0.0.5"], True),
+        (["169.254.1.1", "0.0.0.0", "192.168.1.10"], True),
+        (["127.255.255.255", "169.254.0.0", "203.0.113.5"], False),
+        (["126.255.255.255", "10.0.0.5"], False),
+        (["169.253.255.255", "10.0.0.5"], False),
+        (["0.0.0.1", "10.0.0.5"], False),
     ],
 )
 def test_behind_nat_is_derived_from_ipv4_addresses(addresses: list[str], behind_nat: bool) -> None:
@@ -498,7 +505,17 @@ def test_behind_nat_is_derived_from_ipv4_addresses(addresses: list[str], behind_
     assert system.derived == {"behind_nat": "ip_addresses"}
 
 
-@pytest.mark.parametrize("addresses", [[], ["fe80::1"], ["2001:db8::1", "::ffff:10.0.0.1"]])
+@pytest.mark.parametrize(
+    "addresses",
+    [
+        [],
+        ["fe80::1"],
+        ["2001:db8::1", "::ffff:10.0.0.1"],
+        ["127.0.0.1"],
+        ["169.254.1.1", "::1"],
+        ["0.0.0.0", "127.0.1.1", "fe80::1"],
+    ],
+)
 def test_behind_nat_is_not_derived_without_ipv4(addresses: list[str]) -> None:
     system = normalize({"ip_addresses": addresses})
     assert "behind_nat" not in system.facts
@@ -513,9 +530,13 @@ def test_behind_nat_agrees_with_ipaddress(
     ipv4: list[ipaddress.IPv4Address], ipv6: list[ipaddress.IPv6Address]
 ) -> None:
     private = [ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")]
-    expected = all(any(ip in net for net in private) for ip in ipv4)
+    counted = [ip for ip in ipv4 if not (ip.is_loopback or ip.is_link_local or ip.is_unspecified)]
     system = normalize({"ip_addresses": [str(ip) for ip in ipv6 + ipv4]})
-    assert system.facts["behind_nat"] is expected
+    if not counted:
+        assert "behind_nat" not in system.facts
+    else:
+        expected = all(any(ip in net for net in private) for ip in counted)
+        assert system.facts["behind_nat"] is expected
 
 
 # --- validation errors
@@ -598,7 +619,7 @@ JSON = st.recursive(
 FIELDS = st.sampled_from(
     ["product", "edition", "architecture", "service_pack", "roles", "behind_nat", "ip_addresses",
      "installed_updates", "cpe", "os_caption", "os_version", "csd_version", "os_architecture",
-     "os_product_type", "custom"]
+     "os_product_type", "inventory", "custom"]
 )  # fmt: skip
 
 
@@ -631,3 +652,121 @@ def test_any_json_input_either_normalizes_or_raises_a_validation_error(raw: dict
 def test_normalizing_normalized_facts_changes_nothing(raw: dict[str, Any]) -> None:
     once = normalize(raw).facts
     assert normalize(once).facts == once
+
+
+# --- inventory
+
+
+def test_inventory_fills_the_facts_it_holds_and_names_its_source() -> None:
+    system = normalize({"inventory": {"format": "systeminfo", "data": SYSTEMINFO_EN}})
+    assert system.facts == {
+        "inventory": {"format": "systeminfo", "data": SYSTEMINFO_EN},
+        "product": "windows_server_2003",
+        "edition": "enterprise",
+        "architecture": "x86",
+        "service_pack": 2,
+        "product_version": "5.2",
+        "ip_addresses": ["192.168.1.10"],
+        "installed_updates": ["KB147222", "KB885407"],
+        "behind_nat": True,
+    }
+    assert system.derived == {
+        **dict.fromkeys(
+            ["product", "edition", "architecture", "service_pack", "product_version"], "inventory"
+        ),
+        "ip_addresses": "inventory",
+        "installed_updates": "inventory",
+        "behind_nat": "ip_addresses",
+    }
+    assert system.warnings == ()
+
+
+def test_explicit_facts_win_over_the_inventory() -> None:
+    inventory = {"format": "salt", "data": SALT}
+    given = {
+        "edition": "standard",
+        "service_pack": 1,
+        "architecture": "x64",
+        "ip_addresses": ["203.0.113.5"],
+        "installed_updates": ["KB1"],
+        "inventory": inventory,
+    }
+    system = normalize(given)
+    assert {k: system.facts[k] for k in given if k != "inventory"} == {
+        **{k: v for k, v in given.items() if k != "inventory"},
+        "installed_updates": ["KB1"],
+    }
+    assert system.facts["product"] == "windows_server_2003"
+    assert system.facts["behind_nat"] is False  # from the given, public address
+    assert system.derived == {
+        "product": "inventory",
+        "product_version": "inventory",
+        "behind_nat": "ip_addresses",
+    }
+
+
+def test_an_inventory_of_another_product_than_the_one_given_is_not_used() -> None:
+    system = normalize({"product": "windows_xp", "inventory": {"format": "wmi", "data": WMI}})
+    assert system.facts["product"] == "windows_xp"
+    assert "edition" not in system.facts and "service_pack" not in system.facts
+    assert codes(system) == [SOURCE_IGNORED]
+
+
+def test_a_cpe_names_the_product_before_the_inventory() -> None:
+    cpe = "cpe:2.3:o:microsoft:windows_server_2003:-:sp1:*:*:standard:*:x86:*"
+    system = normalize({"cpe": cpe, "inventory": {"format": "wmi", "data": WMI}})
+    assert system.facts["service_pack"] == 1 and system.facts["edition"] == "standard"
+    assert system.derived["product"] == "cpe"
+
+
+def test_an_operating_system_the_catalog_lacks_is_a_warning_not_an_error() -> None:
+    linux = {"ansible_os_name": "Ubuntu 22.04.4 LTS", "ansible_distribution_version": "22.04"}
+    system = normalize({"inventory": {"format": "ansible", "data": linux}})
+    assert codes(system) == [PRODUCT_NOT_RECOGNISED]
+    assert not system.product_recognised
+    assert "Ubuntu 22.04.4 LTS" in system.warnings[0].text("en")
+
+
+def test_a_version_shared_by_two_products_is_ambiguous_without_a_product_type() -> None:
+    system = normalize({"inventory": {"format": "wmi", "data": {"Version": "5.2.3790"}}})
+    assert codes(system) == [PRODUCT_AMBIGUOUS]
+    server = normalize(
+        {"inventory": {"format": "wmi", "data": {"Version": "5.2.3790", "ProductType": 3}}}
+    )
+    assert server.facts["product"] == "windows_server_2003"
+
+
+@pytest.mark.parametrize(
+    ("inventory", "path"),
+    [
+        ("systeminfo", "inventory"),
+        ({"format": "sccm", "data": "x"}, "inventory.format"),
+        ({"format": "wmi", "data": "Caption: Windows"}, "inventory.data"),
+        ({"format": "systeminfo", "data": "no system here"}, "inventory.data"),
+        (
+            {
+                "format": "osquery",
+                "data": {
+                    "os_version": [{"name": "Windows"}],
+                    "patches": [{"hotfix_id": f"KB{n}"} for n in range(MAX_FACT_ITEMS + 1)],
+                },
+            },
+            "inventory.data",
+        ),
+    ],
+)
+def test_bad_inventory_is_an_error_naming_format_or_data(inventory: object, path: str) -> None:
+    assert list(errors_of({"product": "windows_xp", "inventory": inventory})) == [path]
+
+
+@given(
+    st.sampled_from(["systeminfo", "wmi", "ansible", "salt", "osquery"]),
+    JSON | st.text(max_size=200),
+)
+def test_any_inventory_data_normalizes_or_raises_a_validation_error(fmt: str, data: Any) -> None:
+    try:
+        system = normalize({"inventory": {"format": fmt, "data": data}})
+    except FactsValidationError as error:
+        assert list(error.errors) == ["inventory.data"]
+    else:
+        assert set(system.derived) <= set(system.facts)
