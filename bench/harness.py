@@ -58,10 +58,8 @@ class Corpus:
 def code_fingerprint() -> str:
     """A digest of the sources that shape the cached rows: generator, seeds, search index."""
     sources = [
-        ROOT / "kbservice" / "synthetic.py",
-        ROOT / "kbservice" / "synthetic_rules.py",
-        ROOT / "kbservice" / "search" / "indexer.py",
-        ROOT / "kbservice" / "search" / "tokenizer.py",
+        *sorted((ROOT / "kbservice" / "synth").glob("*.py")),
+        *sorted((ROOT / "kbservice" / "fulltext").glob("*.py")),
         *sorted((ROOT / "seeds").rglob("*.yaml")),
     ]
     digest = hashlib.sha256()
