@@ -72,6 +72,12 @@ DEFAULTS: dict[str, Any] = {
     # Where rate-limit counters live: memory:// counts per worker process; a shared
     # store (e.g. redis://host:6379) counts across workers and servers.
     "RATE_LIMIT_STORAGE": "memory://",
+    # Exports (docs/exports.md): the publisher a CSAF advisory names, and its namespace
+    # (an absolute URL; None: the server's own base URL) ...
+    "CSAF_PUBLISHER_NAME": "kbservice",
+    "CSAF_PUBLISHER_NAMESPACE": None,
+    # ... and the namespace of OVAL ids (`oval:<namespace>:def:885348`).
+    "OVAL_NAMESPACE": "kbservice",
 }
 
 # Keys whose environment value is a comma-separated list, a number or a boolean.
