@@ -13,6 +13,7 @@ from flask import Response, current_app, jsonify, request
 from ..articles import reading
 from ..config import ConfigError
 from ..contract.schemas import LocaleQuerySchema, OvalFeedQuerySchema
+from ..errors import NotFound, ValidationFailed
 from ..exports.csaf import Publisher, csaf_document
 from ..exports.links import Links
 from ..exports.oval import oval_document, oval_feed
@@ -24,6 +25,17 @@ from .localized import choose_locale, localize
 blp = Blueprint("exports", __name__, description="Exports for scanners and advisory tools")
 
 XML = "application/xml"
+# Response schemas for the OpenAPI document: the formats have their own, published ones.
+_CSAF_SCHEMA = {
+    "type": "object",
+    "required": ["document"],
+    "description": "A CSAF 2.0 document: the OASIS CSAF 2.0 JSON schema, profile"
+    " csaf_informational_advisory (docs/exports.md)",
+}
+_OVAL_SCHEMA = {
+    "type": "string",
+    "description": "An OVAL 5.11 oval_definitions document (docs/exports.md)",
+}
 # What OVAL allows between `oval:` and `:def:`.
 _OVAL_NAMESPACE = re.compile(r"[A-Za-z0-9_\-.]+")
 
@@ -50,6 +62,7 @@ def _links() -> Links:
 @blp.arguments(LocaleQuerySchema(), location="query", as_kwargs=True)
 @blp.response(
     200,
+    _CSAF_SCHEMA,
     description="A CSAF 2.0 informational advisory of the article's current revision",
     content_type="application/json",
 )
@@ -72,6 +85,7 @@ def get_csaf(kb: str, locale: str | None = None) -> Response:
 @blp.arguments(LocaleQuerySchema(), location="query", as_kwargs=True)
 @blp.response(
     200,
+    _OVAL_SCHEMA,
     description="An OVAL 5.11 definitions document with one definition for the article",
     content_type=XML,
 )
@@ -95,17 +109,28 @@ def get_oval(kb: str, locale: str | None = None) -> Response:
 @blp.arguments(OvalFeedQuerySchema(), location="query", as_kwargs=True)
 @blp.response(
     200,
+    _OVAL_SCHEMA,
     description="One OVAL 5.11 definition per current article, streamed",
     content_type=XML,
 )
+@blp.alt_response(404, description="No current article (of that product)")
 def get_oval_feed(product: str | None = None, locale: str | None = None) -> Response:
     """Every current article (or those of `product`) as one OVAL 5.11 document, streamed."""
+    catalog = get_catalog()
+    if product is not None and catalog.get(product) is None:
+        raise ValidationFailed(
+            f"The catalog has no product {product!r}.",
+            errors={"product": [f"unknown product {product!r}"]},
+        )
     revision_ids = reading.current_revision_ids(get_session(), product)
+    if not revision_ids:
+        # OVAL has no empty document: one needs a definition, test, object, state or variable.
+        raise NotFound(f"No current article applies to {product}." if product else "No articles.")
     readers = get_database().readers
     chosen = choose_locale(locale, "")
     pieces = oval_feed(
         (reading.load_snapshot(readers, revision_id) for revision_id in revision_ids),
-        get_catalog(),
+        catalog,
         chosen,
         current_app.config["OVAL_NAMESPACE"],
         _links(),
