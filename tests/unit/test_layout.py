@@ -21,6 +21,7 @@ DOMAIN = (
     "access",
     "transfer",
     "synth",
+    "exports",
 )
 # Shared by api and web, so it leans on neither (nor on Flask).
 SHARED = ("contract",)
