@@ -237,6 +237,9 @@ def test_oval_feed_holds_every_current_article(client, app, oscap, tmp_path):
     editor = {"Authorization": f"Bearer {make_token(app, 'editor')}"}
     created = client.post("/api/v1/articles", json=NEW_ARTICLE, headers=editor)
     assert created.status_code == 201
+    streamed = client.get("/api/v1/exports/oval", buffered=False)
+    assert streamed.is_streamed  # built while it is sent, not held whole
+    streamed.close()
     response = client.get("/api/v1/exports/oval")
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("application/xml")

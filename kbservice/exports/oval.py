@@ -289,10 +289,9 @@ class Builder:
             parts = self._service_pack(test, operand)
             if parts is not None:
                 return parts
-        if fact == "product_version" and (platform or test.startswith("version_")):
-            parts = self._version(test, operand)
-            if parts is not None:
-                return parts
+        # `equals`/`in` compare product_version facts as strings, not as versions.
+        if fact == "product_version" and (test == fact or test.startswith("version_")):
+            return self._version(test, operand)
         if fact == "installed_updates" and test == "contains" and isinstance(operand, str):
             match = _UPDATE_ID.fullmatch(operand)
             if match:
@@ -363,7 +362,8 @@ class Builder:
         alternatives = [level(value, value) for value in values]
         return alternatives[0] if len(alternatives) == 1 else ["OR", alternatives]
 
-    def _version(self, test: str, operand: Any) -> list[Any] | None:
+    def _version(self, test: str, operand: Any) -> list[Any]:
+        """A `product_version` test or a `version_*` test of that fact (validated operands)."""
         variable = self._product_version()
         operations = {
             "version_eq": "equals",
@@ -391,11 +391,7 @@ class Builder:
             if "max" in operand:
                 checks.append(compare("less than or equal", operand["max"]))
             return checks if len(checks) == 1 else ["AND", checks]
-        if test not in ("product_version", "equals", "in"):
-            return None
         values = operand if isinstance(operand, list) else [operand]
-        if not all(isinstance(value, str) for value in values):
-            return None
         tests = [compare("equals", value) for value in values]
         return tests if len(tests) == 1 else ["OR", tests]
 
