@@ -75,6 +75,12 @@ DEFAULTS: dict[str, Any] = {
     # Answer plain article GETs and single-system checks in front of Flask (api/fastpath.py);
     # off, every request takes the views (same answers, more CPU per request).
     "FAST_LANES": True,
+    # Exports (docs/exports.md): the publisher a CSAF advisory names, and its namespace
+    # (an absolute URL; None: the server's own base URL) ...
+    "CSAF_PUBLISHER_NAME": "kbservice",
+    "CSAF_PUBLISHER_NAMESPACE": None,
+    # ... and the namespace of OVAL ids (`oval:<namespace>:def:885348`).
+    "OVAL_NAMESPACE": "kbservice",
 }
 
 # Keys whose environment value is a comma-separated list, a number or a boolean.

@@ -20,7 +20,7 @@ _SWAGGER_ASSETS = Path(flask_swagger_ui.__file__).resolve().parent / "dist"
 
 def register_api(app: Flask) -> None:
     """Register every API blueprint and the locally served docs assets on `app`."""
-    from . import applicability, articles, drafts, editing, history, meta, search
+    from . import applicability, articles, drafts, editing, exports, history, meta, search
 
     api = init_api(app)
     init_serving(app)
@@ -37,6 +37,7 @@ def register_api(app: Flask) -> None:
     for blueprint in (
         meta.blp,
         articles.blp,
+        exports.blp,
         editing.blp,
         drafts.blp,
         history.blp,
@@ -44,6 +45,7 @@ def register_api(app: Flask) -> None:
         search.blp,
     ):
         api.register_blueprint(blueprint, url_prefix="/api/v1")
+    exports.check_config(app.config)
 
     @app.before_request
     def refuse_oversized_bodies() -> None:

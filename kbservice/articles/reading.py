@@ -436,3 +436,14 @@ def list_articles(
     )
     hits = list_hits(session, ids)
     return ArticlePage(items=[hits[i] for i in ids], total=total)
+
+
+def current_revision_ids(session: Session, product: str | None = None) -> list[int]:
+    """The ids of every article's current revision, in KB order; only `product`'s if given."""
+    query = select(Revision.id).join(
+        Article, (Revision.article_id == Article.id) & (Revision.seq == Article.current_seq)
+    )
+    condition = applicability_filter(product, None, None, None)
+    if condition is not None:
+        query = query.where(condition)
+    return list(session.scalars(query.order_by(func.length(Article.kb), Article.kb)))

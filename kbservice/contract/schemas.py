@@ -143,6 +143,15 @@ class ArticleListSchema(Schema):
 _NO_NUL = validate.Regexp(r"^[^\x00]*$", error="Must not contain NUL characters.")
 
 
+class OvalFeedQuerySchema(LocaleQuerySchema):
+    """`?product=` of the OVAL feed of every current article."""
+
+    product = fields.String(
+        validate=validate.Length(min=1, max=128),
+        metadata={"description": "Only articles whose applies-to list names this catalog product"},
+    )
+
+
 class ArticleListQuerySchema(LocaleQuerySchema):
     """Filters and paging of the article list."""
 

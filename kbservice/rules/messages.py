@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 
-from .language import PLATFORM_TESTS
+from .language import FACT_TESTS, PLATFORM_TESTS
 from .model import NodeInfo, Reason, Truth, Verdict
 
 _SHOWN_ITEMS = 8
@@ -330,3 +330,62 @@ def _shown(value: object, language: _Language) -> str:
         rest = len(items) - _SHOWN_ITEMS
         return f"[{shown}{language.more.format(count=rest) if rest > 0 else ''}]"
     return _plain(value)
+
+
+_CONDITIONS = {
+    "en": {
+        "all": "All of these hold:",
+        "any": "At least one of these holds:",
+        "not": "This does not hold:",
+        "resolved_by": "Unless this holds (the article is then already resolved):",
+        "leaf": "{subject}: {requirement}",
+    },
+    "ja": {
+        "all": "次のすべてが成り立つ:",
+        "any": "次のいずれかが成り立つ:",
+        "not": "次が成り立たない:",
+        "resolved_by": "ただし次が成り立つ場合は解決済み:",
+        "leaf": "{subject}: {requirement}",
+    },
+}
+
+
+def describe_rules(document: Mapping[str, object], locale: str) -> str:
+    """A validated rule document in words, as a Markdown list (labels in `locale` lead)."""
+    language = _language(locale)
+    lines: list[str] = []
+    _describe_node(document, 0, language, lines)
+    resolution = document.get("resolved_by")
+    if isinstance(resolution, Mapping):
+        lines.append("- " + _CONDITIONS[language.code]["resolved_by"])
+        _describe_node(resolution, 1, language, lines)
+    return "\n".join(lines)
+
+
+def _describe_node(
+    node: Mapping[str, object], depth: int, language: _Language, lines: list[str]
+) -> None:
+    phrases = _CONDITIONS[language.code]
+    indent = "  " * depth + "- "
+    label = node.get("label")
+    title = label.get(language.code) if isinstance(label, Mapping) else None
+    kind = next((key for key in ("all", "any", "not") if key in node), None)
+    if kind is not None:
+        heading = phrases[kind]
+        lines.append(indent + (f"{title} — {heading}" if title else heading))
+        children = node[kind]
+        for child in children if isinstance(children, list) else [children]:
+            _describe_node(child, depth + 1, language, lines)
+        return
+    if "fact" in node:
+        test = next(key for key in FACT_TESTS if key in node)
+        fact = str(node["fact"])
+    else:
+        test = next(key for key in PLATFORM_TESTS if key in node)
+        fact = test
+    info = NodeInfo("", test, fact, node[test], (), False, False)
+    text = phrases["leaf"].format(
+        subject=language.subjects.get(test) or language.fact_subject.format(fact=fact),
+        requirement=_render_requirement(info, language),
+    )
+    lines.append(indent + (f"{title} — {text}" if title else text))

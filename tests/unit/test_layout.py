@@ -22,6 +22,7 @@ DOMAIN = (
     "transfer",
     "synth",
     "inventory",
+    "exports",
 )
 # Shared by api and web, so it leans on neither (nor on Flask).
 SHARED = ("contract",)
