@@ -4,11 +4,12 @@ Every rule object is a node named by its place: `n` is the document, `n.1` the s
 child of its `all`/`any`, `n.1.0` the operand of a `not` there; `r` is `resolved_by`.
 A node's fields are `<node>.kind` (`all`, `any`, `not`, a platform test, `fact`, or
 `json`), `<node>.label.en`/`.ja`, and for tests the operand: `<node>.shape` (`one`,
-`list` one item per line, `range` with `<node>.min`/`.max`), `<node>.type` (`text`,
-`number`, `boolean`) and `<node>.value`; a fact test adds `<node>.fact` and
-`<node>.test`. What one-line form controls cannot carry exactly (a string with a line
-break, a list of mixed types, an unusual operand) is written as the node's JSON
-(`kind` `json`, `<node>.json`), so every document decodes to itself.
+`list` one item per line, `range` with `<node>.min`/`.max`) and `<node>.value`; a fact
+test adds `<node>.fact`, `<node>.test` and `<node>.type` (`text`, `number`, `boolean`;
+a platform test's type follows from its kind). What one-line form controls cannot
+carry exactly (a string with a line break, a list of mixed types, an unusual operand)
+is written as the node's JSON (`kind` `json`, `<node>.json`), so every document
+decodes to itself.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ KINDS = (*GROUPS, "not", *PLATFORM_TESTS, "fact", "json")
 LABEL_LOCALES = ("en", "ja")
 SHAPES = ("one", "list", "range")
 TYPES = ("text", "number", "boolean")
+PLATFORM_TYPES = {test: "number" if test == "service_pack" else "text" for test in PLATFORM_TESTS}
 
 Fields = dict[str, str]
 Errors = dict[str, list[str]]
@@ -167,7 +169,9 @@ def _friendly(node: object, name: str) -> Fields | None:
         return {f"{name}.kind": kind, **fields}
     if len(keys) == 1 and (kind := next(iter(keys))) in PLATFORM_TESTS:
         operand = _operand(node[kind], name)
-        return None if operand is None else {f"{name}.kind": kind, **fields, **operand}
+        if operand is None or operand.pop(f"{name}.type") != PLATFORM_TYPES[kind]:
+            return None
+        return {f"{name}.kind": kind, **fields, **operand}
     tests = keys - {"fact"}
     if "fact" in keys and len(tests) == 1 and (test := next(iter(tests))) in FACT_TESTS:
         fact = node["fact"]
@@ -278,7 +282,7 @@ def _decode_own(fields: Mapping[str, str], name: str, errors: Errors) -> dict[st
         node["fact"] = fields.get(f"{name}.fact", "")
         node[test] = _decode_operand(fields, name, errors)
     elif kind in PLATFORM_TESTS:
-        node[kind] = _decode_operand(fields, name, errors)
+        node[kind] = _decode_operand(fields, name, errors, PLATFORM_TYPES[kind])
     label = {
         locale: fields[f"{name}.label.{locale}"]
         for locale in LABEL_LOCALES
@@ -289,9 +293,11 @@ def _decode_own(fields: Mapping[str, str], name: str, errors: Errors) -> dict[st
     return node
 
 
-def _decode_operand(fields: Mapping[str, str], name: str, errors: Errors) -> object:
+def _decode_operand(
+    fields: Mapping[str, str], name: str, errors: Errors, kind: str | None = None
+) -> object:
     shape = fields.get(f"{name}.shape", "one")
-    kind = fields.get(f"{name}.type", "text")
+    kind = kind or fields.get(f"{name}.type", "text")
     if shape not in SHAPES:
         errors[f"{name}.shape"] = [f"must be one of {', '.join(SHAPES)}"]
         return None
@@ -325,3 +331,67 @@ def _decode_scalar(text: str, kind: str, field: str, errors: Errors) -> object:
         errors.setdefault(field, []).append(f"{text!r} is not a number")
         return text
     return json.loads(text.strip())
+
+
+# Editing the tree without JavaScript: each button names one of these actions.
+
+
+def add_node(fields: Mapping[str, str], parent: str, kind: str) -> Fields:
+    """`fields` with a new, empty `kind` node as the last child of `parent`."""
+    if kind not in KINDS:
+        raise FormDecodeError({f"{parent}.add": [f"must be one of {', '.join(KINDS)}"]})
+    below = child_index(fields).get(parent, [])
+    child = f"{parent}.{int(below[-1].rsplit('.', 1)[1]) + 1 if below else 0}"
+    return {**fields, **new_node(child, kind)}
+
+
+def new_node(name: str, kind: str) -> Fields:
+    """The fields of an empty node of `kind` (a fact test starts as `equals`)."""
+    fields = {f"{name}.kind": kind}
+    if kind in PLATFORM_TESTS or kind == "fact":
+        fields.update({f"{name}.shape": "one", f"{name}.value": ""})
+    if kind == "fact":
+        fields.update({f"{name}.fact": "", f"{name}.test": "equals", f"{name}.type": "text"})
+    if kind == "json":
+        fields[f"{name}.json"] = "{}"
+    return fields
+
+
+def remove_node(fields: Mapping[str, str], node: str) -> Fields:
+    """`fields` without `node` and everything below it."""
+    return {
+        name: value
+        for name, value in fields.items()
+        if not (name == node or name.startswith(f"{node}."))
+    }
+
+
+def move_node(fields: Mapping[str, str], node: str, step: int) -> Fields:
+    """`fields` with `node` swapped with its previous (-1) or next (+1) sibling, if any."""
+    parent = node.rsplit(".", 1)[0]
+    siblings = child_index(fields).get(parent, [])
+    if node not in siblings:
+        return dict(fields)
+    other = siblings.index(node) + step
+    if not 0 <= other < len(siblings):
+        return dict(fields)
+    swap = {node: siblings[other], siblings[other]: node}
+    moved: Fields = {}
+    for name, value in fields.items():
+        for old, new in swap.items():
+            if name.startswith(f"{old}."):
+                name = new + name[len(old) :]
+                break
+        moved[name] = value
+    return moved
+
+
+def node_of_field(field: str) -> str:
+    """The node a field belongs to: `n.1.0.value` → `n.1.0`."""
+    parts = field.split(".")
+    node = [parts[0]]
+    for part in parts[1:]:
+        if not part.isdigit():
+            break
+        node.append(part)
+    return ".".join(node)

@@ -13,10 +13,14 @@ from hypothesis import strategies as st
 
 from kbservice.contract.ruleform import (
     FormDecodeError,
+    add_node,
     canonical,
     decode_rules,
     encode_rules,
+    move_node,
+    node_of_field,
     node_of_path,
+    remove_node,
 )
 from kbservice.rules import RuleValidationError, validate_rules
 from kbservice.transfer.seeding import read_yaml
@@ -178,6 +182,7 @@ def test_the_seed_rules_are_built_from_plain_controls():
     assert fields["n.0.3.kind"] == "service_pack"
     assert (fields["n.0.3.shape"], fields["n.0.3.min"], fields["n.0.3.max"]) == ("range", "0", "2")
     assert (fields["n.0.1.shape"], fields["n.0.1.value"]) == ("list", "standard\nenterprise")
+    assert "n.0.3.type" not in fields  # a platform test's type follows from its kind
     assert (fields["n.1.kind"], fields["n.1.test"], fields["n.1.type"]) == (
         "fact",
         "equals",
@@ -209,3 +214,20 @@ def test_gaps_left_by_removed_nodes_are_skipped():
     for name in [name for name in fields if re.match(r"n\.1\.", name)]:
         del fields[name]
     assert decode_rules(fields) == {"any": [{"product": "a"}, {"product": "c"}]}
+
+
+def test_nodes_are_added_moved_and_removed_by_name():
+    fields = encode_rules({"all": [{"product": "a"}, {"not": {"edition": "b"}}]})
+    fields = add_node(fields, "n", "fact")
+    fields.update({"n.2.fact": "behind_nat", "n.2.type": "boolean", "n.2.value": "true"})
+    assert decode_rules(fields)["all"][2] == {"fact": "behind_nat", "equals": True}
+    moved = move_node(fields, "n.1", -1)
+    assert decode_rules(moved)["all"][:2] == [{"not": {"edition": "b"}}, {"product": "a"}]
+    assert move_node(moved, "n.0", -1) == moved  # the first stays first
+    removed = remove_node(moved, "n.0")
+    assert decode_rules(removed) == {
+        "all": [{"product": "a"}, {"fact": "behind_nat", "equals": True}]
+    }
+    assert node_of_field("n.1.0.label.en") == "n.1.0"
+    # The new child goes after the last one, whatever gaps removals left.
+    assert "n.3.kind" in add_node(removed, "n", "any")
