@@ -79,17 +79,24 @@ def encode_rules(doc: Mapping[str, Any]) -> Fields:
 
 def decode_rules(fields: Mapping[str, str]) -> dict[str, Any]:
     """The rule document the fields describe; FormDecodeError names fields that do not parse."""
+    doc, errors = decode_partially(fields)
+    if errors:
+        raise FormDecodeError(errors)
+    return doc
+
+
+def decode_partially(fields: Mapping[str, str]) -> tuple[dict[str, Any], Errors]:
+    """The document with what does not parse left as typed, and what did not, by field."""
     errors: Errors = {}
     children = child_index(fields)
     doc = _decode_node(fields, children, ROOT, errors)
     if not isinstance(doc, dict):
         errors.setdefault(f"{ROOT}.json", []).append("a rule document is a JSON object")
-    if f"{RESOLUTION}.kind" in fields and isinstance(doc, dict):
+    if not isinstance(doc, dict):
+        doc = {}
+    if f"{RESOLUTION}.kind" in fields:
         doc["resolved_by"] = _decode_node(fields, children, RESOLUTION, errors)
-    if errors:
-        raise FormDecodeError(errors)
-    assert isinstance(doc, dict)
-    return doc
+    return doc, errors
 
 
 def node_of_path(path: str) -> str:
