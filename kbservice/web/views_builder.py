@@ -238,7 +238,12 @@ def rule_builder_check(kb: str) -> Response:
                 {
                     "verdict": r.verdict,
                     "ok": r.ok,
-                    "text": i18n.text(f"verdict.{r.verdict}"),
+                    "text": " — ".join(
+                        (
+                            i18n.text(f"verdict.{r.verdict}"),
+                            i18n.text("builder.example_ok" if r.ok else "builder.example_fails"),
+                        )
+                    ),
                 }
                 for r in results
             ],

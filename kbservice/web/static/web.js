@@ -40,7 +40,7 @@ function enhanceBuilder(form) {
     select.addEventListener("change", () => form.requestSubmit(check));
   }
   let timer = null;
-  form.addEventListener("input", () => {
+  const recheck = () => {
     clearTimeout(timer);
     timer = setTimeout(async () => {
       const response = await fetch(form.dataset.check, { method: "POST", body: new FormData(form) });
@@ -55,7 +55,10 @@ function enhanceBuilder(form) {
         output.closest("fieldset").classList.toggle("fails", Boolean(result && !result.ok));
       }
     }, 400);
-  });
+  };
+  // A choice in a list is a "change"; typing is an "input".
+  form.addEventListener("input", recheck);
+  form.addEventListener("change", recheck);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
