@@ -500,6 +500,16 @@ _DEEP_TEXT = '{"not":' * 5000 + '{"product":"windows_xp"}' + "}" * 5000
             "revisions.rules.produkt: unknown key 'produkt' (did you mean 'product'?)",
         ),
         (
+            "revisions",
+            lambda row: row["examples"][0].update(expect="maybe"),
+            "revisions.examples.0.expect: must be one of applies, not_applicable, unknown.",
+        ),
+        (
+            "revisions",
+            lambda row: row.update(examples=[{"name": "x", "expect": "applies"}]),
+            "revisions.examples.0.system: must be a SYSTEM object.",
+        ),
+        (
             "api_tokens",
             lambda row: row.update(role="superuser"),
             "api_tokens.role: must be one of reader, editor, admin.",
@@ -569,6 +579,8 @@ _DEEP_TEXT = '{"not":' * 5000 + '{"product":"windows_xp"}' + "}" * 5000
         "rule-1001-list-items",
         "rule-over-64-kib",
         "rule-unknown-key",
+        "example-bad-expect",
+        "example-without-system",
         "role-superuser",
         "text-locale-fr",
         "source-locale-de",

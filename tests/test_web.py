@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from html.parser import HTMLParser
 
@@ -560,7 +561,18 @@ def test_edit_rules_validates_and_publishes(client, app):
         422,
     )
     assert "all.0" in unknown
-    rules = '{"all": [{"product": "windows_server_2003"}, {"fact": "behind_nat", "equals": true}]}'
+    # Without the labels, and still giving the seed's examples their verdicts.
+    rules = json.dumps(
+        {
+            "all": [
+                {"product": "windows_server_2003"},
+                {"architecture": "x86"},
+                {"service_pack": {"max": 2}},
+                {"fact": "behind_nat", "equals": True},
+                {"fact": "roles", "contains": "vpn_server"},
+            ]
+        }
+    )
     response = client.post(path, data={**form, "rules": rules, "action": "publish"})
     assert response.status_code == 303
     assert client.get(f"{API}/rules").get_json()["rules"]["all"][0] == {

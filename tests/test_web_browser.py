@@ -6,6 +6,7 @@ Skipped locally when chromium, chromedriver or selenium are missing; a failure i
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -296,3 +297,107 @@ def test_pages_fit_a_phone_without_horizontal_scrolling(live, driver, app, clien
         assert overflow <= 0, path
     driver.get(f"{live}/kb/885348?locale=ja")
     shoot(driver, "phone-article", full_page=False)
+
+
+def test_build_the_seed_rules_in_the_rule_builder_and_publish(live, driver, app, client):
+    """From an empty group to the seed's rules without typing JSON; a failing example blocks."""
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    seed = client.get("/api/v1/articles/885348/rules").get_json()
+
+    def field(name: str):
+        return find(driver, f"[id='{name}']")
+
+    def reloads(act) -> None:
+        """Do `act` (a click or a choice that submits) and wait for the new page."""
+        old = find(driver, "html")
+        act()
+        WebDriverWait(driver, 10).until(expected_conditions.staleness_of(old))
+        wait_for(driver, "form.rule-builder")
+
+    def press(action: str) -> None:
+        reloads(lambda: find(driver, f"button[value='{action}']:not(.visually-hidden)").click())
+
+    def add(parent: str, kind: str) -> None:
+        Select(field(f"{parent}.add")).select_by_value(kind)
+        press(f"add:{parent}")
+
+    token = make_token(app, "editor", "Rika Editor")
+    driver.get(f"{live}/kb/885348/edit/rules/builder?locale=en")
+    find(driver, "#token").send_keys(token, Keys.ENTER)
+    wait_for(driver, "form.rule-builder")
+    assert len(find_all(driver, "output.ok")) == 6  # the seed's examples hold
+    for node in ("n.0", "n.1", "n.2"):
+        press(f"remove:{node}")
+    assert find_all(driver, ".rule-children") == []
+
+    add("n", "all")
+    for kind in ("product", "edition", "architecture", "service_pack"):
+        add("n.0", kind)
+    add("n", "fact")
+    add("n", "fact")
+    # web.js shows a shape's own controls as soon as it is chosen.
+    reloads(lambda: Select(field("n.0.1.shape")).select_by_value("list"))
+    reloads(lambda: Select(field("n.0.3.shape")).select_by_value("range"))
+    driver.execute_script(
+        "document.querySelectorAll('details.node-labels').forEach(d => { d.open = true; })"
+    )
+    for index, node in enumerate(seed["rules"]["all"]):
+        for locale in ("en", "ja"):
+            field(f"n.{index}.label.{locale}").send_keys(node["label"][locale])
+    field("n.0.0.value").send_keys("windows_server_2003")
+    field("n.0.1.value").send_keys("standard\nenterprise")
+    field("n.0.2.value").send_keys("x86")
+    field("n.0.3.min").send_keys("0")
+    field("n.0.3.max").send_keys("2")
+    field("n.1.fact").send_keys("behind_nat")
+    Select(field("n.1.type")).select_by_value("boolean")
+    field("n.1.value").send_keys("true")
+    field("n.2.fact").send_keys("roles")
+    Select(field("n.2.test")).select_by_value("contains")
+    field("n.2.value").send_keys("vpn_server")
+    press("check")
+    assert json.loads(find(driver, "#json_text").get_attribute("value")) == seed["rules"]
+    assert len(find_all(driver, "output.ok")) == 6
+    shoot(driver, "rule-builder")
+
+    press("add_example")
+    field("ex.6.name").send_keys("Datacenter edition")
+    system = '{"product": "windows_server_2003", "edition": "datacenter"}'
+    field("ex.6.system").clear()
+    field("ex.6.system").send_keys(system)
+    press("publish")
+    refusal = wait_for(driver, "#refusal")
+    assert "Not published: the rules contradict these examples." in refusal.text
+    assert "“Datacenter edition” expects “Applies”, but the rules give “Does not apply”." in (
+        refusal.text
+    )
+    shoot(driver, "rule-builder-refused")
+
+    Select(field("ex.6.expect")).select_by_value("not_applicable")
+    # The verdict beside the example follows the change without a reload.
+    WebDriverWait(driver, 10).until(
+        lambda d: find(d, "output[data-verdict-for='6']").get_attribute("class") == "ok"
+    )
+    assert find(driver, "output[data-verdict-for='6']").text == "Does not apply — as expected"
+    find(driver, "button.primary[value='publish']").click()
+    wait_for(driver, ".flash")
+    assert "Published revision 2.3." in find(driver, ".flash").text
+    body = client.get("/api/v1/articles/885348/rules").get_json()
+    assert body["rules"] == seed["rules"]
+    assert [e["name"] for e in body["examples"]][-1] == "Datacenter edition"
+    assert_clean_console(driver)
+
+
+def test_the_rule_builder_in_japanese(live, driver, app):
+    from selenium.webdriver.common.keys import Keys
+
+    driver.get(f"{live}/kb/885348/edit/rules/builder?locale=ja")
+    find(driver, "#token").send_keys(make_token(app, "editor", "Rika Editor"), Keys.ENTER)
+    wait_for(driver, "form.rule-builder")
+    assert find(driver, "h1").text == "KB885348: 適用ルールを組み立てる"
+    assert "6 件中 6 件の例が期待どおりの判定です。" in find(driver, "#preview").text
+    shoot(driver, "rule-builder-ja")
+    assert_clean_console(driver)

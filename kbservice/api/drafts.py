@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response, current_app, g, jsonify, request
 
 from ..access.tokens import Role
+from ..applicability.examples import check_examples
 from ..articles import audit, drafts, reading
 from ..articles.locales import check_locale
 from ..catalog.products import check_applies_to
@@ -146,9 +147,17 @@ def save_translation(body: dict[str, Any], kb: str, locale: str) -> Response:
 @blp.arguments(RulesInSchema())
 @_saves_draft
 def save_rules(body: dict[str, Any], kb: str) -> Response:
-    """Save a rules draft (validated now, so publishing cannot fail on it)."""
+    """Save a rules draft with its examples; they are held to their examples on publishing."""
     check_rules(body["rules"], configured_limits(current_app.config))
     return _save(kb, "rules", body)
+
+
+def _check_draft_examples(kb: str, payload: dict[str, Any]) -> None:
+    """A rules draft must satisfy its examples, or the current ones when it has none."""
+    examples = payload.get("examples")
+    if examples is None:
+        examples = list(reading.get_article(get_primary_session(), kb).examples)
+    check_examples(payload["rules"], examples, get_catalog())
 
 
 @blp.route("/articles/<string:kb>/drafts/metadata", methods=["PUT"])
@@ -228,6 +237,10 @@ def _publish_existing(draft: drafts.DraftInfo, summary: str) -> Response:
 def publish(body: dict[str, Any], draft_id: int) -> Response:
     """Publish a draft: a new revision (If-Match required) or, for a new article, 201."""
     draft = drafts.draft_info(get_primary_session(), draft_id)
+    if draft.kind == "rules":
+        # Checked now, not on saving: a draft may be half done, and the current examples
+        # (or the catalog) may have changed since it was saved.
+        _check_draft_examples(draft.kb, draft.payload)
     if draft.kind != "article":
         return _publish_existing(draft, body["summary"])
     with get_database().write() as session:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, g
+from flask import Response, current_app, g, jsonify
 
 from ..access.tokens import Role
+from ..applicability.examples import check_examples
+from ..applicability.preview import preview_rules
 from ..articles import audit, reading, revisions
 from ..articles.locales import check_locale
 from ..catalog.products import check_applies_to
+from ..contract.presenters import preview_body
 from ..contract.schemas import (
     ETAG,
     IF_MATCH_ARTICLE,
@@ -21,6 +24,8 @@ from ..contract.schemas import (
     RestoreInSchema,
     RulesBodySchema,
     RulesInSchema,
+    RulesPreviewInSchema,
+    RulesPreviewSchema,
     TranslationInSchema,
 )
 from ..http.context import get_catalog, get_database, get_primary_session
@@ -122,12 +127,32 @@ def put_translation(body: dict[str, Any], kb: str, locale: str) -> Response:
 @blp.alt_response(412, description="If-Match is not the current revision")
 @blp.alt_response(428, description="If-Match is missing")
 def put_rules(body: dict[str, Any], kb: str) -> Response:
-    """Replace the rule document (validated by the rule language)."""
+    """Replace the rule document (and examples); refused if it contradicts an example."""
     check_rules(body["rules"], configured_limits(current_app.config))
-    snapshot = _publish(
-        kb, revisions.Change(rules=body["rules"]), body["summary"] or "Rules", "rules.put"
-    )
+    examples = body.get("examples")
+    if examples is None:
+        # Kept as they are, so the new rules must still give them their verdicts. If the
+        # article changed since, If-Match fails the write anyway.
+        examples = list(reading.get_article(get_primary_session(), kb).examples)
+    check_examples(body["rules"], examples, get_catalog())
+    change = revisions.Change(rules=body["rules"], examples=examples)
+    snapshot = _publish(kb, change, body["summary"] or "Rules", "rules.put")
     return rules_body(snapshot)
+
+
+@blp.route("/articles/<string:kb>/rules/preview", methods=["POST"])
+@blp.doc(**_WRITE_DOC)
+@require(Role.EDITOR)
+@blp.arguments(RulesPreviewInSchema())
+@blp.response(200, RulesPreviewSchema)
+@blp.alt_response(404, description="No such article")
+def preview(body: dict[str, Any], kb: str) -> Response:
+    """Judge examples by proposed rules and count the registered systems they change."""
+    check_rules(body["rules"], configured_limits(current_app.config))
+    result = preview_rules(
+        get_primary_session(), kb, body["rules"], body.get("examples"), get_catalog()
+    )
+    return jsonify(preview_body(result))
 
 
 @blp.route("/articles/<string:kb>/metadata", methods=["PUT"])

@@ -127,7 +127,7 @@ def draft_change(draft: Draft) -> Change:
     if draft.kind == "translation":
         return Change(texts={draft.locale: (payload["title"], payload["sections"])})
     if draft.kind == "rules":
-        return Change(rules=payload["rules"])
+        return Change(rules=payload["rules"], examples=payload.get("examples"))
     return Change(
         keywords=payload.get("keywords"),
         related=payload.get("related"),
@@ -153,6 +153,7 @@ def publish_draft(
                 },
                 applies_to=payload.get("applies_to", []),
                 rules=payload.get("rules"),
+                examples=payload.get("examples", []),
                 keywords=payload.get("keywords", []),
                 related=payload.get("related", []),
                 number=payload.get("number", "1.0"),

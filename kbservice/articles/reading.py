@@ -71,6 +71,8 @@ class ArticleSnapshot:
     applies_to: tuple[Mapping[str, Any], ...]
     rules: Mapping[str, Any] | None
     texts: Mapping[str, LocalizedText] = field(repr=False)
+    # Named systems with the verdict the rules must give them (docs/rules.md, "Examples").
+    examples: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def available_locales(self) -> list[str]:
@@ -106,6 +108,7 @@ def snapshot_of(article: Article, revision: Revision) -> ArticleSnapshot:
         applies_to=tuple(revision.applies_to),
         rules=revision.rules,
         texts=texts,
+        examples=tuple(revision.examples or ()),
     )
 
 
@@ -142,6 +145,7 @@ def snapshot_columns(revisions: Any, texts: Any) -> list[Any]:
         revisions.c.related,
         revisions.c.applies_to,
         revisions.c.rules,
+        revisions.c.examples,
         texts.c.locale,
         texts.c.title,
         texts.c.sections,
@@ -177,8 +181,8 @@ def snapshot_from_rows(revision_id: int, rows: Sequence[Sequence[Any]]) -> Artic
     """The snapshot of revision `revision_id` from its `snapshot_columns` rows (one per text)."""
     row = rows[0]
     (article_id, kb, source_locale, seq, number, created_at, author, summary) = row[:8]
-    keywords, related, applies_to, rules = row[8:12]
-    texts = [text[12:] for text in rows]
+    keywords, related, applies_to, rules, examples = row[8:13]
+    texts = [text[13:] for text in rows]
     return ArticleSnapshot(
         article_id=article_id,
         kb=kb,
@@ -190,6 +194,7 @@ def snapshot_from_rows(revision_id: int, rows: Sequence[Sequence[Any]]) -> Artic
         applies_to=tuple(applies_to),
         rules=rules,
         texts={text[0]: _localized(*text) for text in texts},
+        examples=tuple(examples or ()),
     )
 
 
@@ -255,6 +260,7 @@ class NewArticle:
     texts: Mapping[str, tuple[str, Sequence[Mapping[str, Any]]]]  # locale → (title, sections)
     applies_to: Sequence[Mapping[str, Any]] = ()
     rules: Mapping[str, Any] | None = None
+    examples: Sequence[Mapping[str, Any]] = ()
     keywords: Sequence[str] = ()
     related: Sequence[str] = ()
     number: str = "1.0"
@@ -288,6 +294,7 @@ def create_article(session: Session, new: NewArticle) -> ArticleSnapshot:
         related=list(new.related),
         applies_to=[dict(entry) for entry in new.applies_to],
         rules=dict(new.rules) if new.rules is not None else None,
+        examples=[dict(example) for example in new.examples],
     )
     session.add(revision)
     session.flush()

@@ -46,6 +46,7 @@ class Change:
 
     texts: Mapping[str, tuple[str, Sequence[Mapping[str, Any]]]] = field(default_factory=dict)
     rules: Mapping[str, Any] | None = None
+    examples: Sequence[Mapping[str, Any]] | None = None
     keywords: Sequence[str] | None = None
     related: Sequence[str] | None = None
     applies_to: Sequence[Mapping[str, Any]] | None = None
@@ -105,6 +106,9 @@ def publish(
             for e in _pick(change.applies_to, source and source.applies_to, current.applies_to)
         ],
         rules=_rules(change, current),
+        examples=[
+            dict(e) for e in _pick(change.examples, source and source.examples, current.examples)
+        ],
     )
     session.add(revision)
     # Worded before the flush: a failed flush expires `article`, and reading it then

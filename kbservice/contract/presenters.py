@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from ..applicability.preview import RulesPreview
 from ..articles.reading import ArticleListHit, ArticleSnapshot, RevisionInfo
 from ..catalog.products import Catalog, Product
 
@@ -115,3 +116,20 @@ def product_body(product: Product) -> dict[str, Any]:
 
 def _iso(day: dt.date | None) -> str | None:
     return day.isoformat() if day else None
+
+
+def preview_body(preview: RulesPreview) -> dict[str, Any]:
+    """`POST …/rules/preview`: each example's verdict and the registered systems that change."""
+    return {
+        "examples": [
+            {"name": r.name, "expect": r.expect, "verdict": r.verdict, "ok": r.ok}
+            for r in preview.examples
+        ],
+        "systems": {
+            "changed": preview.systems.changed,
+            "changes": [
+                {"system": c.system, "verdict": c.verdict, "previous_verdict": c.previous_verdict}
+                for c in preview.systems.changes
+            ],
+        },
+    }

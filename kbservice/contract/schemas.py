@@ -92,12 +92,79 @@ class ArticleSchema(Schema):
     revision = fields.Nested(RevisionRefSchema, required=True)
 
 
+_VERDICTS = ["applies", "not_applicable", "unknown"]
+_EXAMPLE_SYSTEM = {
+    "product": "windows_server_2003",
+    "edition": "enterprise",
+    "architecture": "x86",
+    "service_pack": 2,
+    "behind_nat": True,
+    "roles": ["vpn_server"],
+}
+
+
+class RuleExampleSchema(Schema):
+    """A named system and the verdict the rules must give it."""
+
+    name = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"example": "VPN server behind NAT"},
+    )
+    system = fields.Dict(
+        required=True, metadata={"description": "SYSTEM facts", "example": _EXAMPLE_SYSTEM}
+    )
+    expect = fields.String(
+        required=True, validate=validate.OneOf(_VERDICTS), metadata={"example": "applies"}
+    )
+
+
+def _examples(description: str) -> fields.List:
+    return fields.List(
+        fields.Nested(RuleExampleSchema),
+        validate=validate.Length(max=100),
+        metadata={"description": description},
+    )
+
+
 class RulesBodySchema(Schema):
-    """An article's current rule document."""
+    """An article's current rule document and its examples."""
 
     kb = fields.String(required=True)
     revision = fields.Nested(RevisionRefSchema, required=True)
     rules = fields.Dict(required=True, metadata={"description": "a rule document (docs/rules.md)"})
+    examples = fields.List(fields.Nested(RuleExampleSchema), required=True)
+
+
+class ExampleVerdictSchema(Schema):
+    """One example judged by proposed rules."""
+
+    name = fields.String(required=True)
+    expect = fields.String(required=True, validate=validate.OneOf(_VERDICTS))
+    verdict = fields.String(required=True, validate=validate.OneOf(_VERDICTS))
+    ok = fields.Boolean(required=True, metadata={"description": "verdict == expect"})
+
+
+class SystemChangeSchema(Schema):
+    """A registered system whose verdict the proposed rules would change."""
+
+    system = fields.String(required=True)
+    verdict = fields.String(required=True, validate=validate.OneOf(_VERDICTS))
+    previous_verdict = fields.String(required=True, validate=validate.OneOf(_VERDICTS))
+
+
+class SystemImpactSchema(Schema):
+    """How many registered systems would get another verdict, and the first of them."""
+
+    changed = fields.Integer(required=True)
+    changes = fields.List(fields.Nested(SystemChangeSchema), required=True)
+
+
+class RulesPreviewSchema(Schema):
+    """What proposed rules would do; nothing is written."""
+
+    examples = fields.List(fields.Nested(ExampleVerdictSchema), required=True)
+    systems = fields.Nested(SystemImpactSchema, required=True)
 
 
 class RevisionListSchema(Schema):
@@ -446,12 +513,22 @@ class TranslationInSchema(Schema):
 
 
 class RulesInSchema(Schema):
-    """A new rule document."""
+    """A new rule document, with the examples it must satisfy."""
 
     rules = fields.Dict(
         required=True, metadata={"description": "RULES (docs/rules.md)", "example": _RULES_EXAMPLE}
     )
+    examples = _examples("named systems and expected verdicts; omitted: the current ones")
     summary = _summary()
+
+
+class RulesPreviewInSchema(Schema):
+    """Proposed rules to judge, with examples (omitted: the article's current ones)."""
+
+    rules = fields.Dict(
+        required=True, metadata={"description": "RULES (docs/rules.md)", "example": _RULES_EXAMPLE}
+    )
+    examples = _examples("named systems and expected verdicts; omitted: the current ones")
 
 
 class MetadataInSchema(Schema):

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -81,6 +82,8 @@ class Revision(Base):
     related: Mapped[json_list]
     applies_to: Mapped[json_list]
     rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # [{"name", "system", "expect"}]: systems whose verdict the rules above must give.
+    examples: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
 
     article: Mapped[Article] = relationship(back_populates="revisions", lazy="raise")
     texts: Mapped[list[RevisionText]] = relationship(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..access.tokens import Role
+from ..applicability.examples import example_errors
 from ..articles.drafts import KINDS
 from ..articles.reading import normalize_kb
 from ..catalog.products import Catalog, CatalogError, applies_to_errors
@@ -123,6 +124,7 @@ class RowChecks:
     def _revision(self, row: dict[str, Any]) -> Errors:
         return {
             **self._rules(row["rules"], "rules"),
+            **example_errors(row["examples"], "examples"),
             **self._applies_to(row["applies_to"], "applies_to"),
             **_keywords(row["keywords"], "keywords"),
             **_related(row["related"], "related"),
@@ -145,6 +147,8 @@ class RowChecks:
         if not isinstance(payload, dict):
             return {**errors, "payload": ["must be an object"]}
         errors.update(self._rules(payload.get("rules"), "payload.rules"))
+        if "examples" in payload:
+            errors.update(example_errors(payload["examples"], "payload.examples"))
         if "source_locale" in payload:
             errors.update(self._locale(payload["source_locale"], "payload.source_locale"))
         texts = payload.get("texts")

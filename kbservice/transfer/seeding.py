@@ -44,6 +44,7 @@ def article_from_seed(data: dict[str, Any]) -> NewArticle:
         },
         applies_to=data.get("applies_to") or [],
         rules=data.get("rules"),
+        examples=data.get("examples") or [],
         keywords=data.get("keywords") or [],
         related=[str(kb) for kb in data.get("related") or []],
         number=str(revision["number"]),

@@ -16,7 +16,13 @@ log = logging.getLogger(__name__)
 
 def init_web(app: Flask) -> None:
     """Register the pages on `app` and give editors server-side sessions."""
-    from . import views_auth, views_check, views_edit, views_read  # noqa: F401  (routes)
+    from . import (  # noqa: F401  (routes)
+        views_auth,
+        views_builder,
+        views_check,
+        views_edit,
+        views_read,
+    )
     from .base import bp
 
     if not app.config.get("SECRET_KEY"):

@@ -15,10 +15,12 @@ from typing import Any
 from flask import Response, current_app, flash, g, redirect, request, url_for
 from sqlalchemy.orm import Session
 
+from ..applicability.examples import judge_examples
 from ..articles import audit, drafts, reading, revisions
 from ..articles.reading import ArticleSnapshot, Section
 from ..errors import NotFound, PreconditionFailed
-from ..http.context import get_database, get_primary_session
+from ..http.context import get_catalog, get_database, get_primary_session
+from ..rules import compile_rules
 from . import i18n
 from .auth import actor, editor_required
 from .base import bp, render
@@ -267,6 +269,26 @@ def edit_translation(kb: str, locale: str) -> Response | tuple[str, int]:
     return _run(snapshot.kb, "translation", locale, form, publish, page)
 
 
+def _check_examples(form: RulesForm, snapshot: ArticleSnapshot) -> None:
+    """Refuse rules that give one of the article's examples another verdict, in the UI language."""
+    if form.errors or form.rules is None:
+        return
+    rule = compile_rules(form.rules, validate=False)
+    results = judge_examples(rule, snapshot.examples, get_catalog())
+    failing = [
+        i18n.text(
+            "builder.refused_example",
+            name=r.name,
+            expect=i18n.text(f"verdict.{r.expect}"),
+            verdict=i18n.text(f"verdict.{r.verdict}"),
+        )
+        for r in results
+        if not r.ok
+    ]
+    if failing:
+        form.errors["rules"] = [i18n.text("builder.refused"), *failing]
+
+
 def _translation_form(
     snapshot: ArticleSnapshot, locale: str, draft: drafts.DraftInfo | None
 ) -> TranslationForm:
@@ -316,6 +338,10 @@ def edit_rules(kb: str) -> Response | tuple[str, int]:
     form = RulesForm.from_form(request.form)
     if request.form.get("action") != "discard":
         form.validate(current_app.config)
+    # A stale form gets the conflict page instead: the examples may have changed too.
+    current = form.base_revision_id == snapshot.revision_id
+    if request.form.get("action") == "publish" and form.rules is not None and current:
+        _check_examples(form, snapshot)
 
     def publish() -> ArticleSnapshot:
         change = revisions.Change(rules=form.rules)

@@ -32,6 +32,35 @@ function guardUnsaved(form) {
   });
 }
 
+// The rule builder: a changed rule kind, shape or test shows its own controls at once,
+// and the examples' verdicts follow the typing (the server judges, as "Check" does).
+function enhanceBuilder(form) {
+  const check = form.querySelector("button[name='action'][value='check']:not(.visually-hidden)");
+  for (const select of form.querySelectorAll("select[data-autosubmit]")) {
+    select.addEventListener("change", () => form.requestSubmit(check));
+  }
+  let timer = null;
+  const recheck = () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const response = await fetch(form.dataset.check, { method: "POST", body: new FormData(form) });
+      if (!response.ok) {
+        return;
+      }
+      const answer = await response.json();
+      for (const output of form.querySelectorAll("output[data-verdict-for]")) {
+        const result = answer.examples[Number(output.dataset.verdictFor)];
+        output.textContent = result ? result.text : "—";
+        output.className = result ? (result.ok ? "ok" : "fails") : "";
+        output.closest("fieldset").classList.toggle("fails", Boolean(result && !result.ok));
+      }
+    }, 400);
+  };
+  // A choice in a list is a "change"; typing is an "input".
+  form.addEventListener("input", recheck);
+  form.addEventListener("change", recheck);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const product = document.querySelector("select#product");
   if (product && product.form) {
@@ -40,6 +69,9 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   for (const form of document.querySelectorAll("form.edit-form")) {
     guardUnsaved(form);
+  }
+  for (const form of document.querySelectorAll("form.rule-builder")) {
+    enhanceBuilder(form);
   }
   const summary = document.getElementById("error-summary");
   if (summary) {
