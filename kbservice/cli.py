@@ -242,10 +242,10 @@ def tokens() -> None:
 @click.option("--name", required=True, help="Who or what uses the token (unique).")
 @click.option(
     "--role",
-    type=click.Choice(["reader", "editor", "admin"]),
+    type=click.Choice(["reader", "inventory", "editor", "admin"]),
     default="editor",
     show_default=True,
-    help="reader < editor < admin.",
+    help="reader < editor < admin; inventory: registered systems only (and reads).",
 )
 @pass_ctx
 def tokens_create(ctx: _AppContext, name: str, role: str) -> None:

@@ -21,6 +21,8 @@ DOMAIN = (
     "access",
     "transfer",
     "synth",
+    "systems",
+    "notify",
 )
 # Shared by api and web, so it leans on neither (nor on Flask).
 SHARED = ("contract",)
