@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -203,16 +206,62 @@ def serve(
         f"Requests are stopped after {request_timeout:g} s; request heads must arrive "
         f"within {client_timeout:g} s."
     )
-    run_gunicorn(
-        app,
-        host=host,
-        port=port,
-        workers=workers,
-        threads=threads,
-        timeout=timeout,
-        request_timeout=request_timeout,
-        client_timeout=client_timeout,
-    )
+    delivery = _start_delivery(app) if app.config["DELIVER_IN_SERVE"] else None
+    try:
+        run_gunicorn(
+            app,
+            host=host,
+            port=port,
+            workers=workers,
+            threads=threads,
+            timeout=timeout,
+            request_timeout=request_timeout,
+            client_timeout=client_timeout,
+        )
+    finally:
+        if delivery is not None:
+            delivery.terminate()
+            delivery.wait(timeout=30)
+
+
+def _start_delivery(app: Any) -> subprocess.Popen[bytes]:
+    """`kbservice worker` beside gunicorn: webhook deliveries leave without a second command.
+
+    A process of its own, not a thread of the master: gunicorn forks workers from the
+    master, and the sender's threads and connections must not be forked with it. It
+    ends with the server, and by itself if the server is killed (it watches its parent).
+    """
+    env = {**os.environ, "KB_DATABASE_URL": app.config["DATABASE_URL"]}
+    command = [sys.executable, "-c", "from kbservice.cli import main; main()"]
+    command += ["worker", "--parent-pid", str(os.getpid())]
+    return subprocess.Popen(command, env=env)
+
+
+@main.command("worker")
+@click.option("--once", is_flag=True, help="Send the deliveries that are due now, then exit.")
+@click.option("--parent-pid", type=int, hidden=True, help="Exit when this process is gone.")
+@pass_ctx
+def worker(ctx: _AppContext, once: bool, parent_pid: int | None) -> None:
+    """Send webhook deliveries; several workers may share one PostgreSQL database.
+
+    `kbservice serve` runs one by itself (KB_DELIVER_IN_SERVE); run more, or only these
+    with KB_DELIVER_IN_SERVE=false, in larger deployments.
+    """
+    from .notify.delivery import DeliverySettings, DeliveryWorker
+
+    app = ctx.app
+    deliverer = DeliveryWorker(get_database(app), DeliverySettings.from_config(app.config))
+    if once:
+        click.echo(f"Tried {deliverer.run_once()} deliveries.")
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    if parent_pid is None:
+        log.info("Delivering webhooks as %s", deliverer.name)
+        deliverer.run(stop)
+    else:
+        deliverer.run(stop, lambda: os.getppid() == parent_pid)
 
 
 def _positive(app: Any, key: str) -> float:
