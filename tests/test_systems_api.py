@@ -240,3 +240,22 @@ def test_export_and_import_carry_systems_and_webhooks(
             get_database(restored).dispose()
     finally:
         database_factory.drop(target)
+
+
+def test_article_page_shows_editors_counts_and_admins_the_list(app, inventory):
+    from .test_web import page, sign_in
+
+    client = app.test_client()
+    systems = [{"id": "vpn-1", **AFFECTED}, {"id": "vpn-2", **AFFECTED}, {"id": "u", **UNKNOWN}]
+    _ok(client.post("/api/v1/systems/batch", json={"systems": systems}, headers=inventory))
+    anonymous = page(client.get("/kb/885348?locale=en"))
+    assert "Registered systems" not in anonymous and "vpn-1" not in anonymous
+    sign_in(client, app, "editor")
+    html = page(client.get("/kb/885348?locale=en"))
+    assert "Applies to 2 registered systems; unknown for 1." in html
+    assert "vpn-1" not in html
+    admin_client = app.test_client()
+    sign_in(admin_client, app, "admin", "Web Admin")
+    html = page(admin_client.get("/kb/885348?locale=en"))
+    assert "Applies to 2 registered systems; unknown for 1." in html
+    assert "<li>vpn-1</li><li>vpn-2</li>" in html and "<li>u</li>" not in html
