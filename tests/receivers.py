@@ -67,6 +67,8 @@ def receiving(port: int = 0) -> Iterator[Receiver]:
     state: dict[str, Receiver] = {}
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as real receivers do
+
         def do_POST(self) -> None:
             receiver = state["receiver"]
             raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))

@@ -703,9 +703,7 @@ class SystemListSchema(Schema):
 class ArticleSystemsQuerySchema(PageQuerySchema):
     """Which verdict to list the registered systems of."""
 
-    verdict = fields.String(
-        load_default="applies", validate=validate.OneOf(["applies", "unknown"])
-    )
+    verdict = fields.String(load_default="applies", validate=validate.OneOf(["applies", "unknown"]))
 
 
 class ArticleSystemSchema(Schema):

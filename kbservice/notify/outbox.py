@@ -80,5 +80,5 @@ def enqueue(session: Session, changes: Sequence[VerdictChange]) -> int:
                     "created_at": now,
                 }
             )
-    session.execute(insert(Delivery), rows)
+    session.connection().execute(insert(Delivery.__table__), rows)
     return len(rows)

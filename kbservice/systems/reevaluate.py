@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import NotFound
 from ..notify.outbox import VerdictChange, enqueue
-from ..rules import CompiledRule, compile_rules
+from ..rules import PREFILTERED_FACTS, CompiledRule, compile_rules
 from ..rules.applies_to import rules_from_applies_to
 from ..storage.models import Article, Revision
 from .models import RegisteredSystem, SystemVerdict
@@ -49,8 +49,19 @@ def _reachable(old: CompiledRule | None, new: CompiledRule) -> frozenset[str] | 
     return old.products | new.products
 
 
-def _verdict(rule: CompiledRule, facts: Mapping[str, Any]) -> tuple[str, list[str]] | None:
-    if rule.rules_out(facts):
+def _verdict(
+    rule: CompiledRule, facts: Mapping[str, Any], ruled_out: dict[tuple[Any, ...], bool]
+) -> tuple[str, list[str]] | None:
+    # Inventories hold many machines of few platforms: the prefilter runs once a platform.
+    # With the types: 1 and True are equal keys, but rules_out decides only on ints.
+    platform = tuple((type(v), v) for v in (facts.get(fact) for fact in PREFILTERED_FACTS))
+    try:
+        out = ruled_out.get(platform)
+    except TypeError:  # an unhashable fact value: nothing to share
+        out = rule.rules_out(facts)
+    if out is None:
+        out = ruled_out[platform] = rule.rules_out(facts)
+    if out:
         return None
     evaluation = rule.evaluate_unless_not_applicable(facts)
     if evaluation is None:
@@ -79,9 +90,11 @@ def reevaluate(
         query = query.where(
             or_(RegisteredSystem.product.in_(sorted(products)), RegisteredSystem.product.is_(None))
         )
+    # Core rows, not ORM ones: a publish may read 100,000 systems.
+    connection = session.connection()
     before: Verdicts = {
         system_id: (verdict, list(missing))
-        for system_id, verdict, missing in session.execute(
+        for system_id, verdict, missing in connection.execute(
             select(
                 SystemVerdict.system_id, SystemVerdict.verdict, SystemVerdict.missing_facts
             ).where(SystemVerdict.article_id == article_id)
@@ -89,8 +102,9 @@ def reevaluate(
     }
     after: Verdicts = {}
     changes: list[VerdictChange] = []
-    for system_id, facts in session.execute(query.order_by(RegisteredSystem.id)):
-        judged = _verdict(new_rule, facts)
+    ruled_out: dict[tuple[Any, ...], bool] = {}
+    for system_id, facts in connection.execute(query.order_by(RegisteredSystem.id)):
+        judged = _verdict(new_rule, facts, ruled_out)
         if judged is not None:
             after[system_id] = judged
         old_verdict = before[system_id][0] if system_id in before else NOT_APPLICABLE
@@ -120,7 +134,8 @@ def store(session: Session, article_id: int, result: Reevaluation) -> None:
         for v, m in [result.after[s]]
     ]
     if rows:
-        session.execute(insert(SystemVerdict), rows)
+        # Core, not the ORM's bulk insert: tens of thousands of rows, no objects needed.
+        session.connection().execute(insert(SystemVerdict.__table__), rows)
     enqueue(session, result.changes)
 
 

@@ -133,8 +133,10 @@ def register(session: Session, registrations: Sequence[Registration]) -> list[bo
         for r in final.values()
     ]
     new_rows = [{**row, "created_at": now} for row in rows if row["id"] not in existing]
+    # Core inserts, not the ORM's bulk path: a batch is thousands of rows.
+    connection = session.connection()
     if new_rows:
-        session.execute(insert(RegisteredSystem), new_rows)
+        connection.execute(insert(RegisteredSystem.__table__), new_rows)
     replaced = [row for row in rows if row["id"] in existing]
     if replaced:
         session.execute(update(RegisteredSystem), replaced)
@@ -152,7 +154,7 @@ def register(session: Session, registrations: Sequence[Registration]) -> list[bo
         for article_id, judged in r.verdicts.items()
     ]
     if verdict_rows:
-        session.execute(insert(SystemVerdict), verdict_rows)
+        connection.execute(insert(SystemVerdict.__table__), verdict_rows)
     enqueue(session, changes)
     return created
 
