@@ -259,3 +259,20 @@ def test_article_page_shows_editors_counts_and_admins_the_list(app, inventory):
     html = page(admin_client.get("/kb/885348?locale=en"))
     assert "Applies to 2 registered systems; unknown for 1." in html
     assert "<li>vpn-1</li><li>vpn-2</li>" in html and "<li>u</li>" not in html
+
+
+def test_system_ids_and_facts_stay_out_of_the_request_log(app, client, inventory, caplog):
+    import logging
+
+    secret_host = "payroll-db-7.corp.example"
+    with caplog.at_level(logging.INFO, logger="kbservice"):
+        _ok(client.put(f"/api/v1/systems/{secret_host}", json=AFFECTED, headers=inventory), 201)
+        _ok(client.get(f"/api/v1/systems/{secret_host}", headers=inventory))
+        _problem(client.get(f"/api/v1/systems/{secret_host}"), 401)
+        client.delete(f"/api/v1/systems/{secret_host}", headers=inventory)
+        batch = {"systems": [{"id": secret_host, **AFFECTED, "ip_addresses": ["10.9.8.7"]}]}
+        _ok(client.post("/api/v1/systems/batch", json=batch, headers=inventory))
+    lines = [r.getMessage() for r in caplog.records if r.name == "kbservice.requests"]
+    assert len(lines) == 5
+    assert all("/api/v1/systems/<string:system_id>" in line for line in lines[:4])
+    assert secret_host not in caplog.text and "10.9.8.7" not in caplog.text
