@@ -180,6 +180,20 @@ def run(engine: str, url: str, systems: int, folder: Path) -> None:
                 "",
             )
 
+            timings = []
+            for _ in range(300):
+                started = time.perf_counter()
+                assert call(port, "GET", "/api/v1/webhooks", admin)[0] == 200
+                timings.append(time.perf_counter() - started)
+            timings.sort()
+            p95 = timings[int(len(timings) * 0.95)]
+            row(
+                engine,
+                "baseline on the same machine: GET /api/v1/webhooks (token, 4 rows)",
+                f"p50 {statistics.median(timings) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms",
+                f"load average {os.getloadavg()[0]:.1f}",
+            )
+
             for n in range(1000):
                 facts = system(rng, n)
                 facts.pop("id")
