@@ -206,35 +206,44 @@ def serve(
         f"Requests are stopped after {request_timeout:g} s; request heads must arrive "
         f"within {client_timeout:g} s."
     )
-    delivery = _start_delivery(app) if app.config["DELIVER_IN_SERVE"] else None
-    try:
-        run_gunicorn(
-            app,
-            host=host,
-            port=port,
-            workers=workers,
-            threads=threads,
-            timeout=timeout,
-            request_timeout=request_timeout,
-            client_timeout=client_timeout,
-        )
-    finally:
-        if delivery is not None:
-            delivery.terminate()
-            delivery.wait(timeout=30)
+    if app.config["DELIVER_IN_SERVE"]:
+        _start_delivery(app)
+    run_gunicorn(
+        app,
+        host=host,
+        port=port,
+        workers=workers,
+        threads=threads,
+        timeout=timeout,
+        request_timeout=request_timeout,
+        client_timeout=client_timeout,
+    )
 
 
-def _start_delivery(app: Any) -> subprocess.Popen[bytes]:
+def _start_delivery(app: Any) -> None:
     """`kbservice worker` beside gunicorn: webhook deliveries leave without a second command.
 
     A process of its own, not a thread of the master: gunicorn forks workers from the
-    master, and the sender's threads and connections must not be forked with it. It
-    ends with the server, and by itself if the server is killed (it watches its parent).
+    master, and the sender's threads and connections must not be forked with it. Started
+    through a short-lived launcher, so it is not a child of the master either (gunicorn
+    reaps and counts the master's children as its workers). It stays in the server's
+    process group and ends within a poll interval of the master (it watches that pid).
     """
     env = {**os.environ, "KB_DATABASE_URL": app.config["DATABASE_URL"]}
     command = [sys.executable, "-c", "from kbservice.cli import main; main()"]
     command += ["worker", "--parent-pid", str(os.getpid())]
-    return subprocess.Popen(command, env=env)
+    launch = "import subprocess, sys; subprocess.Popen(sys.argv[1:])"
+    subprocess.run([sys.executable, "-c", launch, *command], env=env, check=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
 
 
 @main.command("worker")
@@ -261,7 +270,7 @@ def worker(ctx: _AppContext, once: bool, parent_pid: int | None) -> None:
         log.info("Delivering webhooks as %s", deliverer.name)
         deliverer.run(stop)
     else:
-        deliverer.run(stop, lambda: os.getppid() == parent_pid)
+        deliverer.run(stop, lambda: _alive(parent_pid))
 
 
 def _positive(app: Any, key: str) -> float:
