@@ -93,12 +93,15 @@ def test_register_read_replace_delete(client, inventory):
 
 
 def test_bad_ids_and_facts_are_422_and_write_nothing(client, inventory):
-    problem = _problem(
-        client.put("/api/v1/systems/" + "x" * 201, json=AFFECTED, headers=inventory), 422
-    )
-    assert "id" in problem["errors"]
-    problem = _problem(client.put("/api/v1/systems/a%20b", json=AFFECTED, headers=inventory), 422)
-    assert "id" in problem["errors"]
+    # Ids outside the pattern (documented in the OpenAPI path parameter) name no system.
+    for bad in ("x" * 201, "a%20b"):
+        _problem(client.put(f"/api/v1/systems/{bad}", json=AFFECTED, headers=inventory), 404)
+    # `batch` is the batch endpoint's path, which takes only POST.
+    _problem(client.put("/api/v1/systems/batch", json=AFFECTED, headers=inventory), 405)
+    problem = _problem(client.put("/api/v1/systems/ok", headers=inventory), 422)
+    assert "json" in problem["errors"]
+    _ok(client.put("/api/v1/systems/batch.1", json=AFFECTED, headers=inventory), 201)
+    assert client.delete("/api/v1/systems/batch.1", headers=inventory).status_code == 204
     problem = _problem(
         client.put("/api/v1/systems/ok", json={**AFFECTED, "service_pack": -1}, headers=inventory),
         422,
@@ -115,11 +118,13 @@ def test_batch_registers_in_order_with_error_entries(client, inventory):
         {"id": "c", **AFFECTED, "service_pack": "two"},
         {"id": "a", **UNKNOWN},
         {"id": "d", **OTHER},
+        {"id": "batch", **OTHER},
     ]
     body = _ok(client.post("/api/v1/systems/batch", json={"systems": systems}, headers=inventory))
     results = body["results"]
-    assert [r["id"] for r in results] == ["a", "bad id", "b", "c", "a", "d"]
-    assert [r.get("status") for r in results] == [201, None, 201, None, 200, 201]
+    assert [r["id"] for r in results] == ["a", "bad id", "b", "c", "a", "d", "batch"]
+    assert [r.get("status") for r in results] == [201, None, 201, None, 200, 201, None]
+    assert "systems.6.id" in results[6]["error"]["errors"]
     assert "systems.1.id" in results[1]["error"]["errors"]
     assert "systems.3.service_pack" in results[3]["error"]["errors"]
     assert set(_listed(client, inventory, "unknown")) == {"a", "b"}
@@ -274,5 +279,5 @@ def test_system_ids_and_facts_stay_out_of_the_request_log(app, client, inventory
         _ok(client.post("/api/v1/systems/batch", json=batch, headers=inventory))
     lines = [r.getMessage() for r in caplog.records if r.name == "kbservice.requests"]
     assert len(lines) == 5
-    assert all("/api/v1/systems/<string:system_id>" in line for line in lines[:4])
+    assert all("/api/v1/systems/<system_id:system_id>" in line for line in lines[:4])
     assert secret_host not in caplog.text and "10.9.8.7" not in caplog.text

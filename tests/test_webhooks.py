@@ -152,3 +152,11 @@ def test_a_refused_connection_is_a_failed_attempt(app, client, admin, inventory)
     (entry,) = _log(client, admin, hook)
     assert entry["status"] == "pending" and entry["attempts"] == 1
     assert entry["last_status"] is None and entry["last_error"]
+
+
+def test_webhook_ids_out_of_range_are_404(client, admin):
+    for webhook_id in (0, 2**31, 3026629792492519):
+        path = f"/api/v1/webhooks/{webhook_id}"
+        assert client.patch(path, json={"enabled": True}, headers=admin).status_code == 404
+        assert client.delete(path, headers=admin).status_code == 404
+        assert client.get(f"{path}/deliveries", headers=admin).status_code == 404

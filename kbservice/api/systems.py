@@ -8,6 +8,7 @@ from typing import Any
 from flask import Response, current_app, jsonify, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.routing import BaseConverter
 
 from ..access.tokens import Role
 from ..applicability.index import RuleIndex, assess
@@ -24,7 +25,7 @@ from ..contract.schemas import (
     SystemListSchema,
     SystemRecordSchema,
 )
-from ..errors import KBServiceError, TooLarge
+from ..errors import KBServiceError, TooLarge, ValidationFailed
 from ..http.context import get_database, get_primary_session, primary_rule_index
 from ..http.problems import problem_dict
 from ..storage.db import serialize_revision_writes
@@ -38,6 +39,22 @@ from .base import Blueprint
 from .localized import choose_locale, localize
 
 blp = Blueprint("systems", __name__, description="Registered systems and their verdicts")
+
+
+class SystemIdConverter(BaseConverter):
+    """A registered system's id in a path: 1–200 of `A-Za-z0-9._:-`, never `batch`.
+
+    `batch` is the batch endpoint's path, so `PUT /systems/batch` is no registration
+    and `Allow` lists only the batch endpoint's methods there.
+    """
+
+    regex = registry.SYSTEM_ID_IN_PATH
+
+
+def system_id_parameter(_converter: SystemIdConverter) -> dict[str, Any]:
+    """The OpenAPI schema of a system id path parameter."""
+    return {"type": "string", "pattern": f"^{registry.SYSTEM_ID_IN_PATH}$"}
+
 
 _SECURITY = [{"bearerAuth": []}]
 
@@ -102,7 +119,7 @@ def _record(
     return localize(jsonify(body), locale)
 
 
-@blp.route("/systems/<string:system_id>", methods=["PUT"])
+@blp.route("/systems/<system_id:system_id>", methods=["PUT"])
 @blp.doc(security=_SECURITY)
 @require(Role.INVENTORY)
 @blp.arguments(SystemBodySchema())
@@ -111,7 +128,11 @@ def _record(
 @blp.alt_response(422, description="Invalid id or facts; `errors` names each field")
 def put_system(body: dict[str, Any], system_id: str) -> Response:
     """Register a system, or replace its facts; its verdicts are stored and kept current."""
-    registry.check_system_id(system_id)
+    if not request.get_data():
+        raise ValidationFailed(
+            "The body must be a SYSTEM object ({} for none of its facts).",
+            errors={"json": ["a SYSTEM object is required"]},
+        )
     system = normalize_facts(body, "")
     (created,), index, stored_at = _register([(system_id, body, system)])
     response = _record(system_id, system, index, stored_at)
@@ -119,7 +140,7 @@ def put_system(body: dict[str, Any], system_id: str) -> Response:
     return response
 
 
-@blp.route("/systems/<string:system_id>")
+@blp.route("/systems/<system_id:system_id>")
 @blp.doc(security=_SECURITY)
 @require(Role.INVENTORY)
 @blp.response(200, SystemRecordSchema)
@@ -133,7 +154,7 @@ def get_system(system_id: str) -> Response:
     return _record(row.id, system, primary_rule_index(stamp), row.updated_at)
 
 
-@blp.route("/systems/<string:system_id>", methods=["DELETE"])
+@blp.route("/systems/<system_id:system_id>", methods=["DELETE"])
 @blp.doc(security=_SECURITY)
 @require(Role.INVENTORY)
 @blp.response(204)

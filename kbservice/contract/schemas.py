@@ -726,12 +726,13 @@ class ArticleSystemsSchema(Schema):
 class WebhookInSchema(Schema):
     """A webhook subscription to create."""
 
-    url = fields.Url(
+    url = fields.String(
         required=True,
-        require_tld=False,
-        schemes={"http", "https"},
-        validate=validate.Length(max=2000),
-        metadata={"example": "https://inventory.example.com/hooks/kbservice"},
+        validate=[validate.Length(min=1, max=2000), _NO_NUL],
+        metadata={
+            "description": "an http or https URL; loopback and private hosts are allowed",
+            "example": "https://inventory.example.com/hooks/kbservice",
+        },
     )
     secret = fields.String(
         required=True,

@@ -188,7 +188,7 @@ class RequestObserver:
 
 
 # Path parameters that are personal data (a registered system's id is often a host
-# name): a path holding one is logged as its route, `/api/v1/systems/<system_id>`.
+# name): a path holding one is logged as its route, `/api/v1/systems/<system_id:system_id>`.
 PRIVATE_PATH_ARGUMENTS = frozenset({"system_id"})
 
 

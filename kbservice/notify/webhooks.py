@@ -3,17 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from ..errors import NotFound
+from ..errors import NotFound, ValidationFailed
 from ..storage.db import utcnow
 from .models import Delivery, Webhook
+
+MAX_WEBHOOK_ID = 2**31 - 1  # webhooks.id is an INTEGER (32-bit on PostgreSQL)
+
+
+def check_url(url: str) -> str:
+    """`url` if it is an absolute http or https URL with a host; else a 422 naming `url`."""
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018  (raises on a port that is no number or out of range)
+    except ValueError:
+        valid = False
+    if not valid or any(c.isspace() or ord(c) < 32 for c in url):
+        raise ValidationFailed(
+            "A webhook URL is an absolute http or https URL with a host.",
+            errors={"url": ["must be an http or https URL with a host"]},
+        )
+    return url
 
 
 def create_webhook(session: Session, url: str, secret: str, events: Sequence[str]) -> Webhook:
     """Subscribe `url` to `events` (checked by the caller); `secret` signs the deliveries."""
+    check_url(url)
     hook = Webhook(url=url, secret=secret, events=list(dict.fromkeys(events)), enabled=True)
     session.add(hook)
     session.flush()
@@ -27,7 +47,8 @@ def list_webhooks(session: Session) -> list[Webhook]:
 
 def get_webhook(session: Session, webhook_id: int) -> Webhook:
     """The webhook `webhook_id`; NotFound when there is none."""
-    hook = session.get(Webhook, webhook_id)
+    # An id beyond the column's range names no webhook (and would overflow the driver).
+    hook = session.get(Webhook, webhook_id) if 0 < webhook_id <= MAX_WEBHOOK_ID else None
     if hook is None:
         raise NotFound(f"No webhook {webhook_id} exists.")
     return hook

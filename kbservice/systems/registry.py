@@ -16,7 +16,9 @@ from ..storage.db import utcnow
 from ..storage.models import Article
 from .models import RegisteredSystem, SystemVerdict
 
-SYSTEM_ID = re.compile(r"^[A-Za-z0-9._:-]{1,200}$")
+# `batch` is taken by the batch endpoint's path (POST /api/v1/systems/batch).
+SYSTEM_ID_IN_PATH = r"(?!batch(?![A-Za-z0-9._:-]))[A-Za-z0-9._:-]{1,200}"
+SYSTEM_ID = re.compile(SYSTEM_ID_IN_PATH)
 NOT_APPLICABLE = "not_applicable"
 # Rows per IN (...) list: SQLite allows 32,766 parameters, and shorter lists plan better.
 _CHUNK = 500
@@ -44,11 +46,11 @@ class Registration:
 
 
 def check_system_id(system_id: object, path: str = "id") -> str:
-    """`system_id` if it is 1–200 letters, digits, `.`, `_`, `-`, `:`; else a 422 naming `path`."""
+    """`system_id` if it is 1–200 of `A-Za-z0-9._:-` and not `batch`; else a 422 naming `path`."""
     if not isinstance(system_id, str) or not SYSTEM_ID.fullmatch(system_id):
         raise ValidationFailed(
-            "A system id is 1 to 200 letters, digits, '.', '_', '-' or ':'.",
-            errors={path: ["must be 1–200 characters of letters, digits, '.', '_', '-', ':'"]},
+            "A system id is 1 to 200 letters, digits, '.', '_', '-' or ':', and not 'batch'.",
+            errors={path: ["must be 1–200 of letters, digits, '.', '_', '-', ':' (not 'batch')"]},
         )
     return system_id
 
