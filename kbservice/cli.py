@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -203,6 +206,8 @@ def serve(
         f"Requests are stopped after {request_timeout:g} s; request heads must arrive "
         f"within {client_timeout:g} s."
     )
+    if app.config["DELIVER_IN_SERVE"]:
+        _start_delivery(app)
     run_gunicorn(
         app,
         host=host,
@@ -213,6 +218,59 @@ def serve(
         request_timeout=request_timeout,
         client_timeout=client_timeout,
     )
+
+
+def _start_delivery(app: Any) -> None:
+    """`kbservice worker` beside gunicorn: webhook deliveries leave without a second command.
+
+    A process of its own, not a thread of the master: gunicorn forks workers from the
+    master, and the sender's threads and connections must not be forked with it. Started
+    through a short-lived launcher, so it is not a child of the master either (gunicorn
+    reaps and counts the master's children as its workers). It stays in the server's
+    process group and ends within a poll interval of the master (it watches that pid).
+    """
+    env = {**os.environ, "KB_DATABASE_URL": app.config["DATABASE_URL"]}
+    command = [sys.executable, "-c", "from kbservice.cli import main; main()"]
+    command += ["worker", "--parent-pid", str(os.getpid())]
+    launch = "import subprocess, sys; subprocess.Popen(sys.argv[1:])"
+    subprocess.run([sys.executable, "-c", launch, *command], env=env, check=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
+@main.command("worker")
+@click.option("--once", is_flag=True, help="Send the deliveries that are due now, then exit.")
+@click.option("--parent-pid", type=int, hidden=True, help="Exit when this process is gone.")
+@pass_ctx
+def worker(ctx: _AppContext, once: bool, parent_pid: int | None) -> None:
+    """Send webhook deliveries; several workers may share one PostgreSQL database.
+
+    `kbservice serve` runs one by itself (KB_DELIVER_IN_SERVE); run more, or only these
+    with KB_DELIVER_IN_SERVE=false, in larger deployments.
+    """
+    from .notify.delivery import DeliverySettings, DeliveryWorker
+
+    app = ctx.app
+    deliverer = DeliveryWorker(get_database(app), DeliverySettings.from_config(app.config))
+    if once:
+        click.echo(f"Tried {deliverer.run_once()} deliveries.")
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    if parent_pid is None:
+        log.info("Delivering webhooks as %s", deliverer.name)
+        deliverer.run(stop)
+    else:
+        deliverer.run(stop, lambda: _alive(parent_pid))
 
 
 def _positive(app: Any, key: str) -> float:
@@ -242,10 +300,10 @@ def tokens() -> None:
 @click.option("--name", required=True, help="Who or what uses the token (unique).")
 @click.option(
     "--role",
-    type=click.Choice(["reader", "editor", "admin"]),
+    type=click.Choice(["reader", "inventory", "editor", "admin"]),
     default="editor",
     show_default=True,
-    help="reader < editor < admin.",
+    help="reader < editor < admin; inventory: registered systems only (and reads).",
 )
 @pass_ctx
 def tokens_create(ctx: _AppContext, name: str, role: str) -> None:

@@ -81,6 +81,21 @@ DEFAULTS: dict[str, Any] = {
     "CSAF_PUBLISHER_NAMESPACE": None,
     # ... and the namespace of OVAL ids (`oval:<namespace>:def:885348`).
     "OVAL_NAMESPACE": "kbservice",
+    # Webhook deliveries (docs/notifications.md): seconds one POST may take in all ...
+    "WEBHOOK_TIMEOUT": 10.0,
+    # ... the wait after a first failed attempt, doubled after each further one, up to ...
+    "WEBHOOK_RETRY_BASE": 10.0,
+    "WEBHOOK_RETRY_MAX": 3600.0,
+    # ... failed attempts in a row after which a webhook is disabled until an admin
+    # enables it again ...
+    "WEBHOOK_MAX_FAILURES": 20,
+    # ... webhooks one delivery process sends to at once (threads, and connections per host) ...
+    "WEBHOOK_CONCURRENCY": 4,
+    # ... and how often an idle delivery process looks for due deliveries (seconds).
+    "WEBHOOK_POLL": 1.0,
+    # `kbservice serve` runs a delivery process beside gunicorn; turn it off when
+    # `kbservice worker` processes deliver instead.
+    "DELIVER_IN_SERVE": True,
 }
 
 # Keys whose environment value is a comma-separated list, a number or a boolean.
@@ -97,6 +112,8 @@ _INT_KEYS = {
     "MAX_RULE_BYTES",
     "MAX_JSON_DEPTH",
     "ARTICLE_CACHE_MB",
+    "WEBHOOK_MAX_FAILURES",
+    "WEBHOOK_CONCURRENCY",
 }
 _FLOAT_KEYS = {
     "FRESHNESS_MAX_AGE",
@@ -104,8 +121,12 @@ _FLOAT_KEYS = {
     "SESSION_MAX_HOURS",
     "REQUEST_TIMEOUT",
     "CLIENT_TIMEOUT",
+    "WEBHOOK_TIMEOUT",
+    "WEBHOOK_RETRY_BASE",
+    "WEBHOOK_RETRY_MAX",
+    "WEBHOOK_POLL",
 }
-_BOOL_KEYS = {"SESSION_COOKIE_SECURE", "FAST_LANES"}
+_BOOL_KEYS = {"SESSION_COOKIE_SECURE", "FAST_LANES", "DELIVER_IN_SERVE"}
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 _BOOLS = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}
 

@@ -6,8 +6,10 @@ from alembic import context
 
 from kbservice.config import build_config
 from kbservice.fulltext import models as search_models  # noqa: F401  (the search index tables)
+from kbservice.notify import models as notify_models  # noqa: F401  (webhooks, outbox)
 from kbservice.storage import models  # noqa: F401  (registers every table on the metadata)
 from kbservice.storage.db import Base, make_null_pool_engine
+from kbservice.systems import models as systems_models  # noqa: F401  (registered systems)
 
 config = context.config
 

@@ -512,7 +512,7 @@ _DEEP_TEXT = '{"not":' * 5000 + '{"product":"windows_xp"}' + "}" * 5000
         (
             "api_tokens",
             lambda row: row.update(role="superuser"),
-            "api_tokens.role: must be one of reader, editor, admin.",
+            "api_tokens.role: must be one of reader, inventory, editor, admin.",
         ),
         (
             "revision_texts",

@@ -22,15 +22,20 @@ _LOOKUP = re.compile("[0-9a-f]+")
 
 
 class Role(IntEnum):
-    """Roles in increasing power: each includes the ones below it."""
+    """Roles in increasing power: each includes the ones below it, except `inventory`.
+
+    `inventory` reads and writes registered systems and may read what a reader may, but
+    is below `editor` (it edits no article); only it and `admin` may use the systems API.
+    """
 
     READER = 1
-    EDITOR = 2
-    ADMIN = 3
+    INVENTORY = 2
+    EDITOR = 3
+    ADMIN = 4
 
     @classmethod
     def parse(cls, name: str) -> Role:
-        """The role called `name` (reader, editor, admin)."""
+        """The role called `name` (reader, inventory, editor, admin)."""
         try:
             return cls[name.strip().upper()]
         except KeyError:
@@ -39,6 +44,12 @@ class Role(IntEnum):
                 f"Unknown role {name!r}; choose one of {choices}.",
                 errors={"role": [f"must be one of {choices}"]},
             ) from None
+
+    def allows(self, needed: Role) -> bool:
+        """Whether this role may make a request that needs `needed`."""
+        if needed is Role.INVENTORY:
+            return self in (Role.INVENTORY, Role.ADMIN)
+        return self >= needed
 
     @property
     def label(self) -> str:

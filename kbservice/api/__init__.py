@@ -20,9 +20,23 @@ _SWAGGER_ASSETS = Path(flask_swagger_ui.__file__).resolve().parent / "dist"
 
 def register_api(app: Flask) -> None:
     """Register every API blueprint and the locally served docs assets on `app`."""
-    from . import applicability, articles, drafts, editing, exports, history, meta, search
+    from . import (
+        applicability,
+        articles,
+        drafts,
+        editing,
+        exports,
+        history,
+        meta,
+        search,
+        systems,
+        webhooks,
+    )
 
+    # Before the blueprints: their routes use it.
+    app.url_map.converters["system_id"] = systems.SystemIdConverter
     api = init_api(app)
+    api.register_converter(systems.SystemIdConverter, systems.system_id_parameter)
     init_serving(app)
     # Innermost of the WSGI middlewares: security headers and request ids wrap it.
     app.wsgi_app = CachedArticles(app.wsgi_app, app)  # type: ignore[method-assign]
@@ -43,6 +57,8 @@ def register_api(app: Flask) -> None:
         history.blp,
         applicability.blp,
         search.blp,
+        systems.blp,
+        webhooks.blp,
     ):
         api.register_blueprint(blueprint, url_prefix="/api/v1")
     exports.check_config(app.config)

@@ -41,7 +41,7 @@ def _requested(index: RuleIndex, kbs: Sequence[str] | None) -> list[RuleEntry] |
     return None if kbs is None else index.resolve(kbs)
 
 
-def _normalize(raw: object, path: str) -> NormalizedSystem:
+def normalize_facts(raw: object, path: str) -> NormalizedSystem:
     """Normalize one SYSTEM; errors name fields from the body's root (`systems.3.service_pack`)."""
     try:
         return normalize_system(raw, get_catalog())
@@ -102,7 +102,7 @@ def check_one(body: dict[str, Any]) -> Response:
     explain = _explain(body)
     index = get_rule_index()
     requested = _requested(index, body.get("articles"))
-    system = _normalize(body["system"], "system")
+    system = normalize_facts(body["system"], "system")
     return to_response(
         one_system_answer(current_app, index, system, requested, explain=explain, locale=locale)
     )
@@ -136,7 +136,7 @@ def check_batch(body: dict[str, Any]) -> Response:
         system_id = raw.get("id") if isinstance(raw, dict) else None
         facts = {k: v for k, v in raw.items() if k != "id"} if isinstance(raw, dict) else raw
         try:
-            system = _normalize(facts, f"systems.{position}")
+            system = normalize_facts(facts, f"systems.{position}")
         except ValidationFailed as exc:
             prepared.append((system_id, problem_dict(exc)))
             continue
@@ -162,7 +162,7 @@ def check_link(query: dict[str, Any], kb: str) -> Response:
     query.pop("explain", None)
     index = get_rule_index()
     requested = index.resolve([kb])
-    system = _normalize(query, "")
+    system = normalize_facts(query, "")
     return to_response(
         one_system_answer(current_app, index, system, requested, explain=explain, locale=locale)
     )

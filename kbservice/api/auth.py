@@ -62,7 +62,7 @@ def require(role: Role) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
             principal = current_principal()
             if principal is None:
                 raise Unauthorized("This request needs `Authorization: Bearer <token>`.")
-            if principal.role < role:
+            if not principal.role.allows(role):
                 raise Forbidden(
                     f"This request needs the {role.label} role; "
                     f"the token has {principal.role.label}."

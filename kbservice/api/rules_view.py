@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Response, jsonify
 
-from ..applicability.index import rules_from_applies_to
 from ..articles.reading import ArticleSnapshot
 from ..contract.presenters import revision_ref
+from ..rules.applies_to import rules_from_applies_to
 from .localized import article_etag
 
 

@@ -24,34 +24,12 @@ from ..rules import (
     compile_rules,
     validate_rules,
 )
+from ..rules.applies_to import rules_from_applies_to
 from ..storage.lru import LRU
 from ..storage.models import Article, Revision, RevisionText
 
 # The logger keeps the name operators filter on, from before the module moved.
 log = logging.getLogger("kbservice.applicability")
-
-
-def platform_rule(entry: Mapping[str, Any]) -> dict[str, Any]:
-    """The rule that one applies-to entry stands for: product, edition, architecture, SPs."""
-    tests: list[dict[str, Any]] = [{"product": entry["product"]}]
-    for key in ("edition", "architecture"):
-        if entry.get(key):
-            tests.append({key: entry[key]})
-    bounds = {
-        bound: entry[f"service_pack_{bound}"]
-        for bound in ("min", "max")
-        if entry.get(f"service_pack_{bound}") is not None
-    }
-    if bounds:
-        tests.append({"service_pack": bounds})
-    return {"all": tests}
-
-
-def rules_from_applies_to(applies_to: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """A rule document equivalent to an applies-to list, for articles without rules."""
-    alternatives = [platform_rule(entry) for entry in applies_to]
-    # An article that names no product can never be shown to apply.
-    return {"any": alternatives} if alternatives else {"not": {"fact": "product", "exists": True}}
 
 
 @dataclass(frozen=True, slots=True)

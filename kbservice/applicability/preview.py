@@ -11,8 +11,12 @@ from sqlalchemy.orm import Session
 from ..articles.reading import get_article
 from ..catalog.products import Catalog
 from ..errors import ValidationFailed
-from ..rules import CompiledRule, compile_rules
+from ..rules import compile_rules
+from ..systems.reevaluate import preview_changes
 from .examples import ExampleResult, example_errors, judge_examples
+
+# The changes a preview lists; `changed` counts them all.
+CHANGES_SHOWN = 20
 
 
 @dataclass(frozen=True)
@@ -21,7 +25,7 @@ class SystemChange:
 
     system: str
     verdict: str
-    previous_verdict: str
+    previous_verdict: str | None
 
 
 @dataclass(frozen=True)
@@ -32,13 +36,14 @@ class SystemImpact:
     changes: tuple[SystemChange, ...]
 
 
-def registered_system_changes(session: Session, kb: str, proposed: CompiledRule) -> SystemImpact:
-    """Registered systems whose verdict on `kb` would change under `proposed` rules.
-
-    No registered systems are stored yet (they arrive with issue 20), so none can change;
-    that work connects here, comparing each system's stored verdict with `proposed`'s.
-    """
-    return SystemImpact(changed=0, changes=())
+def registered_system_changes(session: Session, kb: str, rules: Mapping[str, Any]) -> SystemImpact:
+    """Registered systems whose stored verdict on `kb` the proposed `rules` would change."""
+    changes = preview_changes(session, kb, dict(rules))
+    shown = tuple(
+        SystemChange(change.system, change.verdict, change.previous_verdict)
+        for change in changes[:CHANGES_SHOWN]
+    )
+    return SystemImpact(changed=len(changes), changes=shown)
 
 
 @dataclass(frozen=True)
@@ -67,5 +72,5 @@ def preview_rules(
     proposed = compile_rules(dict(rules), validate=False)
     return RulesPreview(
         examples=judge_examples(proposed, chosen, catalog),
-        systems=registered_system_changes(session, snapshot.kb, proposed),
+        systems=registered_system_changes(session, snapshot.kb, rules),
     )

@@ -17,6 +17,7 @@ from ..rules import STORAGE_LIMITS, validate_rules
 from ..storage.db import serialize_revision_writes, utcnow
 from ..storage.models import Article, ArticleApplicability, Revision, RevisionText
 from ..storage.readers import ThreadReaders
+from ..systems.reevaluate import registered_systems_follow
 
 _KB_PATTERN = re.compile(r"^(?:kb)?0*([0-9]{1,10})$", re.IGNORECASE)  # ASCII digits only
 
@@ -311,6 +312,8 @@ def create_article(session: Session, new: NewArticle) -> ArticleSnapshot:
         )
     replace_applicability_index(session, article.id, revision.applies_to)
     session.flush()
+    # Registered systems get their verdicts on the new article in this same transaction.
+    registered_systems_follow(session, article, None, revision)
     index_article(session, article.id)
     session.expire(revision, ["texts"])
     return snapshot_of(article, revision)

@@ -16,6 +16,7 @@ from ..fulltext import index_article
 from ..rules import STORAGE_LIMITS, validate_rules
 from ..storage.db import serialize_revision_writes, utcnow
 from ..storage.models import Article, Revision, RevisionText
+from ..systems.reevaluate import registered_systems_follow
 from . import audit
 from .audit import Actor
 from .reading import (
@@ -121,6 +122,8 @@ def publish(
     _write_texts(session, article, current, revision, change)
     replace_applicability_index(session, article.id, revision.applies_to)
     session.flush()
+    # Registered systems' verdicts change with the rules in this same transaction.
+    registered_systems_follow(session, article, current, revision)
     index_article(session, article.id)
     article.current_seq = new_seq
     session.expire(revision, ["texts"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 from webargs.fields import DelimitedList
 
 
@@ -735,3 +735,157 @@ def max_length(schema: type[Schema], field: str) -> int:
         if isinstance(validator, validate.Length) and validator.max is not None:
             return validator.max
     raise LookupError(f"{schema.__name__}.{field} has no maximum length")
+
+
+class SystemBodySchema(Schema):
+    """A SYSTEM to register: its facts (custom keys are custom facts)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+
+class SystemRecordSchema(SystemAnswerSchema):
+    """A registered system with its verdicts under the articles' current revisions."""
+
+    id = fields.String(required=True, metadata={"example": "web-01.example.com"})
+    updated_at = fields.String(required=True, metadata={"example": "2026-12-04T19:40:00Z"})
+    locale = fields.String(required=True)
+
+
+class SystemBatchRequestSchema(Schema):
+    """Systems to register or replace, each with its `id`."""
+
+    systems = fields.List(
+        fields.Raw(allow_none=True),
+        required=True,
+        metadata={"description": "SYSTEM objects, each with an `id`; at most MAX_BATCH_SYSTEMS"},
+    )
+
+
+class SystemBatchEntrySchema(Schema):
+    """201 (new) or 200 (replaced), or the problem that kept the system out."""
+
+    id = fields.Raw(required=True, allow_none=True)
+    status = fields.Integer(validate=validate.OneOf([200, 201]))
+    error = fields.Nested(ProblemSchema)
+
+
+class SystemBatchResponseSchema(Schema):
+    """One entry per system, in request order."""
+
+    results = fields.List(fields.Nested(SystemBatchEntrySchema), required=True)
+
+
+class PageQuerySchema(Schema):
+    """Paging of a list."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class SystemListItemSchema(Schema):
+    """A registered system in the list."""
+
+    id = fields.String(required=True)
+    product = fields.String(allow_none=True)
+    updated_at = fields.String(required=True)
+
+
+class SystemListSchema(Schema):
+    """A page of registered systems, by id."""
+
+    items = fields.List(fields.Nested(SystemListItemSchema), required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+
+
+class ArticleSystemsQuerySchema(PageQuerySchema):
+    """Which verdict to list the registered systems of."""
+
+    verdict = fields.String(load_default="applies", validate=validate.OneOf(["applies", "unknown"]))
+
+
+class ArticleSystemSchema(Schema):
+    """A registered system's stored verdict on the article."""
+
+    id = fields.String(required=True)
+    verdict = fields.String(required=True)
+    missing_facts = fields.List(fields.String(), required=True)
+
+
+class ArticleSystemsSchema(Schema):
+    """A page of the registered systems with one verdict on an article."""
+
+    items = fields.List(fields.Nested(ArticleSystemSchema), required=True)
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+
+
+class WebhookInSchema(Schema):
+    """A webhook subscription to create."""
+
+    url = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=2000), _NO_NUL],
+        metadata={
+            "description": "an http or https URL; loopback and private hosts are allowed",
+            "example": "https://inventory.example.com/hooks/kbservice",
+        },
+    )
+    secret = fields.String(
+        required=True,
+        validate=[validate.Length(min=16, max=200), _NO_NUL],
+        metadata={"description": "HMAC-SHA256 key of X-KB-Signature; never returned"},
+    )
+    events = fields.List(
+        fields.String(validate=validate.OneOf(["verdict.changed"])),
+        required=True,
+        validate=validate.Length(min=1, max=10),
+    )
+
+
+class WebhookPatchSchema(Schema):
+    """Enable (resetting its failure count) or disable a webhook."""
+
+    enabled = JSONBoolean(required=True)
+
+
+class WebhookSchema(Schema):
+    """A webhook as admins see it (never its secret)."""
+
+    id = fields.Integer(required=True)
+    url = fields.String(required=True)
+    events = fields.List(fields.String(), required=True)
+    enabled = fields.Boolean(required=True)
+    failures = fields.Integer(required=True, metadata={"description": "failed attempts in a row"})
+    disabled_at = fields.String(allow_none=True)
+    created_at = fields.String(required=True)
+
+
+class WebhookListSchema(Schema):
+    """Every webhook."""
+
+    items = fields.List(fields.Nested(WebhookSchema), required=True)
+
+
+class DeliverySchema(Schema):
+    """One delivery and how its attempts went."""
+
+    id = fields.String(required=True, metadata={"description": "as in X-KB-Delivery"})
+    event = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["pending", "delivered"]))
+    attempts = fields.Integer(required=True)
+    created_at = fields.String(required=True)
+    next_attempt_at = fields.String(allow_none=True)
+    delivered_at = fields.String(allow_none=True)
+    last_status = fields.Integer(allow_none=True)
+    last_error = fields.String(allow_none=True)
+
+
+class DeliveryListSchema(Schema):
+    """A page of a webhook's deliveries, newest first."""
+
+    items = fields.List(fields.Nested(DeliverySchema), required=True)
+    total = fields.Integer(required=True)

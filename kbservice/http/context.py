@@ -123,6 +123,12 @@ def rule_index_of(app: Flask, stamp: int) -> RuleIndex:
     return cache.index(stamp, get_database(app).read_session)
 
 
+def primary_rule_index(stamp: int) -> RuleIndex:
+    """The rule index as of `stamp`, loading changes from the primary (writers need it)."""
+    cache: RuleCache = current_app.extensions[_RULES]
+    return cache.index(stamp, get_database().session)
+
+
 def current_rule_index(app: Flask, stamp: int) -> RuleIndex | None:
     """The rule index if it is already as of `stamp` (None: it needs a refresh first)."""
     cache: RuleCache = app.extensions[_RULES]

@@ -176,7 +176,7 @@ class RequestObserver:
                     {
                         "request_id": rid,
                         "method": method,
-                        "path": environ.get("PATH_INFO", ""),
+                        "path": _logged_path(environ),
                         "endpoint": endpoint,
                         "status": int(code),
                         "duration_ms": round(elapsed * 1000, 2),
@@ -185,6 +185,18 @@ class RequestObserver:
                     }
                 )
             )
+
+
+# Path parameters that are personal data (a registered system's id is often a host
+# name): a path holding one is logged as its route, `/api/v1/systems/<system_id:system_id>`.
+PRIVATE_PATH_ARGUMENTS = frozenset({"system_id"})
+
+
+def _logged_path(environ: WSGIEnvironment) -> str:
+    rule = getattr(environ.get("werkzeug.request"), "url_rule", None)
+    if rule is not None and PRIVATE_PATH_ARGUMENTS & rule.arguments:
+        return rule.rule
+    return environ.get("PATH_INFO", "")
 
 
 def _endpoint(environ: WSGIEnvironment) -> str:

@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
-from ..applicability.index import platform_rule
 from ..config import PACKAGED_SEEDS
+from ..rules.applies_to import platform_rule
 
 CATALOG_FILE = PACKAGED_SEEDS / "products.yaml"
 ROLES = ["vpn_server", "domain_controller", "file_server", "web_server", "dns_server"]

@@ -21,6 +21,7 @@ from typing import IO, Any
 from alembic.script import ScriptDirectory
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Date,
     Integer,
@@ -430,6 +431,8 @@ def _codec(column: Column[Any]) -> tuple[Encode, Decode]:
         return _same, _same
     if isinstance(kind, Integer):
         return _same, _decode_int
+    if isinstance(kind, Boolean):
+        return _same, _decode_bool
     if isinstance(kind, String):
         return _same, _decode_str
     raise BackupError(f"Column {column.table.name}.{column.name}: no export format for {kind!r}.")
@@ -464,6 +467,12 @@ def _decode_date(value: Any) -> dt.date:
 def _decode_int(value: Any) -> int:
     if type(value) is not int:
         raise ValueError("expected an integer")
+    return value
+
+
+def _decode_bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("expected true or false")
     return value
 
 

@@ -18,7 +18,9 @@ from ..articles.drafts import KINDS
 from ..articles.reading import normalize_kb
 from ..catalog.products import Catalog, CatalogError, applies_to_errors
 from ..errors import ValidationFailed
+from ..notify.outbox import EVENTS
 from ..rules import configured_limits, rule_errors
+from ..systems.registry import check_system_id
 
 Errors = dict[str, list[str]]  # field path → messages, as in the API's problem details
 
@@ -64,6 +66,9 @@ class RowChecks:
             "article_applicability": self._applicability,
             "revisions": self._revision,
             "revision_texts": self._text,
+            "systems": self._system,
+            "system_verdicts": self._system_verdict,
+            "webhooks": self._webhook,
         }
         self._line = 0
 
@@ -100,6 +105,26 @@ class RowChecks:
         except ValidationFailed as exc:
             return exc.errors or {"role": [exc.detail]}
         return {}
+
+    def _system(self, row: dict[str, Any]) -> Errors:
+        try:
+            check_system_id(row["id"])
+        except ValidationFailed as exc:
+            return exc.errors or {"id": [exc.detail]}
+        return {}
+
+    def _system_verdict(self, row: dict[str, Any]) -> Errors:
+        if row["verdict"] not in ("applies", "unknown"):
+            return {"verdict": ["must be applies or unknown"]}
+        return _strings(row["missing_facts"], "missing_facts", lambda _: True, "fact names")
+
+    def _webhook(self, row: dict[str, Any]) -> Errors:
+        errors: Errors = {}
+        if not row["url"].lower().startswith(("http://", "https://")):
+            errors["url"] = ["must be an http or https URL"]
+        if not isinstance(row["events"], list) or not set(row["events"]) <= set(EVENTS):
+            errors["events"] = [f"must be a list of {', '.join(EVENTS)}"]
+        return errors
 
     def _article(self, row: dict[str, Any]) -> Errors:
         return {**_kb(row["kb"], "kb"), **self._locale(row["source_locale"], "source_locale")}

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Response, current_app, g, redirect, request, url_for
 
+from ..access.tokens import Role
 from ..articles import history, reading
 from ..contract.presenters import applies_to_body, notices_body
 from ..errors import NotFound
 from ..http.context import get_catalog
 from ..search import listing
 from ..storage.db import utcnow
+from ..systems import registry
 from . import i18n
 from .auth import reading_session
 from .base import bp, render
 from .forms import SearchForm, product_choices
 
 PER_PAGE = 20
+# Registered systems an admin sees listed on an article page (the API pages through all).
+SYSTEMS_SHOWN = 100
 
 
 @dataclass(frozen=True)
@@ -102,7 +107,24 @@ def _article_page(
         revisions=reading.list_revisions(reading_session(), snapshot.kb),
         current=current,
         locales=current_app.config["LOCALES"],
+        registered=_registered(snapshot) if current is None else None,
     )
+
+
+def _registered(snapshot: reading.ArticleSnapshot) -> dict[str, Any] | None:
+    """Signed-in editors see how many registered systems the article applies to; admins which."""
+    editor = g.get("editor")
+    if editor is None:
+        return None
+    session = reading_session()
+    counts = registry.verdict_counts(session, snapshot.article_id)
+    shown = None
+    if editor.role is Role.ADMIN:
+        rows, _ = registry.article_systems(
+            session, snapshot.article_id, "applies", page=1, per_page=SYSTEMS_SHOWN
+        )
+        shown = [system_id for system_id, _ in rows]
+    return {**counts, "shown": shown, "more": counts["applies"] - len(shown or ())}
 
 
 @bp.get("/kb/<kb>")

@@ -23,6 +23,8 @@ DOMAIN = (
     "synth",
     "inventory",
     "exports",
+    "systems",
+    "notify",
 )
 # Shared by api and web, so it leans on neither (nor on Flask).
 SHARED = ("contract",)

@@ -1,0 +1,1 @@
+"""Webhooks: subscriptions, the transactional outbox of deliveries, and delivery workers."""

@@ -1,0 +1,1 @@
+"""Registered systems: the inventory's machines and their stored verdicts, kept current."""
