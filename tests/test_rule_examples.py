@@ -203,3 +203,35 @@ def test_a_rules_draft_is_held_to_its_examples_when_published(client, editor):
     assert published.status_code == 200, published.get_data(as_text=True)
     assert client.get(f"{KB}/rules").get_json()["examples"] == examples
     assert client.get(f"{KB}/rules").get_json()["rules"] == proposed
+
+
+def test_preview_reports_the_registered_systems_whose_verdict_would_change(app, client, editor):
+    from .conftest import make_token
+
+    inventory = {"Authorization": f"Bearer {make_token(app, 'inventory')}"}
+    server = {
+        "product": "windows_server_2003",
+        "edition": "enterprise",
+        "architecture": "x86",
+        "service_pack": 1,
+        "roles": ["vpn_server"],
+    }
+    for name, behind_nat in (("gw-1", False), ("gw-2", False), ("gw-3", True)):
+        response = client.put(
+            f"/api/v1/systems/{name}", json={**server, "behind_nat": behind_nat}, headers=inventory
+        )
+        assert response.status_code == 201, response.get_data(as_text=True)
+    current = client.get(f"{KB}/rules").get_json()
+    proposed = _without_nat_test(current["rules"])
+    body = client.post(
+        f"{KB}/rules/preview", json={"rules": proposed, "examples": []}, headers=editor
+    ).get_json()
+    # The two systems not behind NAT would now get `applies`; the third already does.
+    assert body["systems"]["changed"] == 2
+    assert sorted(body["systems"]["changes"], key=lambda c: c["system"]) == [
+        {"system": "gw-1", "verdict": "applies", "previous_verdict": "not_applicable"},
+        {"system": "gw-2", "verdict": "applies", "previous_verdict": "not_applicable"},
+    ]
+    # Nothing was written: the stored verdicts are still the old ones.
+    stored = client.get("/api/v1/articles/885348/systems", headers=inventory).get_json()
+    assert [item["id"] for item in stored["items"]] == ["gw-3"]
