@@ -20,7 +20,7 @@ _SWAGGER_ASSETS = Path(flask_swagger_ui.__file__).resolve().parent / "dist"
 
 def register_api(app: Flask) -> None:
     """Register every API blueprint and the locally served docs assets on `app`."""
-    from . import applicability, articles, drafts, editing, history, meta, search
+    from . import applicability, articles, changes, drafts, editing, history, meta, search
 
     api = init_api(app)
     init_serving(app)
@@ -42,6 +42,7 @@ def register_api(app: Flask) -> None:
         history.blp,
         applicability.blp,
         search.blp,
+        changes.blp,
     ):
         api.register_blueprint(blueprint, url_prefix="/api/v1")
 

@@ -17,6 +17,7 @@ from ..rules import STORAGE_LIMITS, validate_rules
 from ..storage.db import serialize_revision_writes, utcnow
 from ..storage.models import Article, ArticleApplicability, Revision, RevisionText
 from ..storage.readers import ThreadReaders
+from . import feed
 
 _KB_PATTERN = re.compile(r"^(?:kb)?0*([0-9]{1,10})$", re.IGNORECASE)  # ASCII digits only
 
@@ -305,6 +306,7 @@ def create_article(session: Session, new: NewArticle) -> ArticleSnapshot:
     replace_applicability_index(session, article.id, revision.applies_to)
     session.flush()
     index_article(session, article.id)
+    feed.record(session, revision.id, feed.CREATED)
     session.expire(revision, ["texts"])
     return snapshot_of(article, revision)
 

@@ -16,7 +16,7 @@ from ..fulltext import index_article
 from ..rules import STORAGE_LIMITS, validate_rules
 from ..storage.db import serialize_revision_writes, utcnow
 from ..storage.models import Article, Revision, RevisionText
-from . import audit
+from . import audit, feed
 from .audit import Actor
 from .reading import (
     ArticleSnapshot,
@@ -118,6 +118,7 @@ def publish(
     replace_applicability_index(session, article.id, revision.applies_to)
     session.flush()
     index_article(session, article.id)
+    feed.record(session, revision.id, feed.REVISED if source is None else feed.RESTORED)
     article.current_seq = new_seq
     session.expire(revision, ["texts"])
     return snapshot_of(article, revision)

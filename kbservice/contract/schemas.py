@@ -329,6 +329,37 @@ class ApplicabilityBatchResponseSchema(Schema):
     results = fields.List(fields.Nested(BatchEntrySchema), required=True)
 
 
+class ChangesQuerySchema(Schema):
+    """`?after=&limit=` of the change feed."""
+
+    after = fields.String(
+        load_default="",
+        validate=validate.Length(max=100),
+        metadata={"description": "`next` of the previous page, unchanged; empty: from the first"},
+    )
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class ChangeSchema(Schema):
+    """One published revision, at its place in publication order."""
+
+    cursor = fields.String(required=True, metadata={"description": "continues after this item"})
+    kb = fields.String(required=True, metadata={"example": "885348"})
+    revision = fields.Nested(RevisionRefSchema, required=True)
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(["created", "revised", "restored"]),
+        metadata={"description": "the article's first revision, a new one, or an old one again"},
+    )
+
+
+class ChangeListSchema(Schema):
+    """A page of the change feed and the cursor to continue from."""
+
+    items = fields.List(fields.Nested(ChangeSchema), required=True)
+    next = fields.String(required=True, metadata={"description": "pass as `after` to continue"})
+
+
 # ASCII digits only: `\d` would also take other scripts' digits (`١٢٣`).
 KB_PATTERN = r"^(?:[Kk][Bb])?[0-9]{1,10}$"
 
