@@ -70,7 +70,9 @@ def test_the_feed_lists_every_revision_once_in_publication_order(client, editor)
     # An empty `after` starts from the first, as no `after` does.
     assert client.get(FEED, query_string={"after": ""}).get_json() == client.get(FEED).get_json()
 
-    assert client.post("/api/v1/articles", json=_article("900101"), headers=editor).status_code == 201
+    assert (
+        client.post("/api/v1/articles", json=_article("900101"), headers=editor).status_code == 201
+    )
     assert _edit(client, editor, "885348", "one") == 200
     etag = client.get(KB).headers["ETag"]
     restored = client.post(
@@ -194,7 +196,9 @@ def test_a_writer_holding_its_transaction_open_is_not_skipped(app, engine_name):
     client = app.test_client()
     kbs = [str(900300 + n) for n in range(4)]
     for kb in kbs:
-        assert client.post("/api/v1/articles", json=_article(kb), headers=headers).status_code == 201
+        assert (
+            client.post("/api/v1/articles", json=_article(kb), headers=headers).status_code == 201
+        )
     _, start = _drain(client)
     database = get_database(app)
     published = threading.Event()
@@ -230,7 +234,9 @@ def test_a_writer_holding_its_transaction_open_is_not_skipped(app, engine_name):
         if engine_name == "postgresql":
             with database.engine.connect() as connection:
                 waiting = connection.scalar(
-                    text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+                    text(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                    )
                 )
             assert waiting == len(kbs)
         release.set()

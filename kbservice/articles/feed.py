@@ -114,9 +114,7 @@ class FeedPage:
 def read_page(session: Session, after: int, limit: int) -> FeedPage:
     """The feed entries after position `after`, at most `limit`, by the primary key's order."""
     rows = session.execute(
-        select(
-            FeedEntry.position, Article.kb, Revision.number, Revision.created_at, FeedEntry.kind
-        )
+        select(FeedEntry.position, Article.kb, Revision.number, Revision.created_at, FeedEntry.kind)
         .join(Revision, Revision.id == FeedEntry.revision_id)
         .join(Article, Article.id == Revision.article_id)
         .where(FeedEntry.position > after)
