@@ -242,43 +242,45 @@ class RuleCache:
         revision_ids = list(session.scalars(current))
         entries: list[RuleEntry] = []
         for start in range(0, len(revision_ids), 500):
-            entries += self._compile(session, revision_ids[start : start + 500])
+            entries += load_entries(session, revision_ids[start : start + 500])
         return entries
 
-    def _compile(self, session: Session, revision_ids: list[int]) -> list[RuleEntry]:
-        titles: dict[int, dict[str, str]] = {}
-        for revision_id, locale, title in session.execute(
-            select(RevisionText.revision_id, RevisionText.locale, RevisionText.title).where(
-                RevisionText.revision_id.in_(revision_ids)
-            )
-        ):
-            titles.setdefault(revision_id, {})[locale] = title
-        rows = session.execute(
-            select(
-                Article.id,
-                Article.kb,
-                Article.source_locale,
-                Revision.id,
-                Revision.number,
-                Revision.rules,
-                Revision.applies_to,
-            )
-            .join(Revision, Revision.article_id == Article.id)
-            .where(Revision.id.in_(revision_ids))
-        ).all()
-        return [
-            RuleEntry(
-                article_id=article_id,
-                kb=kb,
-                revision_id=revision_id,
-                revision_number=number,
-                source_locale=source_locale,
-                titles=titles.get(revision_id, {}),
-                rule=rule,
-            )
-            for article_id, kb, source_locale, revision_id, number, rules, applies_to in rows
-            if (rule := _compile_stored(kb, number, rules, applies_to)) is not None
-        ]
+
+def load_entries(session: Session, revision_ids: Sequence[int]) -> list[RuleEntry]:
+    """Rule entries of the given revisions, compiled; those that do not compile are logged."""
+    titles: dict[int, dict[str, str]] = {}
+    for revision_id, locale, title in session.execute(
+        select(RevisionText.revision_id, RevisionText.locale, RevisionText.title).where(
+            RevisionText.revision_id.in_(revision_ids)
+        )
+    ):
+        titles.setdefault(revision_id, {})[locale] = title
+    rows = session.execute(
+        select(
+            Article.id,
+            Article.kb,
+            Article.source_locale,
+            Revision.id,
+            Revision.number,
+            Revision.rules,
+            Revision.applies_to,
+        )
+        .join(Revision, Revision.article_id == Article.id)
+        .where(Revision.id.in_(revision_ids))
+    ).all()
+    return [
+        RuleEntry(
+            article_id=article_id,
+            kb=kb,
+            revision_id=revision_id,
+            revision_number=number,
+            source_locale=source_locale,
+            titles=titles.get(revision_id, {}),
+            rule=rule,
+        )
+        for article_id, kb, source_locale, revision_id, number, rules, applies_to in rows
+        if (rule := _compile_stored(kb, number, rules, applies_to)) is not None
+    ]
 
 
 def _compile_stored(

@@ -238,6 +238,20 @@ def get_revision(session: Session, kb: str, number: str) -> ArticleSnapshot:
     return snapshot_of(article, revision)
 
 
+def get_revision_as_of(session: Session, kb: str, when: dt.datetime) -> ArticleSnapshot:
+    """Article `kb` as it was at instant `when`: its latest revision created by then."""
+    article = find_article(session, kb)
+    revision = session.scalar(
+        select(Revision)
+        .where(Revision.article_id == article.id, Revision.created_at <= when)
+        .order_by(Revision.seq.desc())
+        .limit(1)
+    )
+    if revision is None:
+        raise NotFound(f"Article KB{article.kb} had no revision yet at {when.isoformat()}.")
+    return snapshot_of(article, revision)
+
+
 def list_revisions(session: Session, kb: str) -> list[RevisionInfo]:
     """Every revision of article `kb`, newest first."""
     article = find_article(session, kb)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
 
 from marshmallow import Schema, fields, validate
@@ -32,6 +34,53 @@ class LocaleQuerySchema(Schema):
         validate=validate.Length(max=35),
         metadata={"description": "ja, en, ja-JP …; falls back to Accept-Language, then source"},
     )
+
+
+# An offset's `+` that an unencoded query string turned into a space.
+_SPACED_OFFSET = re.compile(r" ([0-9]{2}:[0-9]{2})$")
+# Instants that convert to UTC and compare on both engines.
+_EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+_LATEST = dt.datetime(9999, 12, 30, tzinfo=dt.UTC)
+
+
+class Instant(fields.AwareDateTime):
+    """An RFC 3339 timestamp with an offset (`2007-03-31T23:59:59+09:00`), 1900–9999."""
+
+    default_error_messages = {  # noqa: RUF012  (as marshmallow declares it)
+        "invalid": "Not an RFC 3339 timestamp (2007-03-31T23:59:59+09:00).",
+        "invalid_awareness": "The timestamp needs an offset: Z or +hh:mm.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            format="iso",
+            default_timezone=None,
+            validate=validate.Range(min=_EARLIEST, max=_LATEST),
+            **kwargs,
+        )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.datetime:
+        if isinstance(value, str) and len(value) <= 64:
+            value = _SPACED_OFFSET.sub(r"+\1", value)
+        elif isinstance(value, str):
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def as_of_field(what: str) -> Instant:
+    """The `as_of` parameter: judge by the revisions current at that instant."""
+    return Instant(
+        metadata={
+            "description": f"RFC 3339 with offset: {what} as they were at that instant",
+            "example": "2007-03-31T23:59:59+09:00",
+        }
+    )
+
+
+class ArticleQuerySchema(LocaleQuerySchema):
+    """`?locale=` and `?as_of=` of an article."""
+
+    as_of = as_of_field("the article")
 
 
 class SectionSchema(Schema):
@@ -230,6 +279,7 @@ class ApplicabilityRequestSchema(Schema):
     )
     locale = fields.String(validate=validate.Length(max=35))
     explain = JSONBoolean(load_default=False, metadata={"description": "add a rule trace"})
+    as_of = as_of_field("every article's rules")
 
 
 class ApplicabilityBatchRequestSchema(Schema):
@@ -246,6 +296,7 @@ class ApplicabilityBatchRequestSchema(Schema):
     )
     locale = fields.String(validate=validate.Length(max=35))
     explain = JSONBoolean(load_default=False)
+    as_of = as_of_field("every article's rules")
 
 
 class ApplicabilityQuerySchema(Schema):

@@ -75,7 +75,8 @@ class Revision(Base):
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(Integer)
     number: Mapped[str] = mapped_column(String(32))
-    created_at: Mapped[timestamp]
+    # Indexed: as-of questions look for the latest revision created by an instant.
+    created_at: Mapped[timestamp] = mapped_column(index=True)
     author: Mapped[str] = mapped_column(String(200))
     summary: Mapped[str] = mapped_column(Text, default="")
     keywords: Mapped[json_list]

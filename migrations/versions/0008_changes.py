@@ -1,8 +1,10 @@
-"""change feed: every published revision's position in publication order
+"""change feed: every published revision's position in publication order; as-of index
 
 `GET /api/v1/changes` reads this table (kbservice/articles/feed.py). Existing revisions
 are placed by their id: revision ids were already allocated and made visible one writer
 at a time (storage.db.serialize_revision_writes), so id order is publication order.
+Revisions get an index on their creation time, for the revision current at an instant
+(`as_of`).
 
 Revision ID: 0008
 Revises: 0006
@@ -39,7 +41,11 @@ def upgrade() -> None:
         "INSERT INTO feed_entries (position, revision_id, kind) "
         "SELECT id, id, CASE WHEN seq = 1 THEN 'created' ELSE 'revised' END FROM revisions"
     )
+    with op.batch_alter_table("revisions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_revisions_created_at"), ["created_at"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("revisions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_revisions_created_at"))
     op.drop_table("feed_entries")
