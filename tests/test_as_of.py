@@ -102,6 +102,20 @@ def test_an_unencoded_plus_in_the_offset_is_read_back(client):
     assert spaced.get_json()["revision"]["number"] == "2.2"
 
 
+@pytest.mark.parametrize(
+    ("as_of", "status"),
+    [("0001-01-01T00:00:00+09:00", 404), ("9999-12-31T23:59:59-09:00", 200)],
+)
+def test_instants_at_the_edges_of_the_calendar(client, as_of, status):
+    response = client.get(KB, query_string={"as_of": as_of})
+    assert response.status_code == status, response.get_data(as_text=True)
+    check = client.post(
+        "/api/v1/applicability",
+        json={"system": {"product": "windows_xp"}, "articles": ["885348"], "as_of": as_of},
+    )
+    assert check.status_code == status
+
+
 def test_applicability_as_of_judges_the_rules_current_then(client, history):
     def check(**extra):
         body = {"system": XP_SP1, "articles": ["900401"], **extra}
@@ -158,7 +172,7 @@ def test_batch_as_of(client, history):
 
 @pytest.mark.parametrize(
     "as_of",
-    ["yesterday", "2007-03-31", "2007-03-31T00:00:00", 20070331, "0001-01-01T00:00:00+09:00", ""],
+    ["yesterday", "2007-03-31", "2007-03-31T00:00:00", 20070331, "2007-02-30T00:00:00Z", ""],
 )
 def test_a_malformed_as_of_is_a_problem_naming_it(client, as_of):
     one = client.post("/api/v1/applicability", json={"system": XP_SP1, "as_of": as_of})

@@ -39,7 +39,7 @@ def test_the_article_as_it_was_on_a_day(client, app):
 def test_a_day_before_the_article_or_a_bad_date(client):
     before = page(client.get(KB, query_string={"locale": "en", "as_of": "2006-12-19"}), 404)
     assert "did not exist yet on 2006-12-19" in before
-    for bad in ("31/03/2007", "2007-02-30", "0999-01-01", "2007-03-31T10:00"):
+    for bad in ("31/03/2007", "2007-02-30", "2007-3-31", "2007-03-31T10:00"):
         html = page(client.get(KB, query_string={"locale": "en", "as_of": bad}), 400)
         assert "Enter a date as YYYY-MM-DD" in html
     # The day it was published counts: as it was at the end of that day.

@@ -38,13 +38,10 @@ class LocaleQuerySchema(Schema):
 
 # An offset's `+` that an unencoded query string turned into a space.
 _SPACED_OFFSET = re.compile(r" ([0-9]{2}:[0-9]{2})$")
-# Instants that convert to UTC and compare on both engines.
-_EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
-_LATEST = dt.datetime(9999, 12, 30, tzinfo=dt.UTC)
 
 
 class Instant(fields.AwareDateTime):
-    """An RFC 3339 timestamp with an offset (`2007-03-31T23:59:59+09:00`), 1900–9999."""
+    """An RFC 3339 timestamp with an offset (`2007-03-31T23:59:59+09:00`), returned in UTC."""
 
     default_error_messages = {  # noqa: RUF012  (as marshmallow declares it)
         "invalid": "Not an RFC 3339 timestamp (2007-03-31T23:59:59+09:00).",
@@ -52,19 +49,19 @@ class Instant(fields.AwareDateTime):
     }
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(
-            format="iso",
-            default_timezone=None,
-            validate=validate.Range(min=_EARLIEST, max=_LATEST),
-            **kwargs,
-        )
+        super().__init__(format="iso", default_timezone=None, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.datetime:
         if isinstance(value, str) and len(value) <= 64:
             value = _SPACED_OFFSET.sub(r"+\1", value)
         elif isinstance(value, str):
             raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
-        return super()._deserialize(value, attr, data, **kwargs)
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(dt.UTC)
+        except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC; 9999 after
+            edge = dt.datetime.min if moment.year == 1 else dt.datetime.max
+            return edge.replace(tzinfo=dt.UTC)
 
 
 def as_of_field(what: str) -> Instant:

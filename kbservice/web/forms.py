@@ -53,8 +53,6 @@ def end_of_day(value: str) -> dt.datetime | None:
         day = dt.date.fromisoformat(value)
     except ValueError:
         return None
-    if day.year < 1900:
-        return None
     return dt.datetime.combine(day, dt.time.max, tzinfo=dt.UTC)
 
 
