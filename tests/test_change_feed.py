@@ -7,9 +7,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
+from sqlalchemy.exc import IntegrityError
 
-from kbservice.articles import reading, revisions
+from kbservice.articles import feed, reading, revisions
 from kbservice.http.context import get_database
 
 from .conftest import make_token
@@ -247,3 +248,58 @@ def test_a_writer_holding_its_transaction_open_is_not_skipped(app, engine_name):
     pairs = [(item["kb"], item["revision"]["number"]) for item in items]
     assert pairs[0] == ("885348", "2.3")
     assert sorted(pairs[1:]) == [(kb, "1.1") for kb in kbs]
+
+
+def test_without_the_writers_lock_a_racing_position_fails_instead_of_overtaking(app, engine_name):
+    """The order rests on the primary key, not on publishers taking turns."""
+    if engine_name != "postgresql":
+        pytest.skip("SQLite write transactions cannot overlap (BEGIN IMMEDIATE)")
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {make_token(app, 'editor')}"}
+    for kb in ("900601", "900602"):
+        assert (
+            client.post("/api/v1/articles", json=_article(kb), headers=headers).status_code == 201
+        )
+    database = get_database(app)
+    with database.write() as session:
+        ids = (
+            session.execute(
+                text(
+                    "SELECT r.id FROM revisions r JOIN articles a ON a.id = r.article_id "
+                    "WHERE a.kb IN ('900601', '900602') ORDER BY a.kb"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        # Two revisions not yet in the feed, as two publications in flight would be.
+        session.execute(
+            text("DELETE FROM feed_entries WHERE revision_id IN :ids").bindparams(
+                bindparam("ids", expanding=True)
+            ),
+            {"ids": ids},
+        )
+    _, start = _drain(client)
+    first = database.session()
+    feed.record(first, ids[0], feed.CREATED)
+    outcome: list[BaseException | None] = []
+
+    def second() -> None:
+        with database.session() as session:
+            try:
+                feed.record(session, ids[1], feed.CREATED)  # waits for the first at the key
+                session.commit()
+                outcome.append(None)
+            except BaseException as exc:
+                outcome.append(exc)
+
+    racer = threading.Thread(target=second)
+    racer.start()
+    time.sleep(0.5)
+    assert not outcome  # still waiting
+    first.commit()
+    first.close()
+    racer.join(timeout=30)
+    assert isinstance(outcome[0], IntegrityError)
+    items, _ = _drain(client, start)
+    assert [item["kb"] for item in items] == ["900601"]
