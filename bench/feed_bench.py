@@ -27,6 +27,7 @@ import argparse
 import datetime as dt
 import json
 import random
+import shutil
 import sys
 import tempfile
 import time
@@ -166,10 +167,19 @@ def measure_feed(url: str, engine: str, total: int) -> None:
     get_database(app).dispose()
 
 
-def measure_asof(url: str, engine: str, articles: int, products: int, edits: int) -> None:
-    """Current vs as-of applicability on the synthetic corpus with `edits` later edits."""
-    seconds = build(url, articles, products)
-    emit(f"| {engine} | corpus load ({articles} articles) | {seconds:.1f} s | |")
+def measure_asof(
+    url: str, engine: str, articles: int, products: int, edits: int, corpus: Path | None
+) -> None:
+    """Current vs as-of applicability on the synthetic corpus with `edits` later edits.
+
+    With `corpus` (a cached SQLite corpus of bench/out, SQLite only) it is copied, not built.
+    """
+    if corpus is not None:
+        shutil.copyfile(corpus, url.removeprefix("sqlite:///"))
+        upgrade(url)
+    else:
+        seconds = build(url, articles, products)
+        emit(f"| {engine} | corpus load ({articles} articles) | {seconds:.1f} s | |")
     app = create_app({"DATABASE_URL": url, "LOG_LEVEL": "WARNING"})
     client = app.test_client()
     rng = random.Random(19)
@@ -239,6 +249,7 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=20_000)
     parser.add_argument("--products", type=int, default=200)
     parser.add_argument("--edits", type=int, default=200)
+    parser.add_argument("--corpus", type=Path, help="a cached SQLite corpus to copy (SQLite)")
     args = parser.parse_args()
     print("| engine | measurement | result | |\n| --- | --- | --- | --- |")
 
@@ -246,7 +257,8 @@ def main() -> None:
         if args.part in ("feed", "both"):
             measure_feed(make_url("feed"), engine, args.revisions)
         if args.part in ("asof", "both"):
-            measure_asof(make_url("asof"), engine, args.articles, args.products, args.edits)
+            corpus = args.corpus if engine == "SQLite" else None
+            measure_asof(make_url("asof"), engine, args.articles, args.products, args.edits, corpus)
 
     with tempfile.TemporaryDirectory(prefix="kbbench-") as folder:
         if args.engine in ("sqlite", "both"):

@@ -57,7 +57,13 @@ def _retitle(client, editor, kb: str, title: str) -> None:
 
 @pytest.fixture
 def history(client, editor) -> dict[str, str]:
-    """KB900401 created, then retitled and its rules narrowed; KB900402 created last."""
+    """KB900401 created, then retitled and its rules narrowed; KB900402 created last.
+
+    Three articles that do not change keep the as-of indexes on their incremental path
+    (fewer than half of the articles changed since; applicability/asof.py).
+    """
+    for kb in ("900411", "900412", "900413"):
+        _create(client, editor, kb, {"product": "windows_server_2003"})
     before = _now()
     _create(client, editor, "900401", {"product": "windows_xp"})
     first = _now()

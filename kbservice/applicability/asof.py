@@ -4,8 +4,15 @@ The current index (index.RuleCache) answers today's questions. An as-of index ho
 every article that existed at the instant, its latest revision created by then. Which
 revisions those are depends only on the latest creation time at or before the instant,
 so indexes are kept per that time (and the revision stamp, as an import may add older
-revisions): every instant between two publications shares one. Revisions still current
-reuse the current index's compiled rules; only older ones are compiled.
+revisions): every instant between two publications shares one.
+
+An as-of index is the current one with the articles changed since the instant put back:
+only articles with a revision created after it differ (found on the index of
+`revisions.created_at`); their entries are replaced by older revisions' (compiled
+now) or left out when the article did not exist yet. So its cost follows the number of
+articles changed since, not the size of the corpus; an instant before most of the
+corpus is built from scratch instead, reusing the compiled rules of revisions still
+current.
 """
 
 from __future__ import annotations
@@ -16,9 +23,10 @@ from collections.abc import Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from ..storage.lru import LRU
-from ..storage.models import Revision
+from ..storage.models import Article, Revision
 from .index import RuleEntry, RuleIndex, load_entries
 
 # As-of indexes kept per process: support staff ask about a few dates at a time.
@@ -26,22 +34,40 @@ AS_OF_INDEXES_KEPT = 8
 _BATCH = 500
 
 
-def revisions_current_at(session: Session, when: dt.datetime) -> list[int]:
-    """Ids of every article's latest revision created at or before `when`."""
-    latest = (
-        select(Revision.article_id, func.max(Revision.seq).label("seq"))
-        .where(Revision.created_at <= when)
-        .group_by(Revision.article_id)
-        .subquery()
+def _current_at(when: dt.datetime, article_ids: Select | None = None) -> Select:
+    """Ids of each article's latest revision created at or before `when`."""
+    latest = select(Revision.article_id, func.max(Revision.seq).label("seq")).where(
+        Revision.created_at <= when
     )
-    return list(
-        session.scalars(
-            select(Revision.id).join(
-                latest,
-                (Revision.article_id == latest.c.article_id) & (Revision.seq == latest.c.seq),
-            )
-        )
+    if article_ids is not None:
+        latest = latest.where(Revision.article_id.in_(article_ids))
+    found = latest.group_by(Revision.article_id).subquery()
+    return select(Revision.id).join(
+        found, (Revision.article_id == found.c.article_id) & (Revision.seq == found.c.seq)
     )
+
+
+def _compiled(session: Session, revision_ids: list[int], current: RuleIndex) -> list[RuleEntry]:
+    """Entries of `revision_ids`: the current index's where it has them, else compiled."""
+    compiled = {entry.revision_id: entry for entry in current.entries}
+    entries = [compiled[i] for i in revision_ids if i in compiled]
+    older = [i for i in revision_ids if i not in compiled]
+    for start in range(0, len(older), _BATCH):
+        entries += load_entries(session, older[start : start + _BATCH])
+    return entries
+
+
+def build_as_of(session: Session, when: dt.datetime, current: RuleIndex) -> RuleIndex:
+    """The rule index of the revisions current at `when`, derived from `current`."""
+    later = select(Revision.article_id).where(Revision.created_at > when).distinct()
+    rows = session.execute(select(Article.id, Article.kb).where(Article.id.in_(later)))
+    changed = {article_id: kb for article_id, kb in rows}
+    if len(changed) > len(current.entries) // 2:
+        return RuleIndex(_compiled(session, list(session.scalars(_current_at(when))), current))
+    then = list(session.scalars(_current_at(when, later)))
+    entries = _compiled(session, then, current)
+    existed = {entry.kb for entry in entries}
+    return current.replaced(entries, [kb for kb in changed.values() if kb not in existed])
 
 
 class AsOfIndexes:
@@ -72,20 +98,6 @@ class AsOfIndexes:
             with self._lock:
                 index = self._indexes.get(key)
                 if index is None:
-                    index = RuleIndex(self._entries(session, latest, current))
+                    index = build_as_of(session, latest, current)
                     self._indexes.put(key, index)
             return index
-
-    def _entries(self, session: Session, when: dt.datetime, current: RuleIndex) -> list[RuleEntry]:
-        compiled = {entry.revision_id: entry for entry in current.entries}
-        entries: list[RuleEntry] = []
-        older: list[int] = []
-        for revision_id in revisions_current_at(session, when):
-            entry = compiled.get(revision_id)
-            if entry is not None:
-                entries.append(entry)
-            else:
-                older.append(revision_id)
-        for start in range(0, len(older), _BATCH):
-            entries += load_entries(session, older[start : start + _BATCH])
-        return entries

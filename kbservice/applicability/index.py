@@ -94,8 +94,9 @@ class RuleIndex:
         self.by_product = {product: tuple(items) for product, items in by_product.items()}
         self._platforms: LRU[Hashable, tuple[RuleEntry, ...]] = LRU(_PLATFORMS_KEPT)
 
-    def replaced(self, changed: Sequence[RuleEntry]) -> RuleIndex:
-        """A new index with `changed` entries added, or replacing those of the same KB.
+    def replaced(self, changed: Sequence[RuleEntry], removed: Iterable[str] = ()) -> RuleIndex:
+        """A new index with `changed` entries added or replacing those of the same KB, and
+        the entries of the `removed` KB numbers left out.
 
         Only the product lists that old or new entries belong to are rebuilt, and only
         their platforms' filtered lists are dropped; entries stay sorted by insertion at
@@ -103,11 +104,16 @@ class RuleIndex:
         rebuild costs 25.
         """
         latest = {entry.kb: entry for entry in changed}
-        if not latest:
+        gone = {kb for kb in removed if kb in self.by_kb and kb not in latest}
+        if not latest and not gone:
             return self
         by_kb = dict(self.by_kb)
         entries = list(self.entries)
         touched: set[str | None] = set()
+        for kb in gone:
+            previous = by_kb.pop(kb)
+            touched.update(previous.rule.products or (None,))
+            del entries[bisect.bisect_left(entries, _kb_order(previous), key=_kb_order)]
         for kb, entry in latest.items():
             previous = by_kb.get(kb)
             for version in (previous, entry):
@@ -131,7 +137,11 @@ class RuleIndex:
         for product in touched:
             if product is None:
                 continue
-            kept = [e for e in self.by_product.get(product, ()) if e.kb not in latest]
+            kept = [
+                e
+                for e in self.by_product.get(product, ())
+                if e.kb not in latest and e.kb not in gone
+            ]
             kept += [e for e in latest.values() if product in (e.rule.products or ())]
             if kept:
                 by_product[product] = tuple(sorted(kept, key=_kb_order))
