@@ -31,6 +31,8 @@ from .index import RuleEntry, RuleIndex, load_entries
 
 # As-of indexes kept per process: support staff ask about a few dates at a time.
 AS_OF_INDEXES_KEPT = 8
+# Compiled rules of older revisions kept per process (a few KB each).
+OLDER_ENTRIES_KEPT = 4096
 _BATCH = 500
 
 
@@ -47,27 +49,26 @@ def _current_at(when: dt.datetime, article_ids: Select | None = None) -> Select:
     )
 
 
-def _compiled(session: Session, revision_ids: list[int], current: RuleIndex) -> list[RuleEntry]:
-    """Entries of `revision_ids`: the current index's where it has them, else compiled."""
-    compiled = {entry.revision_id: entry for entry in current.entries}
-    entries = [compiled[i] for i in revision_ids if i in compiled]
-    older = [i for i in revision_ids if i not in compiled]
-    for start in range(0, len(older), _BATCH):
-        entries += load_entries(session, older[start : start + _BATCH])
-    return entries
+Load = Callable[[Session, list[int]], list[RuleEntry]]
 
 
-def build_as_of(session: Session, when: dt.datetime, current: RuleIndex) -> RuleIndex:
-    """The rule index of the revisions current at `when`, derived from `current`."""
+def build_as_of(session: Session, when: dt.datetime, current: RuleIndex, load: Load) -> RuleIndex:
+    """The rule index of the revisions current at `when`, derived from `current`.
+
+    `load` gives the entries of older revisions (compiled, or remembered compiled).
+    """
     later = select(Revision.article_id).where(Revision.created_at > when).distinct()
     rows = session.execute(select(Article.id, Article.kb).where(Article.id.in_(later)))
     changed = {article_id: kb for article_id, kb in rows}
-    if len(changed) > len(current.entries) // 2:
-        return RuleIndex(_compiled(session, list(session.scalars(_current_at(when))), current))
-    then = list(session.scalars(_current_at(when, later)))
-    entries = _compiled(session, then, current)
-    existed = {entry.kb for entry in entries}
-    return current.replaced(entries, [kb for kb in changed.values() if kb not in existed])
+    if len(changed) <= len(current.entries) // 2:
+        # Each of these articles has a newer revision: none of them is current.
+        entries = load(session, list(session.scalars(_current_at(when, later))))
+        existed = {entry.kb for entry in entries}
+        return current.replaced(entries, [kb for kb in changed.values() if kb not in existed])
+    compiled = {entry.revision_id: entry for entry in current.entries}
+    then = list(session.scalars(_current_at(when)))
+    older = load(session, [i for i in then if i not in compiled])
+    return RuleIndex([*(compiled[i] for i in then if i in compiled), *older])
 
 
 class AsOfIndexes:
@@ -75,6 +76,8 @@ class AsOfIndexes:
 
     def __init__(self, kept: int = AS_OF_INDEXES_KEPT) -> None:
         self._indexes: LRU[tuple[int, dt.datetime], RuleIndex] = LRU(kept)
+        # Older revisions' compiled rules, shared by the indexes of every instant.
+        self._older: LRU[int, RuleEntry] = LRU(OLDER_ENTRIES_KEPT)
         self._lock = threading.Lock()
 
     def index(
@@ -98,6 +101,22 @@ class AsOfIndexes:
             with self._lock:
                 index = self._indexes.get(key)
                 if index is None:
-                    index = build_as_of(session, latest, current)
+                    index = build_as_of(session, latest, current, self._load)
                     self._indexes.put(key, index)
             return index
+
+    def _load(self, session: Session, revision_ids: list[int]) -> list[RuleEntry]:
+        """Entries of the given revisions: remembered ones, the others compiled (in batches)."""
+        entries: list[RuleEntry] = []
+        missing: list[int] = []
+        for revision_id in revision_ids:
+            entry = self._older.get(revision_id)
+            if entry is None:
+                missing.append(revision_id)
+            else:
+                entries.append(entry)
+        for start in range(0, len(missing), _BATCH):
+            for entry in load_entries(session, missing[start : start + _BATCH]):
+                self._older.put(entry.revision_id, entry)
+                entries.append(entry)
+        return entries
