@@ -21,7 +21,7 @@ import datetime as dt
 import threading
 from collections.abc import Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
@@ -57,14 +57,29 @@ def build_as_of(session: Session, when: dt.datetime, current: RuleIndex, load: L
 
     `load` gives the entries of older revisions (compiled, or remembered compiled).
     """
-    later = select(Revision.article_id).where(Revision.created_at > when).distinct()
-    rows = session.execute(select(Article.id, Article.kb).where(Article.id.in_(later)))
-    changed = {article_id: kb for article_id, kb in rows}
+    later = select(Revision.article_id).where(Revision.created_at > when)
+    # By article, not by time: the (article_id, seq) key finds the few changed articles'
+    # revisions, where a range on created_at would read every revision up to `when`.
+    seq_then = func.max(case((Revision.created_at <= when, Revision.seq)))
+    then = (
+        select(Revision.article_id, seq_then.label("seq"))
+        .where(Revision.article_id.in_(later))
+        .group_by(Revision.article_id)
+        .subquery()
+    )
+    changed = session.execute(
+        select(Article.kb, Revision.id)
+        .select_from(then)
+        .join(Article, Article.id == then.c.article_id)
+        .outerjoin(
+            Revision, (Revision.article_id == then.c.article_id) & (Revision.seq == then.c.seq)
+        )
+    ).all()
     if len(changed) <= len(current.entries) // 2:
-        # Each of these articles has a newer revision: none of them is current.
-        entries = load(session, list(session.scalars(_current_at(when, later))))
-        existed = {entry.kb for entry in entries}
-        return current.replaced(entries, [kb for kb in changed.values() if kb not in existed])
+        # Each of these articles has a newer revision: none of them is current. Those
+        # without a revision by then did not exist yet.
+        entries = load(session, [revision_id for _, revision_id in changed if revision_id])
+        return current.replaced(entries, [kb for kb, revision_id in changed if not revision_id])
     compiled = {entry.revision_id: entry for entry in current.entries}
     then = list(session.scalars(_current_at(when)))
     older = load(session, [i for i in then if i not in compiled])

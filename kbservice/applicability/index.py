@@ -142,9 +142,12 @@ class RuleIndex:
                 for e in self.by_product.get(product, ())
                 if e.kb not in latest and e.kb not in gone
             ]
-            kept += [e for e in latest.values() if product in (e.rule.products or ())]
+            # `kept` is still sorted: the few new entries are put in their places.
+            for entry in latest.values():
+                if product in (entry.rule.products or ()):
+                    bisect.insort(kept, entry, key=_kb_order)
             if kept:
-                by_product[product] = tuple(sorted(kept, key=_kb_order))
+                by_product[product] = tuple(kept)
         index.by_product = by_product
         index._platforms = LRU(_PLATFORMS_KEPT)
         if None not in touched:
