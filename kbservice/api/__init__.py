@@ -23,6 +23,7 @@ def register_api(app: Flask) -> None:
     from . import (
         applicability,
         articles,
+        changes,
         drafts,
         editing,
         exports,
@@ -59,6 +60,7 @@ def register_api(app: Flask) -> None:
         search.blp,
         systems.blp,
         webhooks.blp,
+        changes.blp,
     ):
         api.register_blueprint(blueprint, url_prefix="/api/v1")
     exports.check_config(app.config)

@@ -18,7 +18,7 @@ from ..contract.schemas import (
     ApplicabilityResponseSchema,
 )
 from ..errors import TooLarge, ValidationFailed
-from ..http.context import get_catalog, get_rule_index
+from ..http.context import get_catalog, get_rule_index, get_rule_index_as_of
 from ..http.jsonout import FastJSONProvider
 from ..http.observability import count_verdicts
 from ..http.plain import PlainAnswer, json_answer, to_response
@@ -87,6 +87,12 @@ def one_system_answer(
     return json_answer(body, locale=locale)
 
 
+def _index(body: dict[str, Any]) -> RuleIndex:
+    """The current rules, or with `as_of` those of the revisions current at that instant."""
+    as_of = body.get("as_of")
+    return get_rule_index() if as_of is None else get_rule_index_as_of(as_of)
+
+
 def _explain(body: dict[str, Any]) -> bool:
     return bool(body.get("explain")) or request.args.get("explain", "").lower() in ("1", "true")
 
@@ -100,7 +106,7 @@ def check_one(body: dict[str, Any]) -> Response:
     """Evaluate one system against the requested articles, or against all of them."""
     locale = _locale(body.get("locale"))
     explain = _explain(body)
-    index = get_rule_index()
+    index = _index(body)
     requested = _requested(index, body.get("articles"))
     system = normalize_facts(body["system"], "system")
     return to_response(
@@ -125,7 +131,7 @@ def check_batch(body: dict[str, Any]) -> Response:
         raise TooLarge(f"A batch may hold at most {limit} systems; this one has {len(systems)}.")
     locale = _locale(body.get("locale"))
     explain = _explain(body)
-    index = get_rule_index()
+    index = _index(body)
     requested = _requested(index, body.get("articles"))
     budget = current_app.config[RESULTS_SETTING]
     # Every system is normalized and counted before any is judged: a batch over the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import Response, current_app, jsonify
@@ -14,6 +15,7 @@ from ..contract.schemas import (
     LOCALIZED,
     ArticleListQuerySchema,
     ArticleListSchema,
+    ArticleQuerySchema,
     ArticleSchema,
     LocaleQuerySchema,
     RevisionListSchema,
@@ -31,14 +33,19 @@ blp = Blueprint("articles", __name__, description="Knowledge-base articles")
 
 
 @blp.route("/articles/<string:kb>")
-@blp.arguments(LocaleQuerySchema(), location="query", as_kwargs=True)
+@blp.arguments(ArticleQuerySchema(), location="query", as_kwargs=True)
 @blp.header_parameters(IF_NONE_MATCH)
 @blp.response(200, ArticleSchema, headers={**ETAG, **LOCALIZED})
 @blp.alt_response(304, description="Not modified (If-None-Match matched the ETag)")
-@blp.alt_response(404, description="No such article")
-def get_article(kb: str, locale: str | None = None) -> Response:
-    """The current revision of an article, in the negotiated locale, with a strong ETag."""
-    return serve_current(kb, locale)
+@blp.alt_response(404, description="No such article, or none yet at `as_of`")
+def get_article(kb: str, locale: str | None = None, as_of: dt.datetime | None = None) -> Response:
+    """The current revision of an article (or the one current at `as_of`), with a strong ETag."""
+    if as_of is None:
+        return serve_current(kb, locale)
+    # Lifecycle notices as they read on that day, too.
+    return serve_snapshot(
+        reading.get_revision_as_of(get_session(), kb, as_of), locale, today=as_of.date()
+    )
 
 
 @blp.route("/articles/<string:kb>/revisions")

@@ -132,10 +132,12 @@ def cache_key(current: CurrentArticle, locale: str, today: dt.date) -> Hashable:
     return (current.revision_id, locale, current.stamps.catalog, today)
 
 
-def serve_snapshot(snapshot: ArticleSnapshot, requested_locale: str | None) -> Response:
-    """The article in the negotiated locale, with ETag; 304 when If-None-Match matches."""
+def serve_snapshot(
+    snapshot: ArticleSnapshot, requested_locale: str | None, today: dt.date | None = None
+) -> Response:
+    """The article in the negotiated locale, notices as of `today`, with ETag; 304 on a match."""
     locale = choose_locale(requested_locale, snapshot.source_locale)
-    rendered = _render(snapshot, locale, utcnow().date())
+    rendered = _render(snapshot, locale, today or utcnow().date())
     return to_response(rendered_answer(rendered, request.headers.get("If-None-Match")))
 
 

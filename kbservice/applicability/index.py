@@ -72,8 +72,9 @@ class RuleIndex:
         self.by_product = {product: tuple(items) for product, items in by_product.items()}
         self._platforms: LRU[Hashable, tuple[RuleEntry, ...]] = LRU(_PLATFORMS_KEPT)
 
-    def replaced(self, changed: Sequence[RuleEntry]) -> RuleIndex:
-        """A new index with `changed` entries added, or replacing those of the same KB.
+    def replaced(self, changed: Sequence[RuleEntry], removed: Iterable[str] = ()) -> RuleIndex:
+        """A new index with `changed` entries added or replacing those of the same KB, and
+        the entries of the `removed` KB numbers left out.
 
         Only the product lists that old or new entries belong to are rebuilt, and only
         their platforms' filtered lists are dropped; entries stay sorted by insertion at
@@ -81,11 +82,16 @@ class RuleIndex:
         rebuild costs 25.
         """
         latest = {entry.kb: entry for entry in changed}
-        if not latest:
+        gone = {kb for kb in removed if kb in self.by_kb and kb not in latest}
+        if not latest and not gone:
             return self
         by_kb = dict(self.by_kb)
         entries = list(self.entries)
         touched: set[str | None] = set()
+        for kb in gone:
+            previous = by_kb.pop(kb)
+            touched.update(previous.rule.products or (None,))
+            del entries[bisect.bisect_left(entries, _kb_order(previous), key=_kb_order)]
         for kb, entry in latest.items():
             previous = by_kb.get(kb)
             for version in (previous, entry):
@@ -109,10 +115,17 @@ class RuleIndex:
         for product in touched:
             if product is None:
                 continue
-            kept = [e for e in self.by_product.get(product, ()) if e.kb not in latest]
-            kept += [e for e in latest.values() if product in (e.rule.products or ())]
+            kept = [
+                e
+                for e in self.by_product.get(product, ())
+                if e.kb not in latest and e.kb not in gone
+            ]
+            # `kept` is still sorted: the few new entries are put in their places.
+            for entry in latest.values():
+                if product in (entry.rule.products or ()):
+                    bisect.insort(kept, entry, key=_kb_order)
             if kept:
-                by_product[product] = tuple(sorted(kept, key=_kb_order))
+                by_product[product] = tuple(kept)
         index.by_product = by_product
         index._platforms = LRU(_PLATFORMS_KEPT)
         if None not in touched:
@@ -220,43 +233,45 @@ class RuleCache:
         revision_ids = list(session.scalars(current))
         entries: list[RuleEntry] = []
         for start in range(0, len(revision_ids), 500):
-            entries += self._compile(session, revision_ids[start : start + 500])
+            entries += load_entries(session, revision_ids[start : start + 500])
         return entries
 
-    def _compile(self, session: Session, revision_ids: list[int]) -> list[RuleEntry]:
-        titles: dict[int, dict[str, str]] = {}
-        for revision_id, locale, title in session.execute(
-            select(RevisionText.revision_id, RevisionText.locale, RevisionText.title).where(
-                RevisionText.revision_id.in_(revision_ids)
-            )
-        ):
-            titles.setdefault(revision_id, {})[locale] = title
-        rows = session.execute(
-            select(
-                Article.id,
-                Article.kb,
-                Article.source_locale,
-                Revision.id,
-                Revision.number,
-                Revision.rules,
-                Revision.applies_to,
-            )
-            .join(Revision, Revision.article_id == Article.id)
-            .where(Revision.id.in_(revision_ids))
-        ).all()
-        return [
-            RuleEntry(
-                article_id=article_id,
-                kb=kb,
-                revision_id=revision_id,
-                revision_number=number,
-                source_locale=source_locale,
-                titles=titles.get(revision_id, {}),
-                rule=rule,
-            )
-            for article_id, kb, source_locale, revision_id, number, rules, applies_to in rows
-            if (rule := _compile_stored(kb, number, rules, applies_to)) is not None
-        ]
+
+def load_entries(session: Session, revision_ids: Sequence[int]) -> list[RuleEntry]:
+    """Rule entries of the given revisions, compiled; those that do not compile are logged."""
+    titles: dict[int, dict[str, str]] = {}
+    for revision_id, locale, title in session.execute(
+        select(RevisionText.revision_id, RevisionText.locale, RevisionText.title).where(
+            RevisionText.revision_id.in_(revision_ids)
+        )
+    ):
+        titles.setdefault(revision_id, {})[locale] = title
+    rows = session.execute(
+        select(
+            Article.id,
+            Article.kb,
+            Article.source_locale,
+            Revision.id,
+            Revision.number,
+            Revision.rules,
+            Revision.applies_to,
+        )
+        .join(Revision, Revision.article_id == Article.id)
+        .where(Revision.id.in_(revision_ids))
+    ).all()
+    return [
+        RuleEntry(
+            article_id=article_id,
+            kb=kb,
+            revision_id=revision_id,
+            revision_number=number,
+            source_locale=source_locale,
+            titles=titles.get(revision_id, {}),
+            rule=rule,
+        )
+        for article_id, kb, source_locale, revision_id, number, rules, applies_to in rows
+        if (rule := _compile_stored(kb, number, rules, applies_to)) is not None
+    ]
 
 
 def _compile_stored(

@@ -18,6 +18,7 @@ from ..storage.db import serialize_revision_writes, utcnow
 from ..storage.models import Article, ArticleApplicability, Revision, RevisionText
 from ..storage.readers import ThreadReaders
 from ..systems.reevaluate import registered_systems_follow
+from . import feed
 
 _KB_PATTERN = re.compile(r"^(?:kb)?0*([0-9]{1,10})$", re.IGNORECASE)  # ASCII digits only
 
@@ -243,6 +244,20 @@ def get_revision(session: Session, kb: str, number: str) -> ArticleSnapshot:
     return snapshot_of(article, revision)
 
 
+def get_revision_as_of(session: Session, kb: str, when: dt.datetime) -> ArticleSnapshot:
+    """Article `kb` as it was at instant `when`: its latest revision created by then."""
+    article = find_article(session, kb)
+    revision = session.scalar(
+        select(Revision)
+        .where(Revision.article_id == article.id, Revision.created_at <= when)
+        .order_by(Revision.seq.desc())
+        .limit(1)
+    )
+    if revision is None:
+        raise NotFound(f"Article KB{article.kb} had no revision yet at {when.isoformat()}.")
+    return snapshot_of(article, revision)
+
+
 def list_revisions(session: Session, kb: str) -> list[RevisionInfo]:
     """Every revision of article `kb`, newest first."""
     article = find_article(session, kb)
@@ -315,6 +330,7 @@ def create_article(session: Session, new: NewArticle) -> ArticleSnapshot:
     # Registered systems get their verdicts on the new article in this same transaction.
     registered_systems_follow(session, article, None, revision)
     index_article(session, article.id)
+    feed.record(session, revision.id, feed.CREATED)
     session.expire(revision, ["texts"])
     return snapshot_of(article, revision)
 

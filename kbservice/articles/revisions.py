@@ -17,7 +17,7 @@ from ..rules import STORAGE_LIMITS, validate_rules
 from ..storage.db import serialize_revision_writes, utcnow
 from ..storage.models import Article, Revision, RevisionText
 from ..systems.reevaluate import registered_systems_follow
-from . import audit
+from . import audit, feed
 from .audit import Actor
 from .reading import (
     ArticleSnapshot,
@@ -125,6 +125,7 @@ def publish(
     # Registered systems' verdicts change with the rules in this same transaction.
     registered_systems_follow(session, article, current, revision)
     index_article(session, article.id)
+    feed.record(session, revision.id, feed.REVISED if source is None else feed.RESTORED)
     article.current_seq = new_seq
     session.expire(revision, ["texts"])
     return snapshot_of(article, revision)

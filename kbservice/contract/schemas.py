@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
 
 from marshmallow import INCLUDE, Schema, fields, validate
@@ -32,6 +34,50 @@ class LocaleQuerySchema(Schema):
         validate=validate.Length(max=35),
         metadata={"description": "ja, en, ja-JP …; falls back to Accept-Language, then source"},
     )
+
+
+# An offset's `+` that an unencoded query string turned into a space.
+_SPACED_OFFSET = re.compile(r" ([0-9]{2}:[0-9]{2})$")
+
+
+class Instant(fields.AwareDateTime):
+    """An RFC 3339 timestamp with an offset (`2007-03-31T23:59:59+09:00`), returned in UTC."""
+
+    default_error_messages = {  # noqa: RUF012  (as marshmallow declares it)
+        "invalid": "Not an RFC 3339 timestamp (2007-03-31T23:59:59+09:00).",
+        "invalid_awareness": "The timestamp needs an offset: Z or +hh:mm.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="iso", default_timezone=None, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.datetime:
+        if isinstance(value, str) and len(value) <= 64:
+            value = _SPACED_OFFSET.sub(r"+\1", value)
+        elif isinstance(value, str):
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return moment.astimezone(dt.UTC)
+        except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC; 9999 after
+            edge = dt.datetime.min if moment.year == 1 else dt.datetime.max
+            return edge.replace(tzinfo=dt.UTC)
+
+
+def as_of_field(what: str) -> Instant:
+    """The `as_of` parameter: judge by the revisions current at that instant."""
+    return Instant(
+        metadata={
+            "description": f"RFC 3339 with offset: {what} as they were at that instant",
+            "example": "2007-03-31T23:59:59+09:00",
+        }
+    )
+
+
+class ArticleQuerySchema(LocaleQuerySchema):
+    """`?locale=` and `?as_of=` of an article."""
+
+    as_of = as_of_field("the article")
 
 
 class SectionSchema(Schema):
@@ -308,6 +354,7 @@ class ApplicabilityRequestSchema(Schema):
     )
     locale = fields.String(validate=validate.Length(max=35))
     explain = JSONBoolean(load_default=False, metadata={"description": "add a rule trace"})
+    as_of = as_of_field("every article's rules")
 
 
 class ApplicabilityBatchRequestSchema(Schema):
@@ -324,6 +371,7 @@ class ApplicabilityBatchRequestSchema(Schema):
     )
     locale = fields.String(validate=validate.Length(max=35))
     explain = JSONBoolean(load_default=False)
+    as_of = as_of_field("every article's rules")
 
 
 class ApplicabilityQuerySchema(Schema):
@@ -405,6 +453,37 @@ class ApplicabilityBatchResponseSchema(Schema):
 
     locale = fields.String(required=True)
     results = fields.List(fields.Nested(BatchEntrySchema), required=True)
+
+
+class ChangesQuerySchema(Schema):
+    """`?after=&limit=` of the change feed."""
+
+    after = fields.String(
+        load_default="",
+        validate=validate.Length(max=100),
+        metadata={"description": "`next` of the previous page, unchanged; empty: from the first"},
+    )
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class ChangeSchema(Schema):
+    """One published revision, at its place in publication order."""
+
+    cursor = fields.String(required=True, metadata={"description": "continues after this item"})
+    kb = fields.String(required=True, metadata={"example": "885348"})
+    revision = fields.Nested(RevisionRefSchema, required=True)
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(["created", "revised", "restored"]),
+        metadata={"description": "the article's first revision, a new one, or an old one again"},
+    )
+
+
+class ChangeListSchema(Schema):
+    """A page of the change feed and the cursor to continue from."""
+
+    items = fields.List(fields.Nested(ChangeSchema), required=True)
+    next = fields.String(required=True, metadata={"description": "pass as `after` to continue"})
 
 
 # ASCII digits only: `\d` would also take other scripts' digits (`١٢٣`).

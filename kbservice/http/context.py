@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ from flask import Flask, current_app, g
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from ..applicability.asof import AsOfIndexes
 from ..applicability.index import RuleCache, RuleIndex
 from ..articles.freshness import StampReader, Stamps
 from ..catalog.products import Catalog
@@ -21,6 +23,7 @@ from .observability import record_listener_state
 _EXTENSION = "kbservice.database"
 _CATALOG = "kbservice.catalog"
 _RULES = "kbservice.rules"
+_AS_OF_RULES = "kbservice.rules_as_of"
 _STAMPS = "kbservice.stamps"
 
 
@@ -36,6 +39,7 @@ def init_app(app: Flask, database: Database | None = None) -> Database:
     app.extensions[_STAMPS] = StampReader(database.readers)
     app.extensions[_CATALOG] = CatalogCache()
     app.extensions[_RULES] = RuleCache()
+    app.extensions[_AS_OF_RULES] = AsOfIndexes()
     app.teardown_appcontext(_close_session)
     return database
 
@@ -115,6 +119,15 @@ def get_catalog() -> Catalog:
 def get_rule_index() -> RuleIndex:
     """Compiled rules of every article's current revision, cached per application."""
     return rule_index_of(current_app, get_stamps().revision)
+
+
+def get_rule_index_as_of(when: dt.datetime) -> RuleIndex:
+    """Compiled rules of each article's revision current at `when` (a slower path)."""
+    stamp = get_stamps().revision
+    indexes: AsOfIndexes = current_app.extensions[_AS_OF_RULES]
+    return indexes.index(
+        when, stamp, rule_index_of(current_app, stamp), get_database().read_session
+    )
 
 
 def rule_index_of(app: Flask, stamp: int) -> RuleIndex:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -75,7 +76,8 @@ class Revision(Base):
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(Integer)
     number: Mapped[str] = mapped_column(String(32))
-    created_at: Mapped[timestamp]
+    # Indexed: as-of questions look for the latest revision created by an instant.
+    created_at: Mapped[timestamp] = mapped_column(index=True)
     author: Mapped[str] = mapped_column(String(200))
     summary: Mapped[str] = mapped_column(Text, default="")
     keywords: Mapped[json_list]
@@ -89,6 +91,21 @@ class Revision(Base):
     texts: Mapped[list[RevisionText]] = relationship(
         back_populates="revision", order_by="RevisionText.locale", lazy="selectin"
     )
+
+
+class FeedEntry(Base):
+    """A published revision's place in the change feed (kbservice/articles/feed.py)."""
+
+    __tablename__ = "feed_entries"
+
+    # One more than the highest position the inserting transaction could see; the primary
+    # key makes a second writer that saw the same highest one fail instead of overtaking.
+    position: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    revision_id: Mapped[int] = mapped_column(
+        ForeignKey("revisions.id", ondelete="CASCADE"), unique=True
+    )
+    # created | revised | restored
+    kind: Mapped[str] = mapped_column(String(16))
 
 
 class RevisionText(Base):

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from ..articles import feed
 from ..articles.reading import NewArticle, normalize_kb
 from ..catalog.products import Catalog, Product, load_catalog_file
 from ..config import PACKAGED_SEEDS
@@ -689,6 +690,7 @@ def _insert(
     if applicability:
         session.execute(insert(ArticleApplicability), applicability)
     index_articles(session, article_ids)
+    feed.record_many(session, revision_ids, feed.CREATED)
     if progress is not None:
         progress(len(batch))
     return article_ids

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Mapping
@@ -53,6 +54,23 @@ MAX_SUMMARY = 1000  # as the API's schemas allow
 _MAX_DIGITS = 9
 
 Errors = dict[str, list[str]]
+
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def end_of_day(value: str) -> dt.datetime | None:
+    """The last instant (UTC) of the day a date field holds (`2007-03-31`); None if no date.
+
+    "As it was on a day" means after everything published that day, as the site counts
+    days in UTC.
+    """
+    if not _DATE.match(value):
+        return None
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+    return dt.datetime.combine(day, dt.time.max, tzinfo=dt.UTC)
 
 
 def split_list(value: str) -> list[str]:

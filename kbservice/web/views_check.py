@@ -10,7 +10,7 @@ from werkzeug.datastructures import MultiDict
 from ..applicability.index import Assessment, RuleEntry, assess
 from ..catalog.facts import FactsValidationError, NormalizedSystem, normalize_system
 from ..errors import NotFound
-from ..http.context import get_catalog, get_rule_index
+from ..http.context import get_catalog, get_rule_index, get_rule_index_as_of
 from . import i18n
 from .base import bp, render
 from .forms import (
@@ -18,6 +18,7 @@ from .forms import (
     INVENTORY_FORMATS,
     KNOWN_ROLES,
     PasteForm,
+    end_of_day,
     field_errors,
     filled_args,
     from_inventory,
@@ -26,15 +27,20 @@ from .forms import (
 )
 
 # Query parameters that only steer the page; any other one means the form was sent.
-_PAGE_ARGS = {"locale", "kb"}
+_PAGE_ARGS = {"locale", "kb", "as_of"}
 
 
 @bp.get("/check")
 def check() -> tuple[str, int]:
     """The form, and with facts given, the verdict for each article with reasons."""
     args = request.args
-    index = get_rule_index()
     errors: dict[str, list[str]] = {}
+    as_of = args.get("as_of", "").strip()
+    when = end_of_day(as_of) if as_of else None
+    if as_of and when is None:
+        errors["as_of"] = [i18n.text("check.bad_date")]
+    # With a date, every article is judged by its revision current at the end of that day.
+    index = get_rule_index() if when is None else get_rule_index_as_of(when)
     requested: list[RuleEntry] | None = None
     kb = args.get("kb", "").strip()
     if kb:
@@ -100,4 +106,5 @@ def _page(
         paste=paste,
         inventory_formats=INVENTORY_FORMATS,
         from_paste=from_inventory(system) if system is not None else [],
+        as_of=as_of if when is not None else None,
     )

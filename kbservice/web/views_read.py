@@ -18,7 +18,7 @@ from ..systems import registry
 from . import i18n
 from .auth import reading_session
 from .base import bp, render
-from .forms import SearchForm, product_choices
+from .forms import SearchForm, end_of_day, product_choices
 
 PER_PAGE = 20
 # Registered systems an admin sees listed on an article page (the API pages through all).
@@ -89,25 +89,38 @@ def _related(kbs: tuple[str, ...], locale: str) -> list[Related]:
 
 
 def _article_page(
-    snapshot: reading.ArticleSnapshot, current: reading.ArticleSnapshot | None
+    snapshot: reading.ArticleSnapshot,
+    current: reading.ArticleSnapshot | None,
+    as_of: str | None = None,
+    status: int = 200,
+    as_of_error: str | None = None,
 ) -> tuple[str, int]:
-    """The article page for `snapshot`; `current` is set when it is an old revision."""
+    """The article page for `snapshot`; `current` is set when it is an old revision.
+
+    With `as_of` (a date), the page shows the article as it was at the end of that day,
+    lifecycle notices included.
+    """
     locale = g.ui_locale
     text = snapshot.text(locale)
     catalog = get_catalog()
+    when = end_of_day(as_of) if as_of else None
+    day = when.date() if when is not None else utcnow().date()
     return render(
         "article.html",
+        status,
         article=snapshot,
         text=text,
         missing_locale=locale if locale != text.locale else None,
         outdated=snapshot.is_outdated(text.locale),
         applies_to=[applies_to_body(dict(e), catalog, locale) for e in snapshot.applies_to],
-        notices=notices_body(snapshot, catalog, locale, utcnow().date()),
+        notices=notices_body(snapshot, catalog, locale, day),
         related=_related(snapshot.related, locale),
         revisions=reading.list_revisions(reading_session(), snapshot.kb),
         current=current,
         locales=current_app.config["LOCALES"],
         registered=_registered(snapshot) if current is None else None,
+        as_of=as_of,
+        as_of_error=as_of_error,
     )
 
 
@@ -135,7 +148,21 @@ def article(kb: str) -> Response | tuple[str, int]:
         query = request.query_string.decode()
         target = url_for("web.article", kb=number)
         return redirect(f"{target}?{query}" if query else target, 301)
-    return _article_page(reading.get_article(reading_session(), kb), None)
+    session = reading_session()
+    current = reading.get_article(session, kb)
+    as_of = request.args.get("as_of", "").strip()
+    if not as_of:
+        return _article_page(current, None)
+    when = end_of_day(as_of)
+    if when is None:
+        return _article_page(current, None, status=400, as_of_error=i18n.text("article.bad_date"))
+    try:
+        then = reading.get_revision_as_of(session, kb, when)
+    except NotFound:
+        return _article_page(
+            current, None, status=404, as_of_error=i18n.text("article.not_yet", date=as_of)
+        )
+    return _article_page(then, current if current.revision_id != then.revision_id else None, as_of)
 
 
 @bp.get("/kb/<kb>/revisions/<number>")

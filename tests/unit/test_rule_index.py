@@ -73,3 +73,26 @@ def test_replaced_equals_a_fresh_build(seed: int) -> None:
         current.update((entry.kb, entry) for entry in changed)
         index = index.replaced(changed)
         assert _shape(index) == _shape(RuleIndex(current.values()))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_replaced_with_removals_equals_a_fresh_build(seed: int) -> None:
+    """As-of indexes leave out articles that did not exist yet (applicability/asof.py)."""
+    rng = random.Random(seed)
+    revision = iter(range(1, 10_000))
+    current = {
+        kb: _entry(kb, next(revision), _rule(rng))
+        for kb in (str(rng.randrange(100, 2000)) for _ in range(30))
+    }
+    index = RuleIndex(current.values())
+    for _ in range(6):
+        _shape(index)
+        removed = rng.sample(sorted(current), rng.randrange(0, min(4, len(current))))
+        removed.append(str(rng.randrange(2000, 3000)))  # never there: ignored
+        kept = [kb for kb in current if kb not in removed]
+        changed = [_entry(kb, next(revision), _rule(rng)) for kb in rng.sample(kept, 1)]
+        for kb in removed:
+            current.pop(kb, None)
+        current.update((entry.kb, entry) for entry in changed)
+        index = index.replaced(changed, removed)
+        assert _shape(index) == _shape(RuleIndex(current.values()))
