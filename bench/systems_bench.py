@@ -135,7 +135,7 @@ def run(engine: str, url: str, systems: int, folder: Path) -> None:
                 "PUT",
                 f"/api/v1/articles/{KB}/rules",
                 editor,
-                {"rules": rules},
+                {"rules": rules, "examples": []},
                 **{"If-Match": headers["ETag"]},
             )
             elapsed = time.perf_counter() - started

@@ -49,7 +49,7 @@ def resolve_885348_by_kb999999(base: str, token: str) -> None:
     body["rules"]["resolved_by"] = {"fact": "installed_updates", "contains": "KB999999"}
     status, _, answer = call(
         f"{base}/articles/885348/rules",
-        {"rules": body["rules"]},
+        {"rules": body["rules"], "examples": []},
         {"Authorization": f"Bearer {token}", "If-Match": headers["ETag"]},
         method="PUT",
     )

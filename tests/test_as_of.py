@@ -40,7 +40,7 @@ def _put_rules(client, editor, kb: str, rules: dict) -> None:
     path = f"/api/v1/articles/{kb}"
     etag = client.get(path).headers["ETag"]
     response = client.put(
-        f"{path}/rules", json={"rules": rules}, headers={**editor, "If-Match": etag}
+        f"{path}/rules", json={"rules": rules, "examples": []}, headers={**editor, "If-Match": etag}
     )
     assert response.status_code == 200, response.get_data(as_text=True)
 

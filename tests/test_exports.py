@@ -139,7 +139,7 @@ def test_csaf_has_one_history_entry_per_revision(client, app, csaf, tmp_path):
     etag = client.get(f"{path}?locale=ja").headers["ETag"]
     edited = client.put(
         f"{path}/rules",
-        json={"rules": rules, "summary": "Rules for SP2 and SP3"},
+        json={"rules": rules, "examples": [], "summary": "Rules for SP2 and SP3"},
         headers={**editor, "If-Match": etag},
     )
     assert edited.status_code == 200, edited.get_data(as_text=True)
@@ -215,7 +215,9 @@ def test_oval_negates_and_observes_installed_updates(client, app, oscap, tmp_pat
         "resolved_by": {"fact": "installed_updates", "contains": "kb885407"},
     }
     etag = client.get(f"{KB}?locale=ja").headers["ETag"]
-    edited = client.put(f"{KB}/rules", json={"rules": rules}, headers={**editor, "If-Match": etag})
+    edited = client.put(
+        f"{KB}/rules", json={"rules": rules, "examples": []}, headers={**editor, "If-Match": etag}
+    )
     assert edited.status_code == 200, edited.get_data(as_text=True)
     response = client.get(f"{KB}/oval")
     oval_valid(oscap, response.data, tmp_path)

@@ -46,7 +46,13 @@ def _listed(client, headers, verdict="applies"):
 
 def _set_rules(client, editor, rules):
     etag = client.get(f"{KB}?locale=ja").headers["ETag"]
-    _ok(client.put(f"{KB}/rules", json={"rules": rules}, headers={**editor, "If-Match": etag}))
+    _ok(
+        client.put(
+            f"{KB}/rules",
+            json={"rules": rules, "examples": []},
+            headers={**editor, "If-Match": etag},
+        )
+    )
 
 
 def _deliveries(app):

@@ -15,7 +15,7 @@ def _publish_xp_rules(client, app) -> None:
     etag = client.get(API).headers["ETag"]
     response = client.put(
         f"{API}/rules",
-        json={"rules": {"product": "windows_xp"}},
+        json={"rules": {"product": "windows_xp"}, "examples": []},
         headers={**headers, "If-Match": etag},
     )
     assert response.status_code == 200, response.get_data(as_text=True)

@@ -54,7 +54,7 @@ def _set_rules(base: str, editor: dict, rules: dict | None) -> None:
     rules = rules if rules is not None else body["rules"]
     answer = call(
         f"{base}/articles/{KB}/rules",
-        {"rules": rules},
+        {"rules": rules, "examples": []},
         {**editor, "If-Match": headers["ETag"]},
         method="PUT",
     )

@@ -60,7 +60,7 @@ def check() -> tuple[str, int]:
             errors = field_errors(exc.errors)
         else:
             results = assess(index, system, requested=requested)
-    return _page(args, requested, errors, system, results, PasteForm())
+    return _page(args, requested, errors, system, results, PasteForm(), as_of if when else None)
 
 
 @bp.post("/check")
@@ -91,6 +91,7 @@ def _page(
     system: NormalizedSystem | None,
     results: list[Assessment] | None,
     paste: PasteForm,
+    as_of: str | None = None,
 ) -> tuple[str, int]:
     return render(
         "check.html",
@@ -106,5 +107,5 @@ def _page(
         paste=paste,
         inventory_formats=INVENTORY_FORMATS,
         from_paste=from_inventory(system) if system is not None else [],
-        as_of=as_of if when is not None else None,
+        as_of=as_of,
     )
