@@ -31,12 +31,18 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
+def _include_name(name, type_, parent_names) -> bool:  # type: ignore[no-untyped-def]
+    """Leave SQLite's FTS5 table (and its shadow tables) out of the drift check."""
+    return not (type_ == "table" and name is not None and name.startswith("search_fts"))
+
+
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
         render_as_batch=True,
         compare_type=True,
+        include_name=_include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

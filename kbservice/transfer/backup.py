@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from ..contract.jsonin import UnsafeJSON, load_json
 from ..fulltext import IndexReport, rebuild_index
-from ..fulltext.models import SearchDocument, SearchPosting
+from ..fulltext.models import SearchDocument
 from ..storage.db import Base, UTCDateTime, serialize_revision_writes
 from ..storage.migrate import MIGRATIONS_DIR
 from ..storage.models import WebSession
@@ -48,7 +48,7 @@ VERSION = 1
 # Rows per executemany on import and per fetch on export: memory stays flat.
 BATCH_SIZE = 1000
 # Derived from the articles; rebuilt after an import instead of being copied.
-DERIVED_TABLES = frozenset({SearchDocument.__tablename__, SearchPosting.__tablename__})
+DERIVED_TABLES = frozenset({SearchDocument.__tablename__})
 # Signed-in browsers belong to the server that signed them in: a restored copy
 # elsewhere must not accept their cookies.
 LEFT_OUT_TABLES = DERIVED_TABLES | {WebSession.__tablename__}
