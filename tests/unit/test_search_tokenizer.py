@@ -8,7 +8,16 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from kbservice.fulltext.ranking import impact
+from kbservice.fulltext.documents import (
+    DROPPED,
+    FILLER,
+    MAX_POSITIONS_PER_TERM,
+    SECTION,
+    fts5_phrase,
+    fts5_text,
+    indexed,
+    tsvector_literal,
+)
 from kbservice.fulltext.tokenizer import (
     RUN_GAP,
     normalize,
@@ -205,11 +214,30 @@ def test_a_cjk_query_matches_exactly_where_it_is_a_substring(document, query):
     assert _phrase_occurs(phrase, _positions(document)) == any(query in run for run in runs)
 
 
-def test_impact_prefers_titles_short_fields_and_more_occurrences():
-    assert impact(1, 0, 10, 400) > impact(0, 1, 10, 400)
-    assert impact(0, 1, 10, 100) > impact(0, 1, 10, 800)
-    assert impact(0, 3, 10, 400) > impact(0, 1, 10, 400)
-    assert impact(0, 0, 10, 400) == 0
+def test_both_engines_index_the_same_tokens_at_the_same_distances():
+    title, _ = tokenize("IPSec 推奨")
+    body = tokenize_segments(["静的マッピング", "map"])
+    kept_title, kept_body, kept = indexed(title, body)
+    assert kept == len(title) + len(body)
+    assert fts5_text(kept_title) == f"ipsec {FILLER} 推奨"
+    assert fts5_text(kept_body) == f"静的 的マ マッ ッピ ピン ング {SECTION} map"
+    # 1-based, the title weighted A, the body after the title and a section gap.
+    assert tsvector_literal(kept_title, kept_body).startswith("'ipsec':1A '推奨':4A '静的':21 ")
+    # The parser checks every other bigram; FTS5 gets the whole run back.
+    (phrase,) = parse_query("静的マッピング").required
+    assert fts5_phrase(phrase.terms) == '"静的 的マ マッ ッピ ピン ング"'
+    (phrase,) = parse_query('"IPSec 推奨"').required
+    assert fts5_phrase(phrase.terms) == f'"ipsec {FILLER} 推奨"'
+
+
+def test_tokens_a_tsvector_cannot_hold_are_left_out_on_both_engines():
+    body = tokenize_segments(["word " * (MAX_POSITIONS_PER_TERM + 2) + "end"])
+    _, kept_body, kept = indexed([], body)
+    assert kept == MAX_POSITIONS_PER_TERM + 1
+    assert fts5_text(kept_body).split()[-3:] == [DROPPED, DROPPED, "end"]
+    long_body = tokenize_segments(["x " * 20000])
+    _, kept_body, kept = indexed([], long_body)
+    assert len(kept_body) < 16383 and kept == MAX_POSITIONS_PER_TERM
 
 
 def test_snippets_mark_matches_and_escape_everything_else():
