@@ -79,4 +79,59 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("0007 replaces the search index; restore a backup to go back")
+    """Back to migration 0003's empty tables (the old code then needs a reindex too)."""
+    postgres = op.get_bind().dialect.name == "postgresql"
+    if not postgres:
+        op.execute("DROP TABLE search_fts")
+    op.drop_table("search_documents")
+    op.create_table(
+        "search_postings",
+        sa.Column(
+            "term",
+            sa.String(length=64).with_variant(sa.String(length=64, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("article_id", sa.Integer(), nullable=False),
+        sa.Column("locale", sa.String(length=16), nullable=False),
+        sa.Column("kb", sa.String(length=16), nullable=False),
+        sa.Column("impact", sa.Integer(), nullable=False),
+        sa.Column("title_length", sa.Integer(), nullable=False),
+        sa.Column("body_length", sa.Integer(), nullable=False),
+        sa.Column("title_positions", sa.Text(), nullable=False),
+        sa.Column("body_positions", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["article_id"],
+            ["articles.id"],
+            name=op.f("fk_search_postings_article_id_articles"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("term", "article_id", "locale", name=op.f("pk_search_postings")),
+        sqlite_with_rowid=False,
+    )
+    op.create_index(
+        op.f("ix_search_postings_article_id"), "search_postings", ["article_id"], unique=False
+    )
+    op.create_table(
+        "search_documents",
+        sa.Column("article_id", sa.Integer(), nullable=False),
+        sa.Column("locale", sa.String(length=16), nullable=False),
+        sa.Column("revision_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["article_id"],
+            ["articles.id"],
+            name=op.f("fk_search_documents_article_id_articles"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["revision_id"],
+            ["revisions.id"],
+            name=op.f("fk_search_documents_revision_id_revisions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("article_id", "locale", name=op.f("pk_search_documents")),
+    )
+    op.create_index(
+        op.f("ix_search_documents_revision_id"), "search_documents", ["revision_id"], unique=False
+    )
+    if postgres:
+        op.execute(NOTIFY_TRIGGER)
