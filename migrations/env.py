@@ -6,6 +6,7 @@ from alembic import context
 
 from kbservice.config import build_config
 from kbservice.fulltext import models as search_models  # noqa: F401  (the search index tables)
+from kbservice.fulltext.engines import is_fts_table
 from kbservice.storage import models  # noqa: F401  (registers every table on the metadata)
 from kbservice.storage.db import Base, make_null_pool_engine
 
@@ -33,7 +34,7 @@ def run_migrations_online() -> None:
 
 def _include_name(name, type_, parent_names) -> bool:  # type: ignore[no-untyped-def]
     """Leave SQLite's FTS5 table (and its shadow tables) out of the drift check."""
-    return not (type_ == "table" and name is not None and name.startswith("search_fts"))
+    return not (type_ == "table" and name is not None and is_fts_table(name))
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]

@@ -26,6 +26,11 @@ _FTS_DELETE = text(
 )
 
 
+def is_fts_table(name: str) -> bool:
+    """True for SQLite's FTS5 table and its shadow tables (derived data, outside the models)."""
+    return name == FTS_TABLE or name.startswith(f"{FTS_TABLE}_")
+
+
 def is_sqlite(session: Session) -> bool:
     """True on SQLite (FTS5), False on PostgreSQL (tsvector)."""
     return session.get_bind().dialect.name == "sqlite"

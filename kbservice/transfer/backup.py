@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from ..contract.jsonin import UnsafeJSON, load_json
 from ..fulltext import IndexReport, rebuild_index
+from ..fulltext.engines import is_fts_table
 from ..fulltext.models import SearchDocument
 from ..storage.db import Base, UTCDateTime, serialize_revision_writes
 from ..storage.migrate import MIGRATIONS_DIR
@@ -117,7 +118,11 @@ class Exporter:
         schema = _require_head_schema(session)
         self._tables = export_tables()
         known = {table.name for table in Base.metadata.sorted_tables} | {"alembic_version"}
-        unknown = sorted(set(inspect(connection).get_table_names()) - known)
+        unknown = sorted(
+            name
+            for name in set(inspect(connection).get_table_names()) - known
+            if not is_fts_table(name)
+        )
         if unknown:
             # Better no backup than one that silently leaves data behind.
             raise BackupError(
@@ -263,7 +268,12 @@ class Importer:
 def ensure_empty(session: Session) -> None:
     """Raise unless the database is at this kbservice's schema and holds no rows at all."""
     _require_head_schema(session)
-    names = sorted(set(inspect(session.connection()).get_table_names()) - {"alembic_version"})
+    # FTS5's shadow tables hold its settings even when empty; search_documents tells.
+    names = sorted(
+        name
+        for name in set(inspect(session.connection()).get_table_names()) - {"alembic_version"}
+        if not is_fts_table(name)
+    )
     filled = [
         name for name in names if session.scalar(select(func.count()).select_from(sql.table(name)))
     ]
