@@ -13,14 +13,17 @@ so they match the same documents:
   and a section break one SECTION token; a token left out becomes a DROPPED token, which
   keeps its neighbours apart. Queries contain FILLER where a phrase crosses from a word to
   a CJK run; they never contain SECTION or DROPPED.
+
+The engines receive what `index_form` makes of a document.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import pairwise
+from typing import NamedTuple
 
-from .tokenizer import RUN_GAP, SEGMENT_GAP, Token
+from .tokenizer import RUN_GAP, SEGMENT_GAP, Terms
 
 # Private-use characters: never a term (the tokenizer's words and runs exclude them).
 FILLER = "\ue000"
@@ -32,62 +35,66 @@ MAX_POSITIONS_PER_TERM = 256
 # A match in the title is weighed by the engines' title weights (ranking.py).
 TITLE_LABEL = "A"
 
-# A field's tokens, each with whether a tsvector can hold it (else it is left out).
-Field = list[tuple[Token, bool]]
+
+class IndexForm(NamedTuple):
+    """One document as the engines index it."""
+
+    fts_title: str
+    fts_body: str
+    # The tsvector literal (PostgreSQL), or None when not asked for.
+    tsvector: str | None
+    # How many tokens the index holds.
+    tokens: int
 
 
-def indexed(title: Sequence[Token], body: Sequence[Token]) -> tuple[Field, Field, int]:
-    """Both fields' tokens, marked where a tsvector could not hold one; how many are kept.
-
-    The body is cut at the first token past MAX_POSITION (counted after the title).
-    """
-    body_start = body_offset(title)
-    counts: dict[str, int] = {}
-    kept = 0
-    fields: list[Field] = []
-    for tokens, start in ((title, 0), (body, body_start)):
-        field: Field = []
-        for token in tokens:
-            if token.position + start + 1 > MAX_POSITION:
-                break
-            seen = counts.get(token.term, 0)
-            counts[token.term] = seen + 1
-            field.append((token, seen < MAX_POSITIONS_PER_TERM))
-            kept += seen < MAX_POSITIONS_PER_TERM
-        fields.append(field)
-    return fields[0], fields[1], kept
-
-
-def body_offset(title: Sequence[Token]) -> int:
+def body_offset(title: Terms) -> int:
     """Where the body's positions start in a document's tsvector (0-based)."""
-    return (title[-1].position + 1 if title else 0) + SEGMENT_GAP
+    positions = title[1]
+    return (positions[-1] + 1 if positions else 0) + SEGMENT_GAP
 
 
-def fts5_text(field: Field) -> str:
-    """One field as FTS5 text: the terms in order, run gaps and section breaks marked."""
-    words: list[str] = []
-    previous: int | None = None
-    for token, kept in field:
-        if previous is not None:
-            gap = token.position - previous - 1
-            if gap > RUN_GAP:
-                words.append(SECTION)
-            elif gap > 0:
-                words.append(FILLER)
-        words.append(token.term if kept else DROPPED)
-        previous = token.position
-    return " ".join(words)
+def index_form(title: Terms, body: Terms, *, tsvector: bool) -> IndexForm:
+    """Both fields for FTS5 and, if asked, as a tsvector literal.
 
-
-def tsvector_literal(title: Field, body: Field) -> str:
-    """Both fields as a tsvector literal: title positions weighted A, the body's after them."""
-    body_start = body_offset([token for token, _ in title])
-    positions: dict[str, list[str]] = {}
-    for field, start, label in ((title, 1, TITLE_LABEL), (body, body_start + 1, "")):
-        for token, kept in field:
-            if kept:
-                positions.setdefault(token.term, []).append(f"{token.position + start}{label}")
-    return " ".join(f"{quote(term)}:{','.join(found)}" for term, found in positions.items())
+    A term keeps its first MAX_POSITIONS_PER_TERM positions (title first); the body is cut
+    at the first token past MAX_POSITION, counted after the title.
+    """
+    counts: dict[str, int] = {}
+    by_term: dict[str, list[str]] = {}
+    texts: list[str] = []
+    kept = 0
+    for (terms, positions), start, label in (
+        (title, 1, TITLE_LABEL),
+        (body, body_offset(title) + 1, ""),
+    ):
+        words: list[str] = []
+        previous = -1
+        for term, position in zip(terms, positions, strict=True):
+            if position + start > MAX_POSITION:
+                break
+            gap = position - previous - 1
+            if previous >= 0 and gap:
+                words.append(SECTION if gap > RUN_GAP else FILLER)
+            previous = position
+            seen = counts.get(term, 0)
+            counts[term] = seen + 1
+            if seen >= MAX_POSITIONS_PER_TERM:
+                words.append(DROPPED)
+                continue
+            words.append(term)
+            kept += 1
+            if tsvector:
+                found = by_term.get(term)
+                if found is None:
+                    found = by_term[term] = []
+                found.append(f"{position + start}{label}")
+        texts.append(" ".join(words))
+    literal = (
+        " ".join(f"{quote(term)}:{','.join(found)}" for term, found in by_term.items())
+        if tsvector
+        else None
+    )
+    return IndexForm(texts[0], texts[1], literal, kept)
 
 
 def fts5_phrase(terms: Sequence[tuple[int, str]]) -> str:

@@ -10,10 +10,10 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from ..storage.models import Article, Revision, RevisionText
-from .documents import fts5_text, indexed, tsvector_literal
+from .documents import IndexForm, index_form
 from .engines import bulk_build, clear, fts_add, fts_remove, is_sqlite
 from .models import SearchDocument
-from .tokenizer import tokenize, tokenize_segments
+from .tokenizer import segment_terms
 
 BATCH_SIZE = 500
 _documents = SearchDocument.__table__
@@ -131,31 +131,29 @@ def _load(session: Session, *conditions: Any) -> list[_Text]:
     return [_Text(*row) for row in rows]
 
 
-def _fields(text: _Text) -> tuple[Any, Any, int]:
-    title, _ = tokenize(text.title)
-    return indexed(title, tokenize_segments(body_segments(text.sections)))
+def _form(text: _Text, sqlite: bool) -> IndexForm:
+    return index_form(
+        segment_terms([text.title]),
+        segment_terms(body_segments(text.sections)),
+        tsvector=not sqlite,
+    )
 
 
 def _add(session: Session, texts: Sequence[_Text], sqlite: bool) -> int:
     """Insert the documents (and on SQLite their FTS5 entries); how many tokens they hold."""
     if not texts:
         return 0
-    rows: list[dict[str, Any]] = []
-    fields = []
-    tokens = 0
-    for text in texts:
-        title, body, kept = _fields(text)
-        tokens += kept
-        fields.append((title, body))
-        rows.append(
-            {
-                "article_id": text.article_id,
-                "locale": text.locale,
-                "revision_id": text.revision_id,
-                "kb": text.kb,
-                "terms": None if sqlite else tsvector_literal(title, body),
-            }
-        )
+    forms = [_form(text, sqlite) for text in texts]
+    rows = [
+        {
+            "article_id": text.article_id,
+            "locale": text.locale,
+            "revision_id": text.revision_id,
+            "kb": text.kb,
+            "terms": form.tsvector,
+        }
+        for text, form in zip(texts, forms, strict=True)
+    ]
     # Core inserts: the ORM's bulk path would inspect every one of many thousand rows.
     ids = session.scalars(
         insert(_documents).returning(_documents.c.id, sort_by_parameter_order=True), rows
@@ -164,11 +162,11 @@ def _add(session: Session, texts: Sequence[_Text], sqlite: bool) -> int:
         fts_add(
             session,
             [
-                {"id": doc_id, "title": fts5_text(title), "body": fts5_text(body)}
-                for doc_id, (title, body) in zip(ids, fields, strict=True)
+                {"id": doc_id, "title": form.fts_title, "body": form.fts_body}
+                for doc_id, form in zip(ids, forms, strict=True)
             ],
         )
-    return tokens
+    return sum(form.tokens for form in forms)
 
 
 def _remove(session: Session, rows: Sequence[Any], sqlite: bool) -> None:
@@ -182,7 +180,7 @@ def _remove(session: Session, rows: Sequence[Any], sqlite: bool) -> None:
         for found in old:
             doc_id = by_key.get((found.revision_id, found.locale))
             if doc_id is not None:
-                title, body, _ = _fields(found)
-                removed.append({"id": doc_id, "title": fts5_text(title), "body": fts5_text(body)})
+                form = _form(found, sqlite)
+                removed.append({"id": doc_id, "title": form.fts_title, "body": form.fts_body})
         fts_remove(session, removed)
     session.execute(delete(_documents).where(_documents.c.id.in_([row.id for row in rows])))

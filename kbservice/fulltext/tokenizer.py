@@ -18,6 +18,7 @@ alone, even from every other bigram of a run.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -209,3 +210,42 @@ def tokenize_segments(segments: Sequence[str]) -> list[Token]:
             tokens.extend(found)
             position = end + SEGMENT_GAP
     return tokens
+
+
+# Terms of a text in index order, with their positions (parallel lists).
+Terms = tuple[list[str], list[int]]
+# Documents repeat their words: stemming each distinct word once saves most of the work.
+_cached_word_term = functools.lru_cache(maxsize=65536)(word_term)
+
+
+def segment_terms(segments: Sequence[str]) -> Terms:
+    """tokenize_segments as two plain lists: what indexing a document needs, made faster.
+
+    No Token objects and one stem per distinct word: bulk indexing spends its time here.
+    """
+    terms: list[str] = []
+    positions: list[int] = []
+    position = 0
+    for segment in segments:
+        before = len(terms)
+        previous_cjk: bool | None = None
+        for match in _RUNS.finditer(normalize(segment)):
+            cjk = match.lastgroup == "cjk"
+            if previous_cjk is not None and (cjk or previous_cjk):
+                position += RUN_GAP
+            previous_cjk = cjk
+            if not cjk:
+                terms.append(_cached_word_term(match.group()))
+                positions.append(position)
+                position += 1
+                continue
+            text = match.group()
+            if not text.isprintable() or " " in text:
+                text = "".join(text.split())
+            count = max(len(text) - 1, 1)
+            terms.extend([text] if len(text) == 1 else [text[i : i + 2] for i in range(count)])
+            positions.extend(range(position, position + count))
+            position += count
+        if len(terms) > before:
+            position += SEGMENT_GAP
+    return terms, positions

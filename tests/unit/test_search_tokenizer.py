@@ -14,14 +14,13 @@ from kbservice.fulltext.documents import (
     MAX_POSITIONS_PER_TERM,
     SECTION,
     fts5_phrase,
-    fts5_text,
-    indexed,
-    tsvector_literal,
+    index_form,
 )
 from kbservice.fulltext.tokenizer import (
     RUN_GAP,
     normalize,
     normalize_with_offsets,
+    segment_terms,
     stem,
     tokenize,
     tokenize_segments,
@@ -215,14 +214,15 @@ def test_a_cjk_query_matches_exactly_where_it_is_a_substring(document, query):
 
 
 def test_both_engines_index_the_same_tokens_at_the_same_distances():
-    title, _ = tokenize("IPSec 推奨")
-    body = tokenize_segments(["静的マッピング", "map"])
-    kept_title, kept_body, kept = indexed(title, body)
-    assert kept == len(title) + len(body)
-    assert fts5_text(kept_title) == f"ipsec {FILLER} 推奨"
-    assert fts5_text(kept_body) == f"静的 的マ マッ ッピ ピン ング {SECTION} map"
+    form = index_form(
+        segment_terms(["IPSec 推奨"]), segment_terms(["静的マッピング", "map"]), tsvector=True
+    )
+    assert form.tokens == 2 + 6 + 1
+    assert form.fts_title == f"ipsec {FILLER} 推奨"
+    assert form.fts_body == f"静的 的マ マッ ッピ ピン ング {SECTION} map"
     # 1-based, the title weighted A, the body after the title and a section gap.
-    assert tsvector_literal(kept_title, kept_body).startswith("'ipsec':1A '推奨':4A '静的':21 ")
+    assert form.tsvector is not None
+    assert form.tsvector.startswith("'ipsec':1A '推奨':4A '静的':21 ")
     # The parser checks every other bigram; FTS5 gets the whole run back.
     (phrase,) = parse_query("静的マッピング").required
     assert fts5_phrase(phrase.terms) == '"静的 的マ マッ ッピ ピン ング"'
@@ -231,13 +231,27 @@ def test_both_engines_index_the_same_tokens_at_the_same_distances():
 
 
 def test_tokens_a_tsvector_cannot_hold_are_left_out_on_both_engines():
-    body = tokenize_segments(["word " * (MAX_POSITIONS_PER_TERM + 2) + "end"])
-    _, kept_body, kept = indexed([], body)
-    assert kept == MAX_POSITIONS_PER_TERM + 1
-    assert fts5_text(kept_body).split()[-3:] == [DROPPED, DROPPED, "end"]
-    long_body = tokenize_segments(["x " * 20000])
-    _, kept_body, kept = indexed([], long_body)
-    assert len(kept_body) < 16383 and kept == MAX_POSITIONS_PER_TERM
+    body = segment_terms(["word " * (MAX_POSITIONS_PER_TERM + 2) + "end"])
+    form = index_form(([], []), body, tsvector=False)
+    assert form.tokens == MAX_POSITIONS_PER_TERM + 1 and form.tsvector is None
+    assert form.fts_body.split()[-3:] == [DROPPED, DROPPED, "end"]
+    form = index_form(([], []), segment_terms(["x " * 20000]), tsvector=True)
+    assert form.tokens == MAX_POSITIONS_PER_TERM
+    assert len(form.fts_body.split()) < 16383
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet="abc静的マッピングIPｓｅｃ 、\n\u3000\tkb0123ー", max_size=40), max_size=4
+    )
+)
+def test_segment_terms_is_tokenize_segments_made_faster(segments):
+    tokens = tokenize_segments(segments)
+    assert segment_terms(segments) == (
+        [token.term for token in tokens],
+        [token.position for token in tokens],
+    )
 
 
 def test_snippets_mark_matches_and_escape_everything_else():
