@@ -19,11 +19,12 @@ The engines receive what `index_form` makes of a document.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from itertools import pairwise
 from typing import NamedTuple
 
-from .tokenizer import RUN_GAP, SEGMENT_GAP, Terms
+from .tokenizer import RUN_GAP, SEGMENT_GAP, Terms, segment_terms
 
 # Private-use characters: never a term (the tokenizer's words and runs exclude them).
 FILLER = "\ue000"
@@ -49,8 +50,13 @@ class IndexForm(NamedTuple):
 
 def body_offset(title: Terms) -> int:
     """Where the body's positions start in a document's tsvector (0-based)."""
-    positions = title[1]
+    positions = title.positions
     return (positions[-1] + 1 if positions else 0) + SEGMENT_GAP
+
+
+def document_terms(segments: Sequence[str]) -> Terms:
+    """A field's terms, marked with FILLER and SECTION for FTS5."""
+    return segment_terms(segments, FILLER, SECTION)
 
 
 def index_form(title: Terms, body: Terms, *, tsvector: bool) -> IndexForm:
@@ -59,11 +65,49 @@ def index_form(title: Terms, body: Terms, *, tsvector: bool) -> IndexForm:
     A term keeps its first MAX_POSITIONS_PER_TERM positions (title first); the body is cut
     at the first token past MAX_POSITION, counted after the title.
     """
+    start = body_offset(title) + 1
+    if _within_limits(title, body, start):
+        return IndexForm(
+            " ".join(title.marked),
+            " ".join(body.marked),
+            _tsvector(title, body, start) if tsvector else None,
+            len(title.terms) + len(body.terms),
+        )
+    return _index_form_cut(title, body, tsvector=tsvector)
+
+
+def _within_limits(title: Terms, body: Terms, start: int) -> bool:
+    """True when a tsvector holds every token (the usual case, checked in C)."""
+    if body.positions and body.positions[-1] + start > MAX_POSITION:
+        return False
+    counts = Counter(title.terms)
+    counts.update(body.terms)
+    return not counts or max(counts.values()) <= MAX_POSITIONS_PER_TERM
+
+
+def _tsvector(title: Terms, body: Terms, start: int) -> str:
+    by_term: dict[str, list[str]] = {}
+    for term, position in zip(title.terms, title.positions, strict=True):
+        by_term.setdefault(term, []).append(f"{position + 1}{TITLE_LABEL}")
+    body_positions: dict[str, list[int]] = {}
+    for term, position in zip(body.terms, body.positions, strict=True):
+        found = body_positions.get(term)
+        if found is None:
+            body_positions[term] = [position + start]
+        else:
+            found.append(position + start)
+    for term, positions in body_positions.items():
+        by_term.setdefault(term, []).extend(map(str, positions))
+    return " ".join(f"{quote(term)}:{','.join(found)}" for term, found in by_term.items())
+
+
+def _index_form_cut(title: Terms, body: Terms, *, tsvector: bool) -> IndexForm:
+    """index_form for a document that a tsvector cannot hold whole, token by token."""
     counts: dict[str, int] = {}
     by_term: dict[str, list[str]] = {}
     texts: list[str] = []
     kept = 0
-    for (terms, positions), start, label in (
+    for (terms, positions, _), start, label in (
         (title, 1, TITLE_LABEL),
         (body, body_offset(title) + 1, ""),
     ):

@@ -10,10 +10,9 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from ..storage.models import Article, Revision, RevisionText
-from .documents import IndexForm, index_form
+from .documents import IndexForm, document_terms, index_form
 from .engines import bulk_build, clear, fts_add, fts_remove, is_sqlite
 from .models import SearchDocument
-from .tokenizer import segment_terms
 
 BATCH_SIZE = 500
 _documents = SearchDocument.__table__
@@ -133,8 +132,8 @@ def _load(session: Session, *conditions: Any) -> list[_Text]:
 
 def _form(text: _Text, sqlite: bool) -> IndexForm:
     return index_form(
-        segment_terms([text.title]),
-        segment_terms(body_segments(text.sections)),
+        document_terms([text.title]),
+        document_terms(body_segments(text.sections)),
         tsvector=not sqlite,
     )
 

@@ -23,6 +23,7 @@ import re
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 # Character ranges of Hiragana, Katakana (with ー, without the middle dot ・), CJK
 # ideographs and their extensions, iteration marks 々〆〇, Hangul syllables.
@@ -212,19 +213,28 @@ def tokenize_segments(segments: Sequence[str]) -> list[Token]:
     return tokens
 
 
-# Terms of a text in index order, with their positions (parallel lists).
-Terms = tuple[list[str], list[int]]
+# Terms of a text in index order, with their positions (parallel lists), and the terms
+# with a mark where a run gap or a section gap lies between two of them.
+class Terms(NamedTuple):
+    """A text's terms and positions, and the same terms with gap marks (for FTS5)."""
+
+    terms: list[str]
+    positions: list[int]
+    marked: list[str]
+
+
 # Documents repeat their words: stemming each distinct word once saves most of the work.
 _cached_word_term = functools.lru_cache(maxsize=65536)(word_term)
 
 
-def segment_terms(segments: Sequence[str]) -> Terms:
-    """tokenize_segments as two plain lists: what indexing a document needs, made faster.
+def segment_terms(segments: Sequence[str], run_mark: str = "", section_mark: str = "") -> Terms:
+    """tokenize_segments as plain lists: what indexing a document needs, made faster.
 
     No Token objects and one stem per distinct word: bulk indexing spends its time here.
     """
     terms: list[str] = []
     positions: list[int] = []
+    marked: list[str] = []
     position = 0
     for segment in segments:
         before = len(terms)
@@ -233,9 +243,14 @@ def segment_terms(segments: Sequence[str]) -> Terms:
             cjk = match.lastgroup == "cjk"
             if previous_cjk is not None and (cjk or previous_cjk):
                 position += RUN_GAP
+                marked.append(run_mark)
+            elif previous_cjk is None and terms:
+                marked.append(section_mark)
             previous_cjk = cjk
             if not cjk:
-                terms.append(_cached_word_term(match.group()))
+                term = _cached_word_term(match.group())
+                terms.append(term)
+                marked.append(term)
                 positions.append(position)
                 position += 1
                 continue
@@ -243,9 +258,11 @@ def segment_terms(segments: Sequence[str]) -> Terms:
             if not text.isprintable() or " " in text:
                 text = "".join(text.split())
             count = max(len(text) - 1, 1)
-            terms.extend([text] if len(text) == 1 else [text[i : i + 2] for i in range(count)])
+            found = [text] if len(text) == 1 else [text[i : i + 2] for i in range(count)]
+            terms.extend(found)
+            marked.extend(found)
             positions.extend(range(position, position + count))
             position += count
         if len(terms) > before:
             position += SEGMENT_GAP
-    return terms, positions
+    return Terms(terms, positions, marked)

@@ -13,6 +13,8 @@ from kbservice.fulltext.documents import (
     FILLER,
     MAX_POSITIONS_PER_TERM,
     SECTION,
+    _index_form_cut,
+    document_terms,
     fts5_phrase,
     index_form,
 )
@@ -215,7 +217,7 @@ def test_a_cjk_query_matches_exactly_where_it_is_a_substring(document, query):
 
 def test_both_engines_index_the_same_tokens_at_the_same_distances():
     form = index_form(
-        segment_terms(["IPSec 推奨"]), segment_terms(["静的マッピング", "map"]), tsvector=True
+        document_terms(["IPSec 推奨"]), document_terms(["静的マッピング", "map"]), tsvector=True
     )
     assert form.tokens == 2 + 6 + 1
     assert form.fts_title == f"ipsec {FILLER} 推奨"
@@ -231,11 +233,11 @@ def test_both_engines_index_the_same_tokens_at_the_same_distances():
 
 
 def test_tokens_a_tsvector_cannot_hold_are_left_out_on_both_engines():
-    body = segment_terms(["word " * (MAX_POSITIONS_PER_TERM + 2) + "end"])
-    form = index_form(([], []), body, tsvector=False)
+    body = document_terms(["word " * (MAX_POSITIONS_PER_TERM + 2) + "end"])
+    form = index_form(document_terms([]), body, tsvector=False)
     assert form.tokens == MAX_POSITIONS_PER_TERM + 1 and form.tsvector is None
     assert form.fts_body.split()[-3:] == [DROPPED, DROPPED, "end"]
-    form = index_form(([], []), segment_terms(["x " * 20000]), tsvector=True)
+    form = index_form(document_terms([]), document_terms(["x " * 20000]), tsvector=True)
     assert form.tokens == MAX_POSITIONS_PER_TERM
     assert len(form.fts_body.split()) < 16383
 
@@ -248,10 +250,12 @@ def test_tokens_a_tsvector_cannot_hold_are_left_out_on_both_engines():
 )
 def test_segment_terms_is_tokenize_segments_made_faster(segments):
     tokens = tokenize_segments(segments)
-    assert segment_terms(segments) == (
-        [token.term for token in tokens],
-        [token.position for token in tokens],
-    )
+    terms, positions, _ = segment_terms(segments)
+    assert (terms, positions) == ([t.term for t in tokens], [t.position for t in tokens])
+    # The fast path (gap marks from the tokenizer) equals the token-by-token one.
+    title = document_terms(segments[:1])
+    body = document_terms(segments[1:])
+    assert index_form(title, body, tsvector=True) == _index_form_cut(title, body, tsvector=True)
 
 
 def test_snippets_mark_matches_and_escape_everything_else():
