@@ -17,7 +17,6 @@ from sqlalchemy import (
     case,
     cast,
     column,
-    distinct,
     func,
     literal_column,
     select,
@@ -37,6 +36,8 @@ from ..fulltext.ranking import (
 )
 from .parser import Phrase
 
+# An article has a document per locale that matched: usually at most two.
+DOCUMENTS_PER_ARTICLE = 2
 _documents = SearchDocument.__table__
 _fts = table(FTS_TABLE, column("rowid"))
 
@@ -69,62 +70,60 @@ def rank_page(
     named: Sequence[int],
     window: tuple[int, int],
 ) -> tuple[list[Ranked], int]:
-    """The window of the ranking (articles not in `named`), and its total."""
+    """The window of the ranking (articles not in `named`), and its total.
+
+    Sorted by the ranking key (boosted score, then KB number), the matching documents
+    list every article first at its best document, so the first n distinct articles of
+    `ORDER BY key LIMIT m` are the first n of the ranking: the database keeps a top-m heap
+    instead of grouping every document.
+    """
     hits, parameters = _hits(connection.dialect.name == "sqlite", required, bonus)
-    hits = hits.add_columns(
-        (
-            hits.selected_columns.score
-            * case((_documents.c.locale == locale, LOCALE_BOOST), else_=1.0)
-        ).label("boosted")
-    )
+    boosted = (
+        hits.selected_columns.score * case((_documents.c.locale == locale, LOCALE_BOOST), else_=1.0)
+    ).label("boosted")
     conditions = []
     if named:
         conditions.append(_documents.c.article_id.not_in(named))
     if allowed is not None:
         conditions.append(_documents.c.article_id.in_(allowed))
-    matched = hits.where(*conditions).subquery("hits")
-    by_article = (matched.c.article_id,)
-    picked = select(
-        matched.c.article_id,
-        matched.c.locale,
-        matched.c.kb,
-        func.max(matched.c.boosted).over(partition_by=by_article).label("best"),
-        func.row_number()
-        .over(
-            partition_by=by_article,
-            order_by=(
-                case((matched.c.locale == locale, 0), else_=1),
-                matched.c.boosted.desc(),
-                matched.c.locale,
-            ),
-        )
-        .label("pick"),
-    ).subquery("picked")
-    articles = (
-        select(
-            picked.c.article_id,
-            picked.c.locale,
-            picked.c.kb,
-            picked.c.best,
-            func.count().over().label("total"),
-        )
-        .where(picked.c.pick == 1)
-        .subquery("articles")
-    )
+    matched = hits.add_columns(boosted).where(*conditions)
     start, end = window
-    page = (
-        select(articles.c.article_id, articles.c.locale, articles.c.best, articles.c.total)
-        .order_by(articles.c.best.desc(), func.length(articles.c.kb), articles.c.kb)
-        .offset(start)
-        .limit(max(end - start, 0))
-    )
-    rows = connection.execute(page, parameters).all() if end > start else []
-    if rows:
-        total = int(rows[0].total)
+    leading: list[int] = []
+    complete = False
+    if end > start:
+        ordered = matched.order_by(
+            boosted.desc(), func.length(_documents.c.kb), _documents.c.kb, _documents.c.locale
+        )
+        limit = DOCUMENTS_PER_ARTICLE * end
+        while True:
+            rows = connection.execute(ordered.limit(limit), parameters).all()
+            leading = list(dict.fromkeys(row.article_id for row in rows))
+            complete = len(rows) < limit
+            if complete or len(leading) >= end:
+                break
+            limit *= 4
+    if complete:
+        total = len(leading)
     else:
-        count = select(func.count(distinct(matched.c.article_id)))
-        total = int(connection.scalar(count, parameters) or 0)
-    return [Ranked(row.article_id, row.locale, float(row.best)) for row in rows], total
+        counted = select(func.count()).select_from(
+            matched.with_only_columns(_documents.c.article_id).distinct().subquery()
+        )
+        total = int(connection.scalar(counted, parameters) or 0)
+    page = leading[start:end]
+    if not page:
+        return [], total
+    scores: dict[int, dict[str, float]] = {}
+    for row in connection.execute(matched.where(_documents.c.article_id.in_(page)), parameters):
+        scores.setdefault(row.article_id, {})[row.locale] = float(row.boosted)
+    return [_best(article_id, scores[article_id], locale) for article_id in page], total
+
+
+def _best(article_id: int, scores: dict[str, float], locale: str | None) -> Ranked:
+    """An article scores as its best document; shown in the preferred locale if it matched."""
+    best = max(scores.values())
+    if locale not in scores:
+        locale = min(scores, key=lambda name: (-scores[name], name))
+    return Ranked(article_id, locale, best)
 
 
 def _hits(
