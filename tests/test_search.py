@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 
 from kbservice import create_app
 from kbservice.articles.reading import NewArticle, create_article
@@ -470,6 +470,10 @@ def test_index_article_follows_the_current_revision(app, client):
     assert _kbs(client, "推奨") == []
     with app.app_context(), get_database(app).session() as session:
         indexed = set(session.scalars(select(SearchDocument.revision_id)))
+        if session.get_bind().dialect.name == "sqlite":
+            # The old revision's documents left FTS5 too, not only search_documents.
+            in_fts = session.scalar(text("SELECT count(*) FROM search_fts_docsize"))
+            assert in_fts == session.scalar(select(func.count()).select_from(SearchDocument))
     assert indexed == {revision_id}
 
 
