@@ -441,7 +441,7 @@ def search_reindex(ctx: _AppContext) -> None:
             report = rebuild_index(session, progress=bar.update)
     click.echo(
         f"Indexed {report.articles} article(s): {report.documents} document(s), "
-        f"{report.postings} posting(s) in {time.perf_counter() - started:.1f} s."
+        f"{report.tokens} token(s) in {time.perf_counter() - started:.1f} s."
     )
 
 

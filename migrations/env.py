@@ -6,6 +6,7 @@ from alembic import context
 
 from kbservice.config import build_config
 from kbservice.fulltext import models as search_models  # noqa: F401  (the search index tables)
+from kbservice.fulltext.engines import is_fts_table
 from kbservice.notify import models as notify_models  # noqa: F401  (webhooks, outbox)
 from kbservice.storage import models  # noqa: F401  (registers every table on the metadata)
 from kbservice.storage.db import Base, make_null_pool_engine
@@ -33,12 +34,18 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
+def _include_name(name, type_, parent_names) -> bool:  # type: ignore[no-untyped-def]
+    """Leave SQLite's FTS5 table (and its shadow tables) out of the drift check."""
+    return not (type_ == "table" and name is not None and is_fts_table(name))
+
+
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
         render_as_batch=True,
         compare_type=True,
+        include_name=_include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

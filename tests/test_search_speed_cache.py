@@ -6,13 +6,12 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import delete
 from sqlalchemy.exc import DBAPIError
 
 from kbservice import create_app
 from kbservice.articles.reading import ArticlePage, create_article
 from kbservice.fulltext import rebuild_index
-from kbservice.fulltext.models import SearchDocument, SearchPosting
+from kbservice.fulltext.engines import clear
 from kbservice.http.context import get_database
 from kbservice.search import search_articles, searching
 from kbservice.search.cache import _fetch_one
@@ -27,9 +26,9 @@ def computed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     compute = searching._search
 
-    def spy(session: Any, cache: Any, parsed: Any, *args: Any) -> ArticlePage:
+    def spy(session: Any, parsed: Any, *args: Any) -> ArticlePage:
         calls.append(parsed)
-        return compute(session, cache, parsed, *args)
+        return compute(session, parsed, *args)
 
     monkeypatch.setattr(searching, "_search", spy)
     return calls
@@ -71,7 +70,7 @@ def test_a_cached_page_is_a_copy(corpus):
     for _ in range(3):
         page = _search(corpus, "ipsec")
     page.items.clear()
-    assert _kbs(_search(corpus, "ipsec")) == ["900005", "885348", "900003", "900006"]
+    assert _kbs(_search(corpus, "ipsec")) == ["900005", "900006", "900003", "885348"]
 
 
 def test_another_process_sees_a_new_article_at_once(corpus, make_app, seeded_url):
@@ -122,19 +121,12 @@ def test_caches_are_per_database(database_factory, seeded_template):
 def test_rebuilding_an_emptied_index_shows_at_once(corpus):
     database = get_database(corpus)
     with corpus.app_context(), database.write() as session:
-        session.execute(delete(SearchPosting))
-        session.execute(delete(SearchDocument))
+        clear(session)
     for _ in range(3):
         assert _search(corpus, "ipsec").total == 0
     with corpus.app_context(), database.write() as session:
         rebuild_index(session)
-    assert _kbs(_search(corpus, "ipsec")) == ["900005", "885348", "900003", "900006"]
-
-
-@pytest.fixture(params=[2, 1], ids=["postings-per-article-2", "postings-per-article-1"])
-def postings_per_article(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    # 1 makes one-term queries fetch more postings whenever an article matched twice.
-    monkeypatch.setattr("kbservice.search.one_term.POSTINGS_PER_ARTICLE", request.param)
+    assert _kbs(_search(corpus, "ipsec")) == ["900005", "900006", "900003", "885348"]
 
 
 @pytest.mark.parametrize(
@@ -143,7 +135,7 @@ def postings_per_article(request: pytest.FixtureRequest, monkeypatch: pytest.Mon
 @pytest.mark.parametrize(
     "options", [{}, {"locale": "ja"}, {"locale": "en"}, {"product": "windows_xp"}]
 )
-def test_pages_are_windows_on_the_whole_ranking(corpus, postings_per_article, query, options):
+def test_pages_are_windows_on_the_whole_ranking(corpus, query, options):
     whole = _search(corpus, query, per_page=100, **options)
     assert whole.total == len(whole.items)
     pages = [

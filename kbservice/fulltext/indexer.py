@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from ..storage.models import Article, Revision, RevisionText
-from .models import SearchDocument, SearchPosting
-from .ranking import impact
-from .tokenizer import tokenize, tokenize_segments
+from .documents import IndexForm, document_terms, index_form
+from .engines import bulk_build, clear, fts_add, fts_remove, is_sqlite
+from .models import SearchDocument
 
 BATCH_SIZE = 500
+_documents = SearchDocument.__table__
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class IndexReport:
 
     articles: int
     documents: int
-    postings: int
+    tokens: int
 
 
 def index_article(session: Session, article_id: int) -> None:
@@ -41,28 +41,50 @@ def index_articles(
     *,
     progress: Callable[[int], None] | None = None,
 ) -> IndexReport:
-    """(Re)index many articles in batches; `progress(n)` is told of every n articles done."""
-    documents = postings = 0
+    """(Re)index many articles in batches; `progress(n)` is told of every n articles done.
+
+    A document whose indexed revision is current is left as it is.
+    """
+    sqlite = is_sqlite(session)
+    documents = tokens = 0
     for start in range(0, len(article_ids), BATCH_SIZE):
         batch = article_ids[start : start + BATCH_SIZE]
-        session.execute(delete(SearchPosting).where(SearchPosting.article_id.in_(batch)))
-        session.execute(delete(SearchDocument).where(SearchDocument.article_id.in_(batch)))
-        written = _write(session, _load(session, batch))
-        documents += written[0]
-        postings += written[1]
+        current = _load(session, Revision.seq == Article.current_seq, Article.id.in_(batch))
+        indexed_now = {
+            (row.article_id, row.locale): row
+            for row in session.execute(
+                select(
+                    _documents.c.id,
+                    _documents.c.article_id,
+                    _documents.c.locale,
+                    _documents.c.revision_id,
+                ).where(_documents.c.article_id.in_(batch))
+            )
+        }
+        fresh = []
+        for found in current:
+            row = indexed_now.pop((found.article_id, found.locale), None)
+            if row is None or row.revision_id != found.revision_id:
+                fresh.append(found)
+                if row is not None:
+                    indexed_now[(found.article_id, found.locale)] = row
+        _remove(session, list(indexed_now.values()), sqlite)
+        written = _add(session, fresh, sqlite)
+        documents += len(fresh)
+        tokens += written
         if progress is not None:
             progress(len(batch))
-    return IndexReport(articles=len(article_ids), documents=documents, postings=postings)
+    return IndexReport(articles=len(article_ids), documents=documents, tokens=tokens)
 
 
 def rebuild_index(
     session: Session, *, progress: Callable[[int], None] | None = None
 ) -> IndexReport:
     """Drop the whole index and build it again from every article's current revision."""
-    session.execute(delete(SearchPosting))
-    session.execute(delete(SearchDocument))
+    clear(session)
     ids = list(session.scalars(select(Article.id).order_by(Article.id)))
-    return index_articles(session, ids, progress=progress)
+    with bulk_build(session):
+        return index_articles(session, ids, progress=progress)
 
 
 def count_articles(session: Session) -> int:
@@ -90,7 +112,7 @@ class _Text:
     sections: Sequence[Mapping[str, Any]]
 
 
-def _load(session: Session, article_ids: Sequence[int]) -> list[_Text]:
+def _load(session: Session, *conditions: Any) -> list[_Text]:
     rows = session.execute(
         select(
             Article.id,
@@ -100,56 +122,64 @@ def _load(session: Session, article_ids: Sequence[int]) -> list[_Text]:
             RevisionText.title,
             RevisionText.sections,
         )
-        .join(Revision, (Revision.article_id == Article.id) & (Revision.seq == Article.current_seq))
+        .join(Revision, Revision.article_id == Article.id)
         .join(RevisionText, RevisionText.revision_id == Revision.id)
-        .where(Article.id.in_(article_ids))
+        .where(*conditions)
         .order_by(Article.id, RevisionText.locale)
     )
     return [_Text(*row) for row in rows]
 
 
-def _write(session: Session, texts: Sequence[_Text]) -> tuple[int, int]:
-    documents: list[dict[str, Any]] = []
-    postings: list[dict[str, Any]] = []
-    for text in texts:
-        document, found = _analyse(text)
-        documents.append(document)
-        postings.extend(found)
-    # Core inserts: the ORM's bulk path would inspect every one of many thousand rows.
-    if documents:
-        session.execute(insert(SearchDocument.__table__), documents)
-    if postings:
-        # In key order: on PostgreSQL a term's postings then share heap pages (a bulk
-        # build reads like a clustered table), on SQLite the B-tree fills page by page.
-        postings.sort(key=itemgetter("term", "article_id", "locale"))
-        session.execute(insert(SearchPosting.__table__), postings)
-    return len(documents), len(postings)
+def _form(text: _Text, sqlite: bool) -> IndexForm:
+    return index_form(
+        document_terms([text.title]),
+        document_terms(body_segments(text.sections)),
+        tsvector=not sqlite,
+    )
 
 
-def _analyse(text: _Text) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    title_tokens, _ = tokenize(text.title)
-    body_tokens = tokenize_segments(body_segments(text.sections))
-    positions: dict[str, tuple[list[int], list[int]]] = {}
-    for field, tokens in ((0, title_tokens), (1, body_tokens)):
-        for token in tokens:
-            positions.setdefault(token.term, ([], []))[field].append(token.position)
-    document = {
-        "article_id": text.article_id,
-        "locale": text.locale,
-        "revision_id": text.revision_id,
-    }
-    postings = [
+def _add(session: Session, texts: Sequence[_Text], sqlite: bool) -> int:
+    """Insert the documents (and on SQLite their FTS5 entries); how many tokens they hold."""
+    if not texts:
+        return 0
+    forms = [_form(text, sqlite) for text in texts]
+    rows = [
         {
-            "term": term,
             "article_id": text.article_id,
             "locale": text.locale,
+            "revision_id": text.revision_id,
             "kb": text.kb,
-            "impact": impact(len(title), len(body), len(title_tokens), len(body_tokens)),
-            "title_length": len(title_tokens),
-            "body_length": len(body_tokens),
-            "title_positions": " ".join(map(str, title)),
-            "body_positions": " ".join(map(str, body)),
+            "terms": form.tsvector,
         }
-        for term, (title, body) in positions.items()
+        for text, form in zip(texts, forms, strict=True)
     ]
-    return document, postings
+    # Core inserts: the ORM's bulk path would inspect every one of many thousand rows.
+    ids = session.scalars(
+        insert(_documents).returning(_documents.c.id, sort_by_parameter_order=True), rows
+    ).all()
+    if sqlite:
+        fts_add(
+            session,
+            [
+                {"id": doc_id, "title": form.fts_title, "body": form.fts_body}
+                for doc_id, form in zip(ids, forms, strict=True)
+            ],
+        )
+    return sum(form.tokens for form in forms)
+
+
+def _remove(session: Session, rows: Sequence[Any], sqlite: bool) -> None:
+    """Delete documents; on SQLite first from FTS5, with the text they were indexed from."""
+    if not rows:
+        return
+    if sqlite:
+        by_key = {(row.revision_id, row.locale): row.id for row in rows}
+        old = _load(session, Revision.id.in_({row.revision_id for row in rows}))
+        removed = []
+        for found in old:
+            doc_id = by_key.get((found.revision_id, found.locale))
+            if doc_id is not None:
+                form = _form(found, sqlite)
+                removed.append({"id": doc_id, "title": form.fts_title, "body": form.fts_body})
+        fts_remove(session, removed)
+    session.execute(delete(_documents).where(_documents.c.id.in_([row.id for row in rows])))

@@ -1,62 +1,44 @@
-"""The search index tables: one document per article and locale, postings per term.
+"""The search index's table: one row per article and locale, the engine's index beside it.
 
-Plain B-tree tables, so the index behaves identically on SQLite and PostgreSQL. It is
-derived data: `kbservice search reindex` rebuilds it from the articles' current revisions.
+The terms themselves live in each engine's own full-text index: on PostgreSQL the
+`terms` column (a `tsvector`, GIN-indexed); on SQLite the FTS5 table `search_fts`
+(contentless, rowid = `search_documents.id`), created by migration 0007 and written by
+kbservice.fulltext.engines. It is derived data: `kbservice search reindex` rebuilds it.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..storage.db import Base
-from .tokenizer import MAX_TERM_LENGTH
 
-# Terms compare by code point on both engines (SQLite's BINARY is that already), so that
-# a prefix is a range of the primary key whatever the PostgreSQL database's locale.
-term_type = String(MAX_TERM_LENGTH).with_variant(
-    String(MAX_TERM_LENGTH, collation="C"), "postgresql"
-)
+# The name migrations and bulk builds use for the GIN index (PostgreSQL).
+TERMS_INDEX = "ix_search_documents_terms"
+# SQLite keeps the terms in FTS5 instead: the column stays NULL there.
+terms_type = Text().with_variant(TSVECTOR(), "postgresql")
 
 
 class SearchDocument(Base):
-    """One article in one locale, as indexed: which revision, for checks and statistics."""
+    """One article in one locale, as indexed: which revision, its KB number, its terms."""
 
     __tablename__ = "search_documents"
-
-    article_id: Mapped[int] = mapped_column(
-        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    __table_args__: ClassVar[Any] = (
+        UniqueConstraint("article_id", "locale"),
+        Index(TERMS_INDEX, "terms", postgresql_using="gin"),
+        # SQLite must never reuse the id of a deleted document: it is the FTS5 rowid.
+        {"sqlite_autoincrement": True},
     )
-    locale: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    locale: Mapped[str] = mapped_column(String(16))
     revision_id: Mapped[int] = mapped_column(
         ForeignKey("revisions.id", ondelete="CASCADE"), index=True
     )
-
-
-class SearchPosting(Base):
-    """Where one term occurs in one document: its weight and its positions per field.
-
-    A posting repeats the few document fields that ranking needs (KB number, lengths), so
-    that a query reads the postings of its terms and nothing else.
-    """
-
-    __tablename__ = "search_postings"
-    # SQLite then stores rows in primary-key order: a term's postings lie side by side.
-    __table_args__: ClassVar[dict[str, Any]] = {"sqlite_with_rowid": False}
-
-    term: Mapped[str] = mapped_column(term_type, primary_key=True)
-    article_id: Mapped[int] = mapped_column(
-        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
-    locale: Mapped[str] = mapped_column(String(16), primary_key=True)
+    # Copied from the article so that ranking reads no other table.
     kb: Mapped[str] = mapped_column(String(16))
-    # The term's BM25 weight in this document (kbservice.fulltext.ranking.impact).
-    impact: Mapped[int] = mapped_column(Integer)
-    # Token counts of the document's fields, to weigh phrases found on positions.
-    title_length: Mapped[int] = mapped_column(Integer)
-    body_length: Mapped[int] = mapped_column(Integer)
-    # Token positions, space-separated ascending integers ("" when the term is absent).
-    title_positions: Mapped[str] = mapped_column(Text)
-    body_positions: Mapped[str] = mapped_column(Text)
+    terms: Mapped[str | None] = mapped_column(terms_type)

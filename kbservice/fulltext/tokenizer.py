@@ -18,10 +18,12 @@ alone, even from every other bigram of a run.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 # Character ranges of Hiragana, Katakana (with ー, without the middle dot ・), CJK
 # ideographs and their extensions, iteration marks 々〆〇, Hangul syllables.
@@ -209,3 +211,58 @@ def tokenize_segments(segments: Sequence[str]) -> list[Token]:
             tokens.extend(found)
             position = end + SEGMENT_GAP
     return tokens
+
+
+# Terms of a text in index order, with their positions (parallel lists), and the terms
+# with a mark where a run gap or a section gap lies between two of them.
+class Terms(NamedTuple):
+    """A text's terms and positions, and the same terms with gap marks (for FTS5)."""
+
+    terms: list[str]
+    positions: list[int]
+    marked: list[str]
+
+
+# Documents repeat their words: stemming each distinct word once saves most of the work.
+_cached_word_term = functools.lru_cache(maxsize=65536)(word_term)
+
+
+def segment_terms(segments: Sequence[str], run_mark: str = "", section_mark: str = "") -> Terms:
+    """tokenize_segments as plain lists: what indexing a document needs, made faster.
+
+    No Token objects and one stem per distinct word: bulk indexing spends its time here.
+    """
+    terms: list[str] = []
+    positions: list[int] = []
+    marked: list[str] = []
+    position = 0
+    for segment in segments:
+        before = len(terms)
+        previous_cjk: bool | None = None
+        for match in _RUNS.finditer(normalize(segment)):
+            cjk = match.lastgroup == "cjk"
+            if previous_cjk is not None and (cjk or previous_cjk):
+                position += RUN_GAP
+                marked.append(run_mark)
+            elif previous_cjk is None and terms:
+                marked.append(section_mark)
+            previous_cjk = cjk
+            if not cjk:
+                term = _cached_word_term(match.group())
+                terms.append(term)
+                marked.append(term)
+                positions.append(position)
+                position += 1
+                continue
+            text = match.group()
+            if not text.isprintable() or " " in text:
+                text = "".join(text.split())
+            count = max(len(text) - 1, 1)
+            found = [text] if len(text) == 1 else [text[i : i + 2] for i in range(count)]
+            terms.extend(found)
+            marked.extend(found)
+            positions.extend(range(position, position + count))
+            position += count
+        if len(terms) > before:
+            position += SEGMENT_GAP
+    return Terms(terms, positions, marked)

@@ -1,9 +1,9 @@
 """Per-process caches of search answers, checked against the index on every search.
 
 Each process keeps, per database engine, whole result pages (keyed by the parsed query,
-filters, locale and page) and the document frequencies of terms, all under the *index
-stamp*: the highest revision id in `search_documents`, read on every search with one
-index lookup. So every worker process sees at once that an article was (re)indexed:
+filters, locale and page), all under the *index stamp*: the highest revision id in
+`search_documents`, read on every search with one index lookup. So every worker process
+sees at once that an article was (re)indexed:
 
 - indexing a new article or revision writes its (new, highest) revision id, in the
   transaction that adds the revision, and revision ids become visible in the order they
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
@@ -36,7 +35,6 @@ from ..storage.lru import LRU
 from ..storage.readers import ThreadReaders
 
 MAX_PAGES = 256
-MAX_TERMS = 4096
 
 _documents = SearchDocument.__table__
 _STAMP = select(func.max(_documents.c.revision_id))
@@ -53,16 +51,12 @@ class EngineCache:
         # The stamp's statement, compiled for the engine's driver.
         self.stamp_sql = stamp_sql
         self.pages: LRU[tuple[Any, ...], ArticlePage] = LRU(MAX_PAGES)
-        self.frequencies: LRU[tuple[Any, str], int] = LRU(MAX_TERMS)
-        self.documents: tuple[Any, int] | None = None
         self.stamp: Any = None
 
     def adopt(self, stamp: Any) -> None:
         """Forget everything older than `stamp` (entries are keyed by stamp anyway)."""
         if stamp != self.stamp:
             self.pages.clear()
-            self.frequencies.clear()
-            self.documents = None
             self.stamp = stamp
 
     def clear(self) -> None:
@@ -83,21 +77,6 @@ class CacheView:
 
     def keep_page(self, key: tuple[Any, ...], page: ArticlePage) -> None:
         self._cache.pages.put((self._stamp, *key), ArticlePage(list(page.items), page.total))
-
-    def frequencies(self, terms: Iterable[str]) -> tuple[dict[str, int], int | None]:
-        """The known document frequencies of `terms`, and the document count if known."""
-        known = {}
-        for term in terms:
-            frequency = self._cache.frequencies.get((self._stamp, term))
-            if frequency is not None:
-                known[term] = frequency
-        documents = self._cache.documents
-        return known, documents[1] if documents and documents[0] == self._stamp else None
-
-    def keep_frequencies(self, frequencies: Mapping[str, int], documents: int) -> None:
-        for term, frequency in frequencies.items():
-            self._cache.frequencies.put((self._stamp, term), frequency)
-        self._cache.documents = (self._stamp, documents)
 
 
 _caches: weakref.WeakKeyDictionary[Engine, EngineCache] = weakref.WeakKeyDictionary()

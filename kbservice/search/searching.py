@@ -1,50 +1,30 @@
-"""Answering queries from the index: matching, BM25 ranking, KB numbers first, snippets.
+"""Answering queries: KB numbers named in the query first, then the ranked page, snippets.
 
-Postings carry precomputed integer BM25 weights (kbservice.fulltext.ranking), so:
-
-- a one-term query (`推奨`, `ipsec`, `885348`) is counted, ranked and paged in SQL, by
-  integers, without reading more than a page of hits (kbservice.search.one_term);
-- any other query reads the postings of the documents that hold every required term
-  (one self-join, rarest term first), checks phrases on positions and adds up the
-  weights in Python, then keeps the page's best with a total order.
-
-Either way SQLite and PostgreSQL rank every hit identically. Answers and term
-frequencies are cached per process, under a stamp of the index (kbservice.search.cache).
+Matching, ranking and counting happen in the database's own full-text index
+(kbservice.search.matching); this module adds the named articles, the revisions and the
+snippets. Answers are cached per process, under a stamp of the index
+(kbservice.search.cache).
 """
 
 from __future__ import annotations
 
 import functools
-import heapq
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Text, bindparam, cast, func, select
+from sqlalchemy import Connection, Text, bindparam, cast, select
 from sqlalchemy.orm import Session
 
 from ..articles.reading import ArticleListHit, ArticlePage, RevisionInfo, applicability_filter
 from ..fulltext.indexer import body_segments
-from ..fulltext.models import SearchDocument, SearchPosting
-from ..fulltext.ranking import (
-    IMPACT_SCALE,
-    LOCALE_BOOST,
-    PROXIMITY_WEIGHT,
-    Match,
-    best_document,
-    idf,
-    impact,
-)
 from ..storage.models import Article, Revision, RevisionText
 from ..storage.readers import ThreadReaders
-from .cache import CacheView, open_cache, open_cache_for_reads
-from .one_term import rank_one_term
+from .cache import open_cache, open_cache_for_reads
+from .matching import Ranked, rank_page
 from .parser import ParsedQuery, parse_query
-from .postings import PhraseCounter, documents_with, phrase_counter
 from .snippets import Highlighter, make_snippet
 
-_postings = SearchPosting.__table__
-_documents = SearchDocument.__table__
 _articles = Article.__table__
 _revisions = Revision.__table__
 _texts = RevisionText.__table__
@@ -54,8 +34,6 @@ _parse = functools.lru_cache(maxsize=512)(parse_query)
 
 # The applies-to filters: product, edition, architecture, service pack.
 Filters = tuple[str | None, str | None, str | None, int | None]
-# Per matching article: its KB number and the score of each locale's document.
-Scores = dict[int, tuple[str, dict[str, float]]]
 
 
 def search_articles(
@@ -86,7 +64,7 @@ def search_articles(
     key = (parsed, locale, filters, page, per_page)
     found = cache.page(key) if cache is not None else None
     if found is None:
-        found = _search(session, cache, parsed, locale, filters, page, per_page)
+        found = _search(session, parsed, locale, filters, page, per_page)
         if cache is not None:
             cache.keep_page(key, found)
     return found
@@ -94,7 +72,6 @@ def search_articles(
 
 def _search(
     session: Session,
-    cache: CacheView | None,
     parsed: ParsedQuery,
     locale: str | None,
     filters: Filters,
@@ -109,19 +86,15 @@ def _search(
     # The page is a window on `named + ranked`.
     start, end = (page - 1) * per_page, page * per_page
     window = (max(start - len(named), 0), max(end - len(named), 0))
-    frequencies, documents = _frequencies(connection, parsed.terms, cache)
-    term_idf = {term: idf(frequencies[term], documents) for term in parsed.terms}
-    if any(frequencies[term] == 0 for p in parsed.required for _, term in p.terms):
-        ranked: list[Match] = []
-        total = 0
-    elif len(parsed.required) == 1 and len(parsed.terms) == 1:
-        (term,) = parsed.terms
-        ranked, total = rank_one_term(
-            connection, term, term_idf[term], locale, allowed, named, window
-        )
-    else:
-        scores = _match(connection, parsed, frequencies, term_idf, locale, allowed)
-        ranked, total = _window(scores, named, locale, window)
+    ranked, total = rank_page(
+        connection,
+        parsed.required,
+        (*parsed.optional, *parsed.proximity),
+        locale,
+        allowed,
+        named,
+        window,
+    )
     found = {match.article_id: match for match in ranked}
     ids = [*named[start:end], *found]
     return ArticlePage(
@@ -137,148 +110,6 @@ def _named_articles(connection: Connection, numbers: Sequence[str], allowed: Any
         query = query.where(_articles.c.id.in_(allowed))
     by_kb = {kb: article_id for kb, article_id in connection.execute(query)}
     return [by_kb[kb] for kb in numbers if kb in by_kb]
-
-
-def _frequencies(
-    connection: Connection, terms: Sequence[str], cache: CacheView | None
-) -> tuple[dict[str, int], int]:
-    """Document frequency of each term, and the number of documents: cached, or counted."""
-    known, documents = cache.frequencies(terms) if cache is not None else ({}, None)
-    missing = [term for term in terms if term not in known]
-    if missing or documents is None:
-        counted, documents = _count_frequencies(connection, missing)
-        known.update(counted)
-        if cache is not None:
-            cache.keep_frequencies(counted, documents)
-    return {term: known[term] for term in terms}, documents
-
-
-def _count_frequencies(connection: Connection, terms: Sequence[str]) -> tuple[dict[str, int], int]:
-    """Document frequencies and the number of documents, in one round trip if any term occurs."""
-    rows = connection.execute(_frequency_rows(), {"terms": list(terms)}).all() if terms else []
-    found = {term: int(count) for term, count, _ in rows}
-    documents = rows[0][2] if rows else connection.scalar(_document_count())
-    return {term: found.get(term, 0) for term in terms}, int(documents or 0)
-
-
-@functools.cache
-def _document_count() -> Any:
-    return select(func.count()).select_from(_documents)
-
-
-@functools.cache
-def _frequency_rows() -> Any:
-    return (
-        select(_postings.c.term, func.count(), _document_count().scalar_subquery())
-        .where(_postings.c.term.in_(bindparam("terms", expanding=True)))
-        .group_by(_postings.c.term)
-    )
-
-
-def _window(
-    scores: Scores, named: Sequence[int], locale: str | None, window: tuple[int, int]
-) -> tuple[list[Match], int]:
-    """The window of the ranking of `scores` (best first, then by KB), and its total."""
-    for article_id in named:
-        scores.pop(article_id, None)
-    leading = heapq.nsmallest(
-        window[1],
-        ((-max(by.values()), len(kb), kb, a) for a, (kb, by) in scores.items()),
-    )
-    page = [best_document(a, kb, scores[a][1], locale) for _, _, kb, a in leading[window[0] :]]
-    return page, len(scores)
-
-
-# One scoring step: a term's impact column (no counter), or a phrase's counter; its IDF
-# weight (for a phrase the sum of its terms' IDF, as in Lucene); whether it is required.
-_Step = tuple[PhraseCounter | None, int, float, bool]
-
-
-def _match(
-    connection: Connection,
-    parsed: ParsedQuery,
-    frequencies: Mapping[str, int],
-    term_idf: Mapping[str, float],
-    locale: str | None,
-    allowed: Any,
-) -> Scores:
-    """Every article with a document that holds every required unit, scored per document."""
-    required = list(dict.fromkeys(t for p in parsed.required for _, t in p.terms))
-    positional = {
-        t for p in (*parsed.required, *parsed.proximity) if len(p.terms) > 1 for _, t in p.terms
-    }
-    # Rarest term first: it drives the join, the others are primary-key lookups.
-    ordered = sorted(required, key=lambda term: (frequencies[term], term))
-    query, parameters = documents_with(ordered, positional, allowed)
-    rows = connection.execute(query, parameters).all()
-    optional = _optional(connection, [p.first for p in parsed.optional])
-    steps = _plan(parsed, ordered, positional, term_idf)
-    scores: Scores = {}
-    for row in rows:
-        # The same additions in the same order as ever: scores are floats.
-        score = 0.0
-        for counter, column, weight, is_required in steps:
-            if counter is None:
-                score += weight * row[column]
-                continue
-            title_tf, body_tf = counter(row)
-            if title_tf or body_tf:
-                score += weight * impact(title_tf, body_tf, row[3], row[4])
-            elif is_required:
-                break
-        else:
-            article_id, document_locale = row[0], row[1]
-            for term, weights in optional:
-                score += (
-                    term_idf[term] * weights.get((article_id, document_locale), 0) / IMPACT_SCALE
-                )
-            if document_locale == locale:
-                score *= LOCALE_BOOST
-            scores.setdefault(article_id, (row[2], {}))[1][document_locale] = score
-    return scores
-
-
-def _plan(
-    parsed: ParsedQuery,
-    ordered: Sequence[str],
-    positional: set[str],
-    term_idf: Mapping[str, float],
-) -> list[_Step]:
-    """The scoring steps of the required units, then of the proximity bonuses."""
-    # The column of each term's impact (documents_with); its positions, if fetched, follow.
-    columns: dict[str, int] = {}
-    column = 5
-    for term in ordered:
-        columns[term] = column
-        column += 3 if term in positional else 1
-    steps: list[_Step] = []
-    for phrases, share, is_required in (
-        (parsed.required, 1.0, True),
-        (parsed.proximity, PROXIMITY_WEIGHT, False),
-    ):
-        for phrase in phrases:
-            weight = share * sum(term_idf[t] for _, t in phrase.terms) / IMPACT_SCALE
-            if len(phrase.terms) == 1:
-                steps.append((None, columns[phrase.first], weight, is_required))
-            else:
-                spec = [(offset, columns[term]) for offset, term in phrase.terms]
-                steps.append((phrase_counter(spec), 0, weight, is_required))
-    return steps
-
-
-def _optional(
-    connection: Connection, terms: Sequence[str]
-) -> list[tuple[str, dict[tuple[int, str], int]]]:
-    """The impacts of the optional terms, per document."""
-    found = []
-    for term in terms:
-        rows = connection.execute(
-            select(_postings.c.article_id, _postings.c.locale, _postings.c.impact).where(
-                _postings.c.term == term
-            )
-        )
-        found.append((term, {(article_id, loc): weight for article_id, loc, weight in rows}))
-    return found
 
 
 @functools.cache
@@ -314,7 +145,7 @@ def _hit_rows() -> Any:
 def _hits(
     connection: Connection,
     ids: Sequence[int],
-    matches: Mapping[int, Match],
+    matches: Mapping[int, Ranked],
     parsed: ParsedQuery,
     locale: str | None,
 ) -> list[ArticleListHit]:

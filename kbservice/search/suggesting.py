@@ -4,9 +4,8 @@ Every complete word or Japanese run must be in the title (a run as written); the
 being typed is a prefix. Digits (`8853`, `KB8853`) suggest articles by KB number.
 
 The cost does not grow with the number of words: repeated words count once, the query is
-cut where it crosses MAX_QUERY_TERMS distinct terms (as the search cuts it), and all the
-complete words are matched by one query over the titles with the rarest of them (after
-one that counts them, and stops when a word is in no title).
+cut where it crosses MAX_QUERY_TERMS distinct terms (as the search cuts it), and the
+words are matched by one query on the title field of the full-text index.
 """
 
 from __future__ import annotations
@@ -15,19 +14,17 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from ..fulltext.models import SearchPosting
+from ..fulltext.documents import TITLE_LABEL, quote
 from ..fulltext.tokenizer import Run, Token, normalize, positioned_runs, runs
 from ..storage.models import Article, Revision, RevisionText
+from .matching import fts5_match, tsquery
 from .parser import MAX_QUERY_TERMS, Phrase, run_phrase
 
-# The word being typed matches at most this many index terms.
-MAX_PREFIX_TERMS = 32
 MIN_PREFIX = 2
 _KB_PREFIX = re.compile(r"(?:kb)?\s*0*(\d{2,10})")
-_postings = SearchPosting.__table__
 
 
 @dataclass(frozen=True)
@@ -56,11 +53,9 @@ def suggest(
         return by_number
     typing = not found[-1][0].cjk and not normalized[-1].isspace()
     complete, prefix = _units(found, typing)
-    documents = _prefixed(session, prefix) if prefix is not None else None
-    if complete and documents != set():
-        documents = _with_titles(session, complete, documents)
+    documents = _titles_with(session, complete, prefix) if complete or prefix else set()
     matched: dict[int, set[str]] = {}
-    for article_id, document_locale in documents or ():
+    for article_id, document_locale in documents:
         matched.setdefault(article_id, set()).add(document_locale)
     texts = sorted(_texts(session, matched, locale), key=lambda s: (len(s.title), len(s.kb), s.kb))
     numbered = {suggestion.kb for suggestion in by_number}
@@ -80,30 +75,15 @@ def _by_number(session: Session, digits: str, locale: str | None, limit: int) ->
     return sorted(texts, key=lambda s: (len(s.kb), s.kb))
 
 
-def _prefixed(session: Session, prefix: str) -> set[tuple[int, str]]:
-    """Documents with a title word that starts like `prefix`."""
+def _prefix_units(prefix: str) -> list[str] | None:
+    """The title terms that the word being typed may stand for; None if it is too short.
+
+    Terms that start with the prefix, and shorter terms that it starts with: the index
+    holds the stem `map` for `mappings`, typed so far as `mappi`.
+    """
     if len(prefix) < MIN_PREFIX:
-        return set()
-    connection = session.connection()
-    # Terms that start with the prefix, and shorter terms that it starts with: the index
-    # holds the stem `map` for `mappings`, typed so far as `mappi`.
-    after = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    terms = list(
-        connection.scalars(
-            select(_postings.c.term)
-            .where(_postings.c.term >= prefix, _postings.c.term < after)
-            .group_by(_postings.c.term)
-            .order_by(_postings.c.term)
-            .limit(MAX_PREFIX_TERMS)
-        )
-    )
-    terms += [prefix[:length] for length in range(3, len(prefix))]
-    rows = connection.execute(
-        select(_postings.c.article_id, _postings.c.locale).where(
-            _postings.c.term.in_(terms), _postings.c.title_positions != ""
-        )
-    )
-    return {(article_id, document_locale) for article_id, document_locale in rows}
+        return None
+    return [prefix[:length] for length in range(3, len(prefix))]
 
 
 def _units(found: list[tuple[Run, list[Token]]], typing: bool) -> tuple[list[Phrase], str | None]:
@@ -126,63 +106,37 @@ def _units(found: list[tuple[Run, list[Token]]], typing: bool) -> tuple[list[Phr
     return list(phrases), None
 
 
-def _with_titles(
-    session: Session, phrases: list[Phrase], documents: set[tuple[int, str]] | None
+def _titles_with(
+    session: Session, phrases: list[Phrase], prefix: str | None
 ) -> set[tuple[int, str]]:
-    """The documents (of `documents`, if given) whose title holds every phrase."""
-    terms = list(dict.fromkeys(term for phrase in phrases for _, term in phrase.terms))
+    """The documents whose title holds every phrase and, if given, a word starting with `prefix`."""
     connection = session.connection()
-    in_titles = _postings.c.title_positions != ""
-    frequencies = dict(
-        connection.execute(
-            select(_postings.c.term, func.count())
-            .where(_postings.c.term.in_(terms), in_titles)
-            .group_by(_postings.c.term)
-        ).all()
-    )
-    if len(frequencies) < len(terms):
+    shorter = _prefix_units(prefix) if prefix is not None else []
+    if shorter is None:
         return set()
-    # The titles with the rarest term bound what is read. No self-join of one table per
-    # term (as the search does): SQLite takes seconds to plan one of 32 tables.
-    rarest = min(terms, key=lambda term: (frequencies[term], term))
-    rows = connection.execute(
-        select(
-            _postings.c.article_id,
-            _postings.c.locale,
-            _postings.c.term,
-            _postings.c.title_positions,
-        ).where(
-            _postings.c.term.in_(terms),
-            in_titles,
-            _postings.c.article_id.in_(
-                select(_postings.c.article_id).where(_postings.c.term == rarest, in_titles)
-            ),
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        parts = [fts5_match(phrases)] if phrases else []
+        if prefix is not None:
+            alternatives = [f'"{prefix}" *', *(f'"{term}"' for term in shorter)]
+            parts.append("(" + " OR ".join(alternatives) + ")")
+        query = text(
+            "SELECT d.article_id, d.locale FROM search_fts "
+            "JOIN search_documents d ON d.id = search_fts.rowid "
+            "WHERE search_fts MATCH :match"
         )
-    )
-    titles: dict[tuple[int, str], dict[str, str]] = {}
-    for article_id, document_locale, term, positions in rows:
-        titles.setdefault((article_id, document_locale), {})[term] = positions
-    return {
-        document
-        for document, positions in titles.items()
-        if len(positions) == len(terms)
-        and (documents is None or document in documents)
-        and all(_in_title(phrase, positions) for phrase in phrases)
-    }
-
-
-def _in_title(phrase: Phrase, positions: Mapping[str, str]) -> bool:
-    """Whether a title (each term's space-separated positions in it) holds the phrase."""
-    (origin, first), *rest = phrase.terms
-    starts = [int(position) - origin for position in positions[first].split()]
-    # Term by term, and stopping at the first miss: a pasted run of hundreds of bigrams
-    # costs no more than its first few for a title that lacks it.
-    for offset, term in rest:
-        padded = f" {positions[term]} "
-        starts = [start for start in starts if f" {start + offset} " in padded]
-        if not starts:
-            return False
-    return True
+        match = "{title} : (" + " AND ".join(parts) + ")"
+    else:
+        parts = [tsquery(phrases, label=TITLE_LABEL)] if phrases else []
+        if prefix is not None:
+            alternatives = [f"{quote(prefix)}:*{TITLE_LABEL}"]
+            alternatives += [f"{quote(term)}:{TITLE_LABEL}" for term in shorter]
+            parts.append("(" + " | ".join(alternatives) + ")")
+        query = text(
+            "SELECT article_id, locale FROM search_documents WHERE terms @@ CAST(:match AS tsquery)"
+        )
+        match = " & ".join(parts)
+    return {(article_id, loc) for article_id, loc in connection.execute(query, {"match": match})}
 
 
 def _texts(

@@ -30,6 +30,7 @@ from ..articles.reading import NewArticle, normalize_kb
 from ..catalog.products import Catalog, Product, load_catalog_file
 from ..config import PACKAGED_SEEDS
 from ..fulltext import index_articles
+from ..fulltext.engines import bulk_build
 from ..rules import validate_rules
 from ..storage.models import Article, ArticleApplicability, Revision, RevisionText
 
@@ -610,13 +611,14 @@ def load_corpus(
     """
     ids: list[int] = []
     batch: list[NewArticle] = []
-    for new in generate_articles(count, seed, rules_factory=rules_factory, catalog=catalog):
-        batch.append(new)
-        if len(batch) == batch_size:
+    with bulk_build(session):
+        for new in generate_articles(count, seed, rules_factory=rules_factory, catalog=catalog):
+            batch.append(new)
+            if len(batch) == batch_size:
+                ids += _insert(session, batch, progress)
+                batch = []
+        if batch:
             ids += _insert(session, batch, progress)
-            batch = []
-    if batch:
-        ids += _insert(session, batch, progress)
     return ids
 
 

@@ -38,7 +38,8 @@ from sqlalchemy.orm import Session
 
 from ..contract.jsonin import UnsafeJSON, load_json
 from ..fulltext import IndexReport, rebuild_index
-from ..fulltext.models import SearchDocument, SearchPosting
+from ..fulltext.engines import is_fts_table
+from ..fulltext.models import SearchDocument
 from ..storage.db import Base, UTCDateTime, serialize_revision_writes
 from ..storage.migrate import MIGRATIONS_DIR
 from ..storage.models import WebSession
@@ -49,7 +50,7 @@ VERSION = 1
 # Rows per executemany on import and per fetch on export: memory stays flat.
 BATCH_SIZE = 1000
 # Derived from the articles; rebuilt after an import instead of being copied.
-DERIVED_TABLES = frozenset({SearchDocument.__tablename__, SearchPosting.__tablename__})
+DERIVED_TABLES = frozenset({SearchDocument.__tablename__})
 # Signed-in browsers belong to the server that signed them in: a restored copy
 # elsewhere must not accept their cookies.
 LEFT_OUT_TABLES = DERIVED_TABLES | {WebSession.__tablename__}
@@ -118,7 +119,11 @@ class Exporter:
         schema = _require_head_schema(session)
         self._tables = export_tables()
         known = {table.name for table in Base.metadata.sorted_tables} | {"alembic_version"}
-        unknown = sorted(set(inspect(connection).get_table_names()) - known)
+        unknown = sorted(
+            name
+            for name in set(inspect(connection).get_table_names()) - known
+            if not is_fts_table(name)
+        )
         if unknown:
             # Better no backup than one that silently leaves data behind.
             raise BackupError(
@@ -264,7 +269,12 @@ class Importer:
 def ensure_empty(session: Session) -> None:
     """Raise unless the database is at this kbservice's schema and holds no rows at all."""
     _require_head_schema(session)
-    names = sorted(set(inspect(session.connection()).get_table_names()) - {"alembic_version"})
+    # FTS5's shadow tables hold its settings even when empty; search_documents tells.
+    names = sorted(
+        name
+        for name in set(inspect(session.connection()).get_table_names()) - {"alembic_version"}
+        if not is_fts_table(name)
+    )
     filled = [
         name for name in names if session.scalar(select(func.count()).select_from(sql.table(name)))
     ]

@@ -8,11 +8,21 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from kbservice.fulltext.ranking import impact
+from kbservice.fulltext.documents import (
+    DROPPED,
+    FILLER,
+    MAX_POSITIONS_PER_TERM,
+    SECTION,
+    _index_form_cut,
+    document_terms,
+    fts5_phrase,
+    index_form,
+)
 from kbservice.fulltext.tokenizer import (
     RUN_GAP,
     normalize,
     normalize_with_offsets,
+    segment_terms,
     stem,
     tokenize,
     tokenize_segments,
@@ -205,11 +215,47 @@ def test_a_cjk_query_matches_exactly_where_it_is_a_substring(document, query):
     assert _phrase_occurs(phrase, _positions(document)) == any(query in run for run in runs)
 
 
-def test_impact_prefers_titles_short_fields_and_more_occurrences():
-    assert impact(1, 0, 10, 400) > impact(0, 1, 10, 400)
-    assert impact(0, 1, 10, 100) > impact(0, 1, 10, 800)
-    assert impact(0, 3, 10, 400) > impact(0, 1, 10, 400)
-    assert impact(0, 0, 10, 400) == 0
+def test_both_engines_index_the_same_tokens_at_the_same_distances():
+    form = index_form(
+        document_terms(["IPSec 推奨"]), document_terms(["静的マッピング", "map"]), tsvector=True
+    )
+    assert form.tokens == 2 + 6 + 1
+    assert form.fts_title == f"ipsec {FILLER} 推奨"
+    assert form.fts_body == f"静的 的マ マッ ッピ ピン ング {SECTION} map"
+    # 1-based, the title weighted A, the body after the title and a section gap.
+    assert form.tsvector is not None
+    assert form.tsvector.startswith("'ipsec':1A '推奨':4A '静的':21 ")
+    # The parser checks every other bigram; FTS5 gets the whole run back.
+    (phrase,) = parse_query("静的マッピング").required
+    assert fts5_phrase(phrase.terms) == '"静的 的マ マッ ッピ ピン ング"'
+    (phrase,) = parse_query('"IPSec 推奨"').required
+    assert fts5_phrase(phrase.terms) == f'"ipsec {FILLER} 推奨"'
+
+
+def test_tokens_a_tsvector_cannot_hold_are_left_out_on_both_engines():
+    body = document_terms(["word " * (MAX_POSITIONS_PER_TERM + 2) + "end"])
+    form = index_form(document_terms([]), body, tsvector=False)
+    assert form.tokens == MAX_POSITIONS_PER_TERM + 1 and form.tsvector is None
+    assert form.fts_body.split()[-3:] == [DROPPED, DROPPED, "end"]
+    form = index_form(document_terms([]), document_terms(["x " * 20000]), tsvector=True)
+    assert form.tokens == MAX_POSITIONS_PER_TERM
+    assert len(form.fts_body.split()) < 16383
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet="abc静的マッピングIPｓｅｃ 、\n\u3000\tkb0123ー", max_size=40), max_size=4
+    )
+)
+def test_segment_terms_is_tokenize_segments_made_faster(segments):
+    tokens = tokenize_segments(segments)
+    terms, positions, _ = segment_terms(segments)
+    assert (terms, positions) == ([t.term for t in tokens], [t.position for t in tokens])
+    # The fast path (gap marks from the tokenizer) equals the token-by-token one.
+    title = document_terms(segments[:1])
+    body = document_terms(segments[1:])
+    assert index_form(title, body, tsvector=True) == _index_form_cut(title, body, tsvector=True)
 
 
 def test_snippets_mark_matches_and_escape_everything_else():
