@@ -40,6 +40,25 @@ def _include_name(name, type_, parent_names) -> bool:  # type: ignore[no-untyped
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
+    if connection.dialect.name != "sqlite":
+        _migrate(connection)
+        return
+    # Batch mode rebuilds an SQLite table by copying it and dropping the old one; with
+    # foreign keys on, that drop would cascade into the rows referring to it (dropping a
+    # column of `revisions` would delete every revision's texts). The pragma only takes
+    # effect outside a transaction, so it is set on the fresh connection's DBAPI handle.
+    raw = connection.connection.dbapi_connection
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        _migrate(connection)
+        broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"the migration left rows whose references are broken: {broken[:5]}")
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")
+
+
+def _migrate(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
