@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import Engine
+from sqlalchemy.event import listen, remove
 
 from kbservice.cli import main
 
@@ -160,3 +162,40 @@ def test_webhook_ids_out_of_range_are_404(client, admin):
         assert client.patch(path, json={"enabled": True}, headers=admin).status_code == 404
         assert client.delete(path, headers=admin).status_code == 404
         assert client.get(f"{path}/deliveries", headers=admin).status_code == 404
+
+
+def _register_one_by_one(client, inventory, count):
+    for n in range(count):
+        _ok(client.put(f"/api/v1/systems/host-{n:02d}", json=AFFECTED, headers=inventory), 201)
+
+
+def test_results_of_a_run_of_deliveries_are_committed_together(app, client, admin, inventory):
+    commits = []
+    count = commits.append
+    with receiving() as receiver:
+        _subscribe(client, admin, receiver.url)
+        _register_one_by_one(client, inventory, 60)
+        listen(Engine, "commit", count)
+        try:
+            _worker(app)
+        finally:
+            remove(Engine, "commit", count)
+        accepted = receiver.wait_for(60)
+    assert [r.body["changes"][0]["system"] for r in accepted] == [
+        f"host-{n:02d}" for n in range(60)
+    ]
+    # The claim, one commit per read batch of 50 results, the release: not one per delivery.
+    assert len(commits) <= 6, len(commits)
+
+
+def test_a_failure_mid_run_keeps_the_successes_before_it(app, client, admin, inventory):
+    with receiving() as receiver:
+        receiver.statuses = [204] * 5 + [503]
+        hook = _subscribe(client, admin, receiver.url)
+        _register_one_by_one(client, inventory, 8)
+        _worker(app, WEBHOOK_RETRY_BASE=60)
+        assert len(receiver.received) == 6
+    entries = _log(client, admin, hook)[::-1]  # the log lists the newest first
+    assert [(e["status"], e["attempts"], e["last_status"]) for e in entries] == [
+        ("delivered", 1, 204)
+    ] * 5 + [("pending", 1, 503)] + [("pending", 0, None)] * 2

@@ -4,10 +4,12 @@ Several workers (threads of one process, processes, machines on one PostgreSQL) 
 the work by webhook: a worker claims webhooks with due deliveries (`FOR UPDATE SKIP
 LOCKED` on PostgreSQL, the write lock on SQLite) and leases them for a while, so no two
 workers send one webhook's deliveries at once, and a slow receiver holds up only its own
-webhook. Each result is committed right after its attempt; a worker that dies between
-sending and committing leaves its lease to expire, and the delivery is sent again
-(at least once; a duplicate only after a crash). Deliveries of one webhook leave in the
-order they were written, and a failed one is retried before any later one is sent.
+webhook. Successful results are committed together, at the end of each batch read and
+at least every second, a failure at once (after the successes before it); a worker that
+dies between sending and committing leaves its lease to expire, and the deliveries it
+had not recorded are sent again (at least once; duplicates only after a crash).
+Deliveries of one webhook leave in the order they were written, and a failed one is
+retried before any later one is sent.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -38,6 +41,10 @@ log = logging.getLogger("kbservice.notify")
 _BATCH = 50
 # Bytes of a receiver's answer read (and ignored) so the connection can be reused.
 _ANSWER_BYTES = 64 * 1024
+# Successful results are committed together, at least this often (seconds) and at the
+# end of each batch: one commit per delivery capped throughput at the database's commit
+# rate. The lease (3 × timeout + 5 s) outlasts this plus one attempt.
+_RECORD_EVERY = 1.0
 # Webhooks `run_once` claims at most.
 _CLAIM_ONCE = 10_000
 # Hosts whose idle connections are kept (urllib3 pools).
@@ -235,26 +242,31 @@ class DeliveryWorker:
                         .order_by(Delivery.id)
                         .limit(_BATCH)
                     ).all()
+                done: list[dict[str, Any]] = []
+                recorded = time.monotonic()
                 for delivery_id, name, event, text in batch:
                     sent += 1
-                    if not self._attempt(hook_id, url, secret, delivery_id, name, event, text):
+                    status, error = self._send(url, secret, name, event, text)
+                    if status is None or not 200 <= status < 300:
+                        if self._record_delivered(hook_id, done):
+                            self._record_failure(
+                                hook_id, delivery_id, status, error or f"HTTP {status}"
+                            )
                         return sent
-                if len(batch) < _BATCH:
+                    done.append({"row": delivery_id, "code": status, "at": utcnow()})
+                    if time.monotonic() - recorded >= _RECORD_EVERY:
+                        if not self._record_delivered(hook_id, done):
+                            return sent
+                        done, recorded = [], time.monotonic()
+                if not self._record_delivered(hook_id, done) or len(batch) < _BATCH:
                     return sent
         finally:
             self._release(hook_id)
 
-    def _attempt(
-        self,
-        hook_id: int,
-        url: str,
-        secret: str,
-        delivery_id: int,
-        name: str,
-        event: str,
-        text: str,
-    ) -> bool:
-        """Send one delivery and record how it went; False to stop (failed, or lease lost)."""
+    def _send(
+        self, url: str, secret: str, name: str, event: str, text: str
+    ) -> tuple[int | None, str | None]:
+        """POST one delivery's stored body, signed; the receiver's status or what went wrong."""
         body = text.encode()
         headers = {
             "Content-Type": "application/json",
@@ -263,39 +275,36 @@ class DeliveryWorker:
             "X-KB-Delivery": name,
             "X-KB-Signature": signature(secret, body),
         }
-        status, error = self.sender.post(url, body, headers)
-        ok = status is not None and 200 <= status < 300
-        if not ok and error is None:
-            error = f"HTTP {status}"
-        return self._record(hook_id, delivery_id, ok, status, error)
+        return self.sender.post(url, body, headers)
 
-    def _record(
-        self, hook_id: int, delivery_id: int, ok: bool, status: int | None, error: str | None
-    ) -> bool:
-        with self._writing:
-            return self._record_now(hook_id, delivery_id, ok, status, error)
+    def _record_delivered(self, hook_id: int, done: list[dict[str, Any]]) -> bool:
+        """Mark `done` delivered and renew the lease in one commit; False if the lease is lost."""
+        if not done:
+            return True
+        with self._writing, self.database.write() as session:
+            # Two Core statements compiled once, no rows loaded.
+            connection = session.connection()
+            renewed = connection.execute(
+                _RENEW,
+                {"hook": hook_id, "owner": self.name, "until": utcnow() + self.settings.lease},
+            )
+            if renewed.rowcount != 1:
+                return False  # the lease ran out and another worker took over: it resends
+            connection.execute(_DELIVERED, done)
+        return True
 
-    def _record_now(
-        self, hook_id: int, delivery_id: int, ok: bool, status: int | None, error: str | None
-    ) -> bool:
+    def _record_failure(
+        self, hook_id: int, delivery_id: int, status: int | None, error: str
+    ) -> None:
+        """Count a failed attempt: the delivery and its webhook wait before the next one."""
         now = utcnow()
-        with self.database.write() as session:
-            ours = (Webhook.id == hook_id) & (Webhook.lease_owner == self.name)
-            if ok:
-                # The common case: two Core statements compiled once, no rows loaded.
-                connection = session.connection()
-                renewed = connection.execute(
-                    _RENEW,
-                    {"hook": hook_id, "owner": self.name, "until": now + self.settings.lease},
-                )
-                if renewed.rowcount != 1:
-                    return False  # the lease ran out and another worker took over: it resends
-                connection.execute(_DELIVERED, {"row": delivery_id, "code": status, "at": now})
-                return True
-            hook = session.scalar(select(Webhook).where(ours))
+        with self._writing, self.database.write() as session:
+            hook = session.scalar(
+                select(Webhook).where(Webhook.id == hook_id, Webhook.lease_owner == self.name)
+            )
             delivery = session.get(Delivery, delivery_id)
             if hook is None or delivery is None or delivery.status != "pending":
-                return False
+                return
             delivery.attempts += 1
             delivery.last_status = status
             delivery.last_error = error
@@ -315,7 +324,6 @@ class DeliveryWorker:
         log.info(
             "Delivery %s to webhook %s failed (%s); retried later", delivery_id, hook_id, error
         )
-        return False
 
     def _release(self, hook_id: int) -> None:
         try:

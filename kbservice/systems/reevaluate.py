@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, select
+import orjson
+from sqlalchemy import delete, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from ..errors import NotFound
@@ -116,27 +117,69 @@ def reevaluate(
 
 def store(session: Session, article_id: int, result: Reevaluation) -> None:
     """Write the verdicts that differ and enqueue the changes, in the caller's transaction."""
-    stale = [
+    stale = sorted(
         system_id
         for system_id in result.before.keys() | result.after.keys()
         if result.before.get(system_id) != result.after.get(system_id)
-    ]
-    for part in chunks(sorted(stale)):
+    )
+    rows = [(s, *result.after[s]) for s in stale if s in result.after]
+    if session.get_bind().dialect.name == "postgresql":
+        _replace_postgresql(session, article_id, stale, rows)
+    else:
+        _replace(session, article_id, stale, rows)
+    enqueue(session, result.changes)
+
+
+def _replace(
+    session: Session, article_id: int, stale: list[str], rows: list[tuple[str, str, list[str]]]
+) -> None:
+    for part in chunks(stale):
         session.execute(
             delete(SystemVerdict).where(
                 SystemVerdict.article_id == article_id, SystemVerdict.system_id.in_(part)
             )
         )
-    rows = [
-        {"system_id": s, "article_id": article_id, "verdict": v, "missing_facts": m}
-        for s in stale
-        if s in result.after
-        for v, m in [result.after[s]]
-    ]
     if rows:
         # Core, not the ORM's bulk insert: tens of thousands of rows, no objects needed.
-        session.connection().execute(insert(SystemVerdict.__table__), rows)
-    enqueue(session, result.changes)
+        session.connection().execute(
+            insert(SystemVerdict.__table__),
+            [
+                {"system_id": s, "article_id": article_id, "verdict": v, "missing_facts": m}
+                for s, v, m in rows
+            ],
+        )
+
+
+# Two statements whatever the number of rows: the ids, verdicts and missing facts travel
+# as three arrays (a statement per 500 ids and a multi-row INSERT per 1,000 rows took
+# most of a 100,000-system publish on PostgreSQL).
+_DELETE_PG = text(
+    "DELETE FROM system_verdicts WHERE article_id = :article AND system_id = ANY(:ids)"
+)
+_INSERT_PG = text(
+    "INSERT INTO system_verdicts (system_id, article_id, verdict, missing_facts) "
+    "SELECT s, :article, v, CAST(m AS json) "
+    "FROM unnest(CAST(:ids AS text[]), CAST(:verdicts AS text[]), CAST(:missing AS text[])) "
+    "AS t(s, v, m)"
+)
+
+
+def _replace_postgresql(
+    session: Session, article_id: int, stale: list[str], rows: list[tuple[str, str, list[str]]]
+) -> None:
+    connection = session.connection()
+    if stale:
+        connection.execute(_DELETE_PG, {"article": article_id, "ids": stale})
+    if rows:
+        connection.execute(
+            _INSERT_PG,
+            {
+                "article": article_id,
+                "ids": [s for s, _, _ in rows],
+                "verdicts": [v for _, v, _ in rows],
+                "missing": [orjson.dumps(m).decode() for _, _, m in rows],
+            },
+        )
 
 
 def on_published(

@@ -194,12 +194,21 @@ def article_systems(
     """One page of (system id, missing facts) with `verdict` on the article, and the total."""
     condition = (SystemVerdict.article_id == article_id) & (SystemVerdict.verdict == verdict)
     total = session.scalar(select(func.count()).select_from(SystemVerdict).where(condition)) or 0
-    rows = session.execute(
-        select(SystemVerdict.system_id, SystemVerdict.missing_facts)
+    # The skipped rows are read from the (article_id, verdict, system_id) index alone;
+    # only the page's own rows are fetched for their missing facts.
+    page_ids = (
+        select(SystemVerdict.system_id)
         .where(condition)
         .order_by(SystemVerdict.system_id)
         .limit(per_page)
         .offset((page - 1) * per_page)
+        .subquery()
+    )
+    rows = session.execute(
+        select(SystemVerdict.system_id, SystemVerdict.missing_facts)
+        .join(page_ids, page_ids.c.system_id == SystemVerdict.system_id)
+        .where(SystemVerdict.article_id == article_id)
+        .order_by(SystemVerdict.system_id)
     ).all()
     return [(system_id, list(missing)) for system_id, missing in rows], total
 
