@@ -77,34 +77,39 @@ def rank_page(
     `ORDER BY key LIMIT m` are the first n of the ranking: the database keeps a top-m heap
     instead of grouping every document.
     """
-    hits, parameters = _hits(connection.dialect.name == "sqlite", required, bonus)
-    boosted = (
-        hits.selected_columns.score * case((_documents.c.locale == locale, LOCALE_BOOST), else_=1.0)
-    ).label("boosted")
+    sqlite = connection.dialect.name == "sqlite"
+    columns, score, parameters = _hits(sqlite, required, bonus)
+    # Only the boosted score is selected: PostgreSQL computes a second copy for every
+    # match, reading its tsvector again (FTS5 computes bm25() once either way).
+    boosted = (score * case((_documents.c.locale == locale, LOCALE_BOOST), else_=1.0)).label(
+        "boosted"
+    )
     conditions = []
     if named:
         conditions.append(_documents.c.article_id.not_in(named))
     if allowed is not None:
         conditions.append(_documents.c.article_id.in_(allowed))
-    matched = hits.add_columns(boosted).where(*conditions)
+    matched = columns.add_columns(boosted).where(*conditions)
     start, end = window
     leading: list[int] = []
-    complete = False
+    total: int | None = None
     if end > start:
-        ordered = matched.order_by(
-            boosted.desc(), func.length(_documents.c.kb), _documents.c.kb, _documents.c.locale
-        )
+        # Only a phrase makes PostgreSQL read each candidate's tsvector to count it.
+        one_pass = not sqlite and any(len(phrase.terms) > 1 for phrase in required)
+        ordered = _ordered(matched, one_pass)
         limit = DOCUMENTS_PER_ARTICLE * end
         while True:
             rows = connection.execute(ordered.limit(limit), parameters).all()
             leading = list(dict.fromkeys(row.article_id for row in rows))
             complete = len(rows) < limit
+            if complete:
+                total = len(leading)
+            elif one_pass:
+                total = int(rows[0].total)
             if complete or len(leading) >= end:
                 break
             limit *= 4
-    if complete:
-        total = len(leading)
-    else:
+    if total is None:
         counted = select(func.count()).select_from(
             matched.with_only_columns(_documents.c.article_id).distinct().subquery()
         )
@@ -118,6 +123,24 @@ def rank_page(
     return [_best(article_id, scores[article_id], locale) for article_id in page], total
 
 
+def _ordered(matched: Any, with_total: bool) -> Any:
+    """The matching documents by the ranking key, with the total beside each row if asked.
+
+    PostgreSQL checks a phrase against every candidate's tsvector (GIN holds no positions),
+    in each statement that matches: with the total beside the page, the candidates are
+    read once, kept in a materialized CTE and counted there. For single words (GIN alone
+    counts them) and on SQLite, keeping every match costs more than a second statement.
+    """
+    if not with_total:
+        kb, locale, boosted = _documents.c.kb, _documents.c.locale, matched.selected_columns.boosted
+        return matched.order_by(boosted.desc(), func.length(kb), kb, locale)
+    hits = matched.cte("hits").prefix_with("MATERIALIZED")
+    total = select(func.count(hits.c.article_id.distinct())).scalar_subquery()
+    return select(hits, total.label("total")).order_by(
+        hits.c.boosted.desc(), func.length(hits.c.kb), hits.c.kb, hits.c.locale
+    )
+
+
 def _best(article_id: int, scores: dict[str, float], locale: str | None) -> Ranked:
     """An article scores as its best document; shown in the preferred locale if it matched."""
     best = max(scores.values())
@@ -128,8 +151,8 @@ def _best(article_id: int, scores: dict[str, float], locale: str | None) -> Rank
 
 def _hits(
     sqlite: bool, required: Sequence[Phrase], bonus: Sequence[Phrase]
-) -> tuple[Any, dict[str, str]]:
-    """The documents holding every required unit: article id, locale, KB number, score."""
+) -> tuple[Any, Any, dict[str, str]]:
+    """The documents holding every required unit (article id, locale, KB number), their score."""
     columns = (_documents.c.article_id, _documents.c.locale, _documents.c.kb)
     if sqlite:
         parameters = {"match": fts5_match(required)}
@@ -148,8 +171,8 @@ def _hits(
             )
             source = source.outerjoin(extra, extra.c.id == _documents.c.id)
             score = score + func.coalesce(extra.c.bonus, 0)
-        query = select(*columns, score.label("score")).select_from(source)
-        return query.where(text("search_fts MATCH :match")), parameters
+        query = select(*columns).select_from(source)
+        return query.where(text("search_fts MATCH :match")), score, parameters
     parameters = {"match": tsquery(required)}
     match = cast(bindparam("match"), TSQUERY)
     weights = literal_column(f"'{POSTGRESQL_WEIGHTS}'::float4[]")
@@ -164,5 +187,5 @@ def _hits(
             ),
             else_=0,
         )
-    query = select(*columns, score.label("score")).where(_documents.c.terms.op("@@")(match))
-    return query, parameters
+    query = select(*columns).where(_documents.c.terms.op("@@")(match))
+    return query, score, parameters
