@@ -301,8 +301,8 @@ def test_pages_fit_a_phone_without_horizontal_scrolling(live, driver, app, clien
 
 def test_build_the_seed_rules_in_the_rule_builder_and_publish(live, driver, app, client):
     """From an empty group to the seed's rules without typing JSON; a failing example blocks."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.keys import Keys
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
     seed = client.get("/api/v1/articles/885348/rules").get_json()
@@ -311,10 +311,17 @@ def test_build_the_seed_rules_in_the_rule_builder_and_publish(live, driver, app,
         return find(driver, f"[id='{name}']")
 
     def reloads(act) -> None:
-        """Do `act` (a click or a choice that submits) and wait for the new page."""
-        old = find(driver, "html")
+        """Do `act` (a click or a choice that submits) and wait for the new page.
+
+        The old page is marked in its window, which a new page does not have. (Waiting
+        for an old element to go stale raced with the navigation: Chromium may answer
+        "node does not belong to the document" instead of "stale element".)
+        """
+        driver.execute_script("window.kbOldPage = true")
         act()
-        WebDriverWait(driver, 10).until(expected_conditions.staleness_of(old))
+        WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(
+            lambda d: d.execute_script("return window.kbOldPage === undefined")
+        )
         wait_for(driver, "form.rule-builder")
 
     def press(action: str) -> None:
