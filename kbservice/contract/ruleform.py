@@ -20,28 +20,12 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
+from ..rules.language import FACT_TESTS, LABEL_LOCALES, PLATFORM_TESTS
+
 ROOT = "n"
 RESOLUTION = "r"
 GROUPS = ("all", "any")
-PLATFORM_TESTS = ("product", "edition", "architecture", "service_pack", "product_version")
-FACT_TESTS = (
-    "equals",
-    "in",
-    "contains",
-    "exists",
-    "lt",
-    "le",
-    "gt",
-    "ge",
-    "version_eq",
-    "version_lt",
-    "version_le",
-    "version_gt",
-    "version_ge",
-    "in_cidr",
-)
 KINDS = (*GROUPS, "not", *PLATFORM_TESTS, "fact", "json")
-LABEL_LOCALES = ("en", "ja")
 SHAPES = ("one", "list", "range")
 TYPES = ("text", "number", "boolean")
 PLATFORM_TYPES = {test: "number" if test == "service_pack" else "text" for test in PLATFORM_TESTS}

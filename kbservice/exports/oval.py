@@ -22,7 +22,7 @@ from lxml import etree
 from ..applicability.index import rules_from_applies_to
 from ..articles.reading import ArticleSnapshot
 from ..catalog.products import Catalog
-from ..rules.language import FACT_TESTS, PLATFORM_TESTS
+from ..rules.language import PLATFORM_TESTS, leaf_test
 from .links import Links
 
 SCHEMA_VERSION = "5.11.2"
@@ -262,12 +262,7 @@ class Builder:
             if kind in node:
                 children = [self._node(child, False) for child in node[kind]]
                 return _criteria(operator, children, comment, negate)
-        if "fact" in node:
-            test = next(key for key in FACT_TESTS if key in node)
-            fact = str(node["fact"])
-        else:
-            test = next(key for key in PLATFORM_TESTS if key in node)
-            fact = test
+        test, fact = leaf_test(node)
         parts = self._leaf(fact, test, node[test])
         if len(parts) == 1 and isinstance(parts[0], str):
             element = etree.Element(f"{{{DEF}}}criterion", test_ref=parts[0])

@@ -34,6 +34,16 @@ FACT_TESTS = (
 )
 LABEL_LOCALES = ("en", "ja")
 KNOWN_KEYS = frozenset((*COMBINATORS, *PLATFORM_TESTS, *FACT_TESTS, "fact", "label", "resolved_by"))
+
+
+def leaf_test(node: Mapping[str, Any]) -> tuple[str, str]:
+    """A valid leaf's test and the fact it reads (a platform test reads the fact it names)."""
+    if "fact" in node:
+        return next(key for key in FACT_TESTS if key in node), str(node["fact"])
+    test = next(key for key in PLATFORM_TESTS if key in node)
+    return test, test
+
+
 OPERATORS = (*COMBINATORS, *PLATFORM_TESTS)
 
 FACT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")

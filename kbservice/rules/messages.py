@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 
-from .language import FACT_TESTS, PLATFORM_TESTS
+from .language import PLATFORM_TESTS, leaf_test
 from .model import NodeInfo, Reason, Truth, Verdict
 
 _SHOWN_ITEMS = 8
@@ -377,12 +377,7 @@ def _describe_node(
         for child in children if isinstance(children, list) else [children]:
             _describe_node(child, depth + 1, language, lines)
         return
-    if "fact" in node:
-        test = next(key for key in FACT_TESTS if key in node)
-        fact = str(node["fact"])
-    else:
-        test = next(key for key in PLATFORM_TESTS if key in node)
-        fact = test
+    test, fact = leaf_test(node)
     info = NodeInfo("", test, fact, node[test], (), False, False)
     text = phrases["leaf"].format(
         subject=language.subjects.get(test) or language.fact_subject.format(fact=fact),

@@ -9,7 +9,7 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import TypeGuard
 
-from .language import FACT_TESTS, PLATFORM_TESTS, join
+from .language import join, leaf_test
 from .model import NodeInfo
 from .predicates import Predicate, fact_test, platform
 
@@ -60,12 +60,7 @@ def build(
     if kind is not None:
         children = _children(doc, kind, path, negated=negated, resolution=resolution)
         return _intern((kind, *place, children), lambda: Node(info(kind), kind, children))
-    if "fact" in doc:
-        test = next(key for key in FACT_TESTS if key in doc)
-        fact = str(doc["fact"])
-    else:
-        test = next(key for key in PLATFORM_TESTS if key in doc)
-        fact = test
+    test, fact = leaf_test(doc)
     key = (test, *place, fact, json.dumps(doc[test]))
     return _intern(key, lambda: _leaf(info, test, fact, doc[test], is_fact="fact" in doc))
 
