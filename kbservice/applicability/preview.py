@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from ..articles.reading import get_article
 from ..catalog.products import Catalog
 from ..errors import ValidationFailed
+from ..notify.outbox import VerdictChange
 from ..rules import compile_rules
 from ..systems.reevaluate import preview_changes
 from .examples import ExampleResult, example_errors, judge_examples
@@ -20,30 +21,17 @@ CHANGES_SHOWN = 20
 
 
 @dataclass(frozen=True)
-class SystemChange:
-    """A registered system whose verdict would change."""
-
-    system: str
-    verdict: str
-    previous_verdict: str | None
-
-
-@dataclass(frozen=True)
 class SystemImpact:
     """How many registered systems would get another verdict, and the first of them."""
 
     changed: int
-    changes: tuple[SystemChange, ...]
+    changes: tuple[VerdictChange, ...]
 
 
 def registered_system_changes(session: Session, kb: str, rules: Mapping[str, Any]) -> SystemImpact:
     """Registered systems whose stored verdict on `kb` the proposed `rules` would change."""
     changes = preview_changes(session, kb, dict(rules))
-    shown = tuple(
-        SystemChange(change.system, change.verdict, change.previous_verdict)
-        for change in changes[:CHANGES_SHOWN]
-    )
-    return SystemImpact(changed=len(changes), changes=shown)
+    return SystemImpact(changed=len(changes), changes=tuple(changes[:CHANGES_SHOWN]))
 
 
 @dataclass(frozen=True)
