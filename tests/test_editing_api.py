@@ -392,6 +392,39 @@ def test_revoked_token_stops_working(client, app):
     _problem(client.get(f"{KB}/drafts", headers=headers), 401)
 
 
+def test_a_tokens_last_use_is_written_once_a_minute_not_on_every_request(client, app):
+    """A client sending many requests a second must not make each authenticated read a write."""
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from kbservice.access.tokens import list_tokens
+    from kbservice.http.context import get_database
+    from kbservice.storage.models import ApiToken
+
+    def last_used():
+        with app.app_context(), get_database(app).session() as session:
+            return next(t.last_used_at for t in list_tokens(session) if t.name == "busy-bot")
+
+    token = make_token(app, "editor", "busy-bot")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert last_used() is None
+    assert client.get(f"{KB}/drafts", headers=headers).status_code == 200
+    first = last_used()
+    assert first is not None
+    for _ in range(3):
+        assert client.get(f"{KB}/drafts", headers=headers).status_code == 200
+    assert last_used() == first
+    # A minute later, the next request records its use again.
+    with app.app_context(), get_database(app).write() as session:
+        earlier = first - dt.timedelta(minutes=1, seconds=1)
+        session.execute(
+            update(ApiToken).where(ApiToken.name == "busy-bot").values(last_used_at=earlier)
+        )
+    assert client.get(f"{KB}/drafts", headers=headers).status_code == 200
+    assert last_used() > first
+
+
 def test_search_index_follows_every_published_revision(client, editor):
     def kbs(query):
         return [

@@ -18,6 +18,8 @@ from ..storage.db import utcnow
 from ..storage.models import ApiToken, WebSession
 
 TOKEN_PREFIX = "kb"
+# A token's last use is recorded to this precision (see use_is_unrecorded).
+USE_RECORD_INTERVAL = dt.timedelta(minutes=1)
 _LOOKUP = re.compile("[0-9a-f]+")
 
 
@@ -64,6 +66,7 @@ class Principal:
     token_id: int
     name: str
     role: Role
+    last_used_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,19 @@ def authenticate(session: Session, token: str) -> Principal | None:
     expected = row.secret_hash if row is not None else _hash("")
     if not hmac.compare_digest(expected, _hash(secret)) or row is None or row.revoked_at:
         return None
-    return Principal(token_id=row.id, name=row.name, role=Role.parse(row.role))
+    return Principal(
+        token_id=row.id, name=row.name, role=Role.parse(row.role), last_used_at=row.last_used_at
+    )
+
+
+def use_is_unrecorded(principal: Principal) -> bool:
+    """True when the token's last recorded use is older than `USE_RECORD_INTERVAL` (or none).
+
+    A token is typically used by a client sending many requests a second; writing its
+    last use on each would make every authenticated read a write.
+    """
+    last = principal.last_used_at
+    return last is None or utcnow() - last >= USE_RECORD_INTERVAL
 
 
 def record_use(session: Session, token_id: int) -> None:

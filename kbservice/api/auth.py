@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import g, request
 
-from ..access.tokens import Principal, Role, authenticate, record_use
+from ..access.tokens import Principal, Role, authenticate, record_use, use_is_unrecorded
 from ..articles import reading
 from ..articles.audit import Actor
 from ..errors import KBServiceError, PreconditionFailed, PreconditionRequired
@@ -41,8 +41,9 @@ def current_principal() -> Principal | None:
             principal = authenticate(get_primary_session(), token.strip())
             if principal is None:
                 raise Unauthorized("The bearer token is unknown or revoked.")
-            with get_database().write() as session:
-                record_use(session, principal.token_id)
+            if use_is_unrecorded(principal):
+                with get_database().write() as session:
+                    record_use(session, principal.token_id)
         g.principal = principal
     return g.principal
 
