@@ -12,11 +12,14 @@ through `kbservice serve` (2 workers × 4 threads, delivery in serve off):
 * publish:  PUT KB885348's rules so that the verdict of most systems changes; verdicts
   are re-evaluated and deliveries enqueued in the publishing transaction, so the 200
   is the moment both are done (the figure is the PUT's latency);
-* list:     GET /api/v1/articles/885348/systems?page=N&per_page=100, random pages (on
-  PostgreSQL again after a VACUUM, as autovacuum leaves it a minute or two later);
+* list:     GET /api/v1/articles/885348/systems?page=N&per_page=100, random pages, right
+  after the publish (on PostgreSQL again after a VACUUM, as autovacuum leaves it a
+  minute or two later), with the CPU time per request of the server's processes and, on
+  PostgreSQL, of the cluster's (autovacuum included);
 * deliver:  1,000 single-system PUTs (each a small delivery) to 4 webhooks, then one
   `kbservice worker` (KB_WEBHOOK_CONCURRENCY=4) sends everything pending to a local
-  receiver; deliveries/s and the most sockets the worker held open.
+  receiver; deliveries/s and the most sockets the worker held open (--no-deliver: stop
+  before this step).
 
 Targets: register >= 2,000 systems/s; publish <= 5 s; list p95 <= 50 ms; deliver >= 200/s.
 """
@@ -88,12 +91,41 @@ def socket_count(pid: int) -> int:
     return count
 
 
+def process_cpu(pid: int, children: bool = False) -> float:
+    """User + system CPU seconds of a process (with its reaped children's if `children`)."""
+    with contextlib.suppress(FileNotFoundError):
+        # Fields after the command name (which may hold spaces): utime is the 12th.
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        used = int(fields[11]) + int(fields[12])
+        if children:
+            used += int(fields[13]) + int(fields[14])
+        return used / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
+def database_cpu(folder: Path | None) -> float:
+    """CPU seconds of a PostgreSQL cluster: its postmaster, live backends and reaped ones."""
+    if folder is None:
+        return 0.0
+    postmaster = int((folder / "data" / "postmaster.pid").read_text().split()[0])
+    backends = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+    return process_cpu(postmaster, children=True) + sum(process_cpu(int(p)) for p in backends)
+
+
 def list_pages(
-    engine: str, port: int, token: str, rng: random.Random, total: int, note: str
+    engine: str,
+    port: int,
+    token: str,
+    rng: random.Random,
+    total: int,
+    note: str,
+    server: Server,
+    cluster: Path | None,
 ) -> None:
-    """Time 300 requests for random pages of the article's systems list."""
+    """Time 300 requests for random pages of the article's systems list, and their CPU."""
     pages = max(1, total // 100)
     timings = []
+    cpu = (server.cpu_seconds(), database_cpu(cluster))
     for _ in range(300):
         page = rng.randint(1, pages)
         started = time.perf_counter()
@@ -102,17 +134,23 @@ def list_pages(
         )
         timings.append(time.perf_counter() - started)
         assert status == 200
+    served = (server.cpu_seconds() - cpu[0]) / len(timings) * 1000
+    database = (database_cpu(cluster) - cpu[1]) / len(timings) * 1000
     timings.sort()
     p95 = timings[int(len(timings) * 0.95)]
     row(
         engine,
         f"GET …/systems (per_page=100, random pages of {pages:,}{note})",
         f"p50 {statistics.median(timings) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms",
-        "",
+        f"CPU a request: kbservice {served:.1f} ms"
+        + (f", PostgreSQL {database:.1f} ms" if cluster else "")
+        + f"; load average {os.getloadavg()[0]:.1f}",
     )
 
 
-def run(engine: str, url: str, systems: int, folder: Path) -> None:
+def run(
+    engine: str, url: str, systems: int, folder: Path, cluster: Path | None, deliver: bool
+) -> None:
     port = free_port()
     command = [str(KBSERVICE), "serve", f"--port={port}", "--workers=2", "--threads=4"]
     env = kb_env(url, KB_DELIVER_IN_SERVE="false", KB_REQUEST_TIMEOUT="300")
@@ -184,7 +222,7 @@ def run(engine: str, url: str, systems: int, folder: Path) -> None:
                 "",
             )
 
-            list_pages(engine, port, inventory, rng, after, "")
+            list_pages(engine, port, inventory, rng, after, "", server, cluster)
             if engine == "postgresql":
                 # What autovacuum does within a minute or two of a large publish: sets the
                 # visibility map, so counting and skipping use the index alone.
@@ -192,22 +230,26 @@ def run(engine: str, url: str, systems: int, folder: Path) -> None:
                 with vacuum.connect() as connection:
                     connection.execute(text("VACUUM ANALYZE system_verdicts"))
                 vacuum.dispose()
-                list_pages(engine, port, inventory, rng, after, ", after VACUUM")
+                list_pages(engine, port, inventory, rng, after, ", after VACUUM", server, cluster)
 
             timings = []
+            cpu = server.cpu_seconds()
             for _ in range(300):
                 started = time.perf_counter()
                 assert call(port, "GET", "/api/v1/webhooks", admin)[0] == 200
                 timings.append(time.perf_counter() - started)
+            served = (server.cpu_seconds() - cpu) / len(timings) * 1000
             timings.sort()
             p95 = timings[int(len(timings) * 0.95)]
             row(
                 engine,
                 "baseline on the same machine: GET /api/v1/webhooks (token, 4 rows)",
                 f"p50 {statistics.median(timings) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms",
-                f"load average {os.getloadavg()[0]:.1f}",
+                f"CPU a request: kbservice {served:.1f} ms; load average {os.getloadavg()[0]:.1f}",
             )
 
+            if not deliver:
+                return
             for n in range(1000):
                 facts = system(rng, n)
                 facts.pop("id")
@@ -244,6 +286,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--engine", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--systems", type=int, default=100_000)
+    parser.add_argument(
+        "--no-deliver", action="store_true", help="stop after the list and baseline rows"
+    )
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
@@ -252,13 +297,27 @@ def main() -> None:
     for engine in engines:
         with tempfile.TemporaryDirectory(prefix="kbbench-systems-", dir=OUT) as folder:
             if engine == "sqlite":
-                run(engine, f"sqlite:///{folder}/kb.sqlite3", args.systems, Path(folder))
+                run(
+                    engine,
+                    f"sqlite:///{folder}/kb.sqlite3",
+                    args.systems,
+                    Path(folder),
+                    None,
+                    not args.no_deliver,
+                )
                 continue
             from tests.pg import start_cluster
 
             cluster = start_cluster()
             try:
-                run(engine, cluster.url("postgres"), args.systems, Path(folder))
+                run(
+                    engine,
+                    cluster.url("postgres"),
+                    args.systems,
+                    Path(folder),
+                    cluster.folder,
+                    not args.no_deliver,
+                )
             finally:
                 cluster.stop()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..storage.db import Base, UTCDateTime, utcnow
@@ -44,3 +44,20 @@ class SystemVerdict(Base):
     )
     verdict: Mapped[str] = mapped_column(String(16))
     missing_facts: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class ArticleVerdictCount(Base):
+    """How many systems have `verdict` on an article: `system_verdicts` rows, counted as written.
+
+    Every writer of `system_verdicts` adds its deltas in its own transaction
+    (`systems.counts`), so listing an article's systems needs no count over 50,000 rows.
+    """
+
+    __tablename__ = "article_verdict_counts"
+
+    # An article's counts go with it, as its verdicts do.
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    verdict: Mapped[str] = mapped_column(String(16), primary_key=True)
+    systems: Mapped[int] = mapped_column(Integer)

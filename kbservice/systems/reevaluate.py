@@ -8,6 +8,7 @@ registered systems of those products, or without a product, are evaluated again.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from ..notify.outbox import VerdictChange, enqueue
 from ..rules import PREFILTERED_FACTS, CompiledRule, compile_rules
 from ..rules.applies_to import rules_from_applies_to
 from ..storage.models import Article, Revision
+from . import counts
 from .models import RegisteredSystem, SystemVerdict
 from .registry import NOT_APPLICABLE, chunks
 
@@ -124,20 +126,30 @@ def store(session: Session, article_id: int, result: Reevaluation) -> None:
     )
     rows = [(s, *result.after[s]) for s in stale if s in result.after]
     if session.get_bind().dialect.name == "postgresql":
-        _replace_postgresql(session, article_id, stale, rows)
+        removed = _replace_postgresql(session, article_id, stale, rows)
     else:
-        _replace(session, article_id, stale, rows)
+        removed = _replace(session, article_id, stale, rows)
     enqueue(session, result.changes)
+    added = Counter(verdict for _, verdict, _ in rows)
+    added.subtract(removed)
+    counts.add(session, {(article_id, verdict): n for verdict, n in added.items()})
 
 
 def _replace(
     session: Session, article_id: int, stale: list[str], rows: list[tuple[str, str, list[str]]]
-) -> None:
+) -> Counter[str]:
+    """Delete the stale rows, insert `rows`; the verdicts of the rows deleted, counted."""
+    table = SystemVerdict.__table__
+    removed: Counter[str] = Counter()
     for part in chunks(stale):
-        session.execute(
-            delete(SystemVerdict).where(
-                SystemVerdict.article_id == article_id, SystemVerdict.system_id.in_(part)
+        removed.update(
+            session.connection()
+            .execute(
+                delete(table)
+                .where(table.c.article_id == article_id, table.c.system_id.in_(part))
+                .returning(table.c.verdict)
             )
+            .scalars()
         )
     if rows:
         # Core, not the ORM's bulk insert: tens of thousands of rows, no objects needed.
@@ -148,13 +160,17 @@ def _replace(
                 for s, v, m in rows
             ],
         )
+    return removed
 
 
 # Two statements whatever the number of rows: the ids, verdicts and missing facts travel
 # as three arrays (a statement per 500 ids and a multi-row INSERT per 1,000 rows took
 # most of a 100,000-system publish on PostgreSQL).
+# The deleted rows are counted by verdict in the same statement (for `counts`).
 _DELETE_PG = text(
-    "DELETE FROM system_verdicts WHERE article_id = :article AND system_id = ANY(:ids)"
+    "WITH gone AS (DELETE FROM system_verdicts WHERE article_id = :article "
+    "AND system_id = ANY(:ids) RETURNING verdict) "
+    "SELECT verdict, count(*) FROM gone GROUP BY verdict"
 )
 _INSERT_PG = text(
     "INSERT INTO system_verdicts (system_id, article_id, verdict, missing_facts) "
@@ -166,10 +182,13 @@ _INSERT_PG = text(
 
 def _replace_postgresql(
     session: Session, article_id: int, stale: list[str], rows: list[tuple[str, str, list[str]]]
-) -> None:
+) -> Counter[str]:
+    """`_replace` in two statements."""
     connection = session.connection()
+    removed: Counter[str] = Counter()
     if stale:
-        connection.execute(_DELETE_PG, {"article": article_id, "ids": stale})
+        gone = connection.execute(_DELETE_PG, {"article": article_id, "ids": stale})
+        removed.update({verdict: n for verdict, n in gone})
     if rows:
         connection.execute(
             _INSERT_PG,
@@ -180,6 +199,7 @@ def _replace_postgresql(
                 "missing": [orjson.dumps(m).decode() for _, _, m in rows],
             },
         )
+    return removed
 
 
 def on_published(

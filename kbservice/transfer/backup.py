@@ -43,14 +43,18 @@ from ..fulltext.models import SearchDocument
 from ..storage.db import Base, UTCDateTime, serialize_revision_writes
 from ..storage.migrate import MIGRATIONS_DIR
 from ..storage.models import WebSession
+from ..systems.counts import recount
+from ..systems.models import ArticleVerdictCount
 from .checks import Errors, Limits, RowChecks
 
 FORMAT = "kbservice-export"
 VERSION = 1
 # Rows per executemany on import and per fetch on export: memory stays flat.
 BATCH_SIZE = 1000
-# Derived from the articles; rebuilt after an import instead of being copied.
-DERIVED_TABLES = frozenset({SearchDocument.__tablename__})
+# Derived from other tables; rebuilt after an import instead of being copied: the
+# search index from the articles, the verdict counts from the verdicts (never trusted
+# from a file, so a restored count cannot disagree with the restored rows).
+DERIVED_TABLES = frozenset({SearchDocument.__tablename__, ArticleVerdictCount.__tablename__})
 # Signed-in browsers belong to the server that signed them in: a restored copy
 # elsewhere must not accept their cookies.
 LEFT_OUT_TABLES = DERIVED_TABLES | {WebSession.__tablename__}
@@ -227,6 +231,7 @@ class Importer:
             raise BackupError(_refusal(waited[0], "drafts", waited[1]))
         if _dialect(session) == "postgresql":
             _reset_sequences(session, self._tables.values())
+        recount(session)
         index = rebuild_index(session, progress=progress)
         return ImportReport(rows=counts, index=index)
 
