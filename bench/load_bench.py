@@ -17,7 +17,8 @@ a synthetic corpus (`kbservice synth`, cached in bench/out/), and for each threa
    the same with If-None-Match (304), searches over common words and phrases of the
    corpus in both locales (QUERIES), applicability for one system, a batch of 100
    systems — each right after a measurement of both ceilings, so that every ratio
-   compares runs taken under the same conditions; a ratio uses the faster of that
+   compares runs taken under the same conditions (a short request file, the searches,
+   is first sent to every worker a few times: see `prime`); a ratio uses the faster of that
    ceiling run and the median of all of them (the ceiling rows), so that a slowed-down
    ceiling run never flatters the endpoint after it;
 3. reads the resident memory (VmRSS) of every gunicorn worker after the load.
@@ -35,6 +36,7 @@ measurements. bench/request_cpu.py measures the same requests inside one process
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import contextlib
 import datetime as dt
 import http.client
@@ -196,6 +198,36 @@ def measure(
         file=sys.stderr,
     )
     return result
+
+
+# A request file this short is sent in full to every worker before its warm-up.
+PRIMED_LINES = 100
+
+
+def prime(port: int, requests_file: Path, workers: int, threads: int) -> None:
+    """Send every request of a short file to (very likely) every worker, a few times.
+
+    Per-process caches (search results) start empty in each worker; computing each
+    distinct request once per worker is start-up, like the rule index warm_workers
+    builds, and a 10 s run over a few dozen requests would otherwise mostly measure it.
+    Each request goes out `2 × workers` times, `workers × threads` at once.
+    """
+    lines = requests_file.read_text(encoding="utf-8").splitlines()
+    if len(lines) > PRIMED_LINES:
+        return
+    rows = [line.split("\t") for line in lines] * (2 * workers)
+
+    def send(row: list[str]) -> int:
+        method, path, etag, body = row
+        headers = {"If-None-Match": etag} if etag else {}
+        if body:
+            headers["Content-Type"] = "application/json"
+        return harness.request(port, method, path, body.encode() or None, headers)[0]
+
+    with concurrent.futures.ThreadPoolExecutor(workers * threads) as pool:
+        failed = [status for status in pool.map(send, rows) if status >= 400]
+    if failed:
+        raise RuntimeError(f"priming {requests_file.name}: answers {sorted(set(failed))}")
 
 
 def write_requests(path: Path, rows: list[tuple[str, str, str, str]]) -> Path:
@@ -381,6 +413,7 @@ def run_config(
                 # measurements taken under the same conditions.
                 bare = measure(raw, ceiling_requests, "raw ceiling", settings)
                 flask = measure(top, ceiling_requests, "ceiling", settings)
+                prime(server.port, requests_file, workers, threads)
                 runs.append((measure(server, requests_file, endpoint, settings), flask, bare))
             if server.process.poll() is not None:
                 raise RuntimeError(f"kbservice exited during the load; see {server.log}")
