@@ -346,7 +346,8 @@ def load_average() -> str:
 
 def catalog_products(corpus: Corpus) -> list[Any]:
     """The products of the corpus's catalog (the seeds plus the synthetic ones)."""
-    sys.path.insert(0, str(ROOT))
+    # Appended: a kbservice on PYTHONPATH (another checkout's code) comes first.
+    sys.path.append(str(ROOT))
     from kbservice.catalog.products import Catalog
     from kbservice.synth.rules import real_products, synthetic_products
 

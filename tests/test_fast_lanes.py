@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -149,6 +150,60 @@ def test_generated_applicability_requests_are_answered_alike(make_app, seeded_ur
 
     check()
     assert sum(answered_by_lane) >= len(answered_by_lane) // 10, sum(answered_by_lane)
+
+
+SEARCH_QUERIES = st.sampled_from(
+    ["static mappings", '"static mappings"', "静的", "mapping", "KB885348", "ＩＰＳｅｃ", " ", ""]
+)
+# Half plain (what the lane answers once cached), half what only the view answers.
+SEARCH_EXTRAS = st.one_of(
+    st.sampled_from(["", "&locale=ja", "&locale=en", "&locale=fr"]),
+    st.sampled_from(
+        [
+            "&locale=" + "x" * 36,
+            "&page=2",
+            "&per_page=5",
+            "&product=windows_xp",
+            "&q=again",
+            "&locale=ja&locale=en",
+            "&foo=1",
+        ]
+    ),
+)
+
+
+def test_generated_searches_are_answered_alike(make_app, seeded_url):
+    lanes, views, counter = _apps(make_app, seeded_url)
+    answered_by_lane = []
+
+    @settings(
+        max_examples=150,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(q=SEARCH_QUERIES, extra=SEARCH_EXTRAS, accept_language=ACCEPT_LANGUAGES)
+    def check(q, extra, accept_language):
+        headers = {} if accept_language is None else {"Accept-Language": accept_language}
+        url = f"/api/v1/articles?q={quote(q)}{extra}"
+        fast, full = _both(lanes, views, counter, "GET", url, headers=headers)
+        assert comparable(fast) == comparable(full), url
+        answered_by_lane.append(not fast.through_flask and fast.status_code == 200)
+
+    check()
+    # A repeated plain search is answered from the cache its first asking filled.
+    assert sum(answered_by_lane) >= len(answered_by_lane) // 10, sum(answered_by_lane)
+
+
+def test_a_search_longer_than_the_limit_is_the_views_422(make_app, seeded_url):
+    app = make_app({"DATABASE_URL": seeded_url, "MAX_QUERY_LENGTH": 10})
+    counter = FlaskRequests(app)
+    client = app.test_client()
+    assert counter.get(client, "/api/v1/articles?q=mapping").status_code == 200
+    cached = counter.get(client, "/api/v1/articles?q=mapping")
+    too_long = counter.get(client, "/api/v1/articles?q=" + "mapping" * 2)
+    assert cached.status_code == 200 and not cached.through_flask
+    assert too_long.status_code == 422 and too_long.through_flask
+    assert "q" in too_long.get_json()["errors"]
 
 
 def test_turned_off_every_request_takes_the_views(make_app, seeded_url):

@@ -1,10 +1,11 @@
 -- wrk script: rotate over pre-built requests, report a one-line JSON summary.
 --
---   wrk -t2 -c16 -d10s -s bench/wrk/rotate.lua http://127.0.0.1:8000 -- requests.tsv
+--   wrk -t2 -c16 -d10s -s bench/wrk/rotate.lua http://127.0.0.1:8000 -- requests.tsv [OFFSET]
 --
 -- requests.tsv has one request per line, four tab-separated fields:
 --   METHOD  PATH  IF-NONE-MATCH (or empty)  JSON BODY (or empty)
--- Each wrk thread starts at a different line. At the end, `done` prints
+-- Each wrk thread starts at a different line, OFFSET (default 0) lines further: a run
+-- given a new offset does not repeat the requests of the run before it. At the end, `done` prints
 --   RESULT {"requests": …, "duration_us": …, "p50_us": …, "p99_us": …, …}
 -- which bench/load_bench.py parses.
 
@@ -33,7 +34,7 @@ function init(args)
     queue[#queue + 1] = wrk.format(method, path, headers, body)
   end
   file:close()
-  position = ((thread_id or 0) * 7919) % #queue
+  position = ((thread_id or 0) * 7919 + tonumber(args[2] or "0")) % #queue
 end
 
 function request()

@@ -9,7 +9,7 @@ from flask import Flask, abort, request, send_from_directory
 
 from .base import init_api
 from .fast_applicability import FastApplicability
-from .fastpath import CachedArticles
+from .fastpath import CachedArticles, CachedSearches
 from .hardening import init_hardening
 from .metrics import init_metrics
 from .request_target import init_request_target
@@ -41,6 +41,7 @@ def register_api(app: Flask) -> None:
     init_serving(app)
     # Innermost of the WSGI middlewares: security headers and request ids wrap it.
     app.wsgi_app = CachedArticles(app.wsgi_app, app)  # type: ignore[method-assign]
+    app.wsgi_app = CachedSearches(app.wsgi_app, app)  # type: ignore[method-assign]
     app.wsgi_app = FastApplicability(app.wsgi_app, app)  # type: ignore[method-assign]
     # Outside the fast paths: a metrics listener of its own must not answer articles.
     init_metrics(app)

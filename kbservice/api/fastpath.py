@@ -14,6 +14,12 @@ and compares status, headers and body.
 `GET /api/v1/articles/<kb>` with at most `?locale=`, no CORS request, an existing
 article; an unknown article (404) goes to Flask.
 
+`CachedSearches` answers plain searches whose answer is cached in this process
+(search/cache.py, checked against the index as the view checks it): only
+`GET /api/v1/articles?q=…` with at most `&locale=` besides, a `q` that is not blank and
+within KB_MAX_QUERY_LENGTH, no CORS request. A search not cached yet goes to Flask,
+which computes it and keeps it for the next one.
+
 Fast lanes sit inside the observability and security-header middlewares, so request
 ids, metrics, logs and security headers are the same for both paths. KB_FAST_LANES=off
 turns them off; with a rate limit every request goes through Flask to be counted.
@@ -30,9 +36,13 @@ from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import MapAdapter
 
+from ..articles.locales import negotiate
 from ..articles.reading import normalize_kb
-from ..contract.schemas import LocaleQuerySchema, max_length
+from ..contract.schemas import ArticleListQuerySchema, LocaleQuerySchema, max_length
+from ..http.context import get_database
 from ..http.plain import PlainAnswer
+from ..search.searching import cached_search
+from .articles import list_answer
 from .request_target import has_control_characters
 from .serving import current_answer
 
@@ -42,6 +52,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _MAX_LOCALE = max_length(LocaleQuerySchema, "locale")
+# The environ key of the (endpoint, arguments) the first lane matched (with the request's
+# method: a lane matches only requests of its own method).
+_ROUTE = "kbservice.fast_route"
+# The list's paging when the query names none, as the schema loads it.
+_PAGE = ArticleListQuerySchema._declared_fields["page"].load_default
+_PER_PAGE = ArticleListQuerySchema._declared_fields["per_page"].load_default
 
 
 class FastPath:
@@ -88,14 +104,21 @@ class FastPath:
 
     def route(self, environ: WSGIEnvironment) -> dict[str, Any] | None:
         """The view arguments when the app's url_map sends this request to `endpoint`."""
+        # Matched once per request: the lanes in front pass on what they matched.
+        matched = environ.get(_ROUTE)
+        if matched is None:
+            matched = environ[_ROUTE] = self._match(environ.get("PATH_INFO", ""))
+        endpoint, arguments = matched
+        return arguments if endpoint == self.endpoint else None
+
+    def _match(self, path: str) -> tuple[str, dict[str, Any]]:
         if self._routes is None:
             # Bound on first use: the blueprints are registered after the middleware.
             self._routes = self.app.url_map.bind("localhost")
         try:
-            endpoint, arguments = self._routes.match(environ.get("PATH_INFO", ""), self.method)
+            return self._routes.match(path, self.method)  # type: ignore[no-any-return]
         except HTTPException:  # no route, another method, a redirect: Flask answers
-            return None
-        return arguments if endpoint == self.endpoint else None
+            return "", {}
 
     def answer(self, environ: WSGIEnvironment, arguments: dict[str, Any]) -> PlainAnswer | None:
         """The answer, or None to let Flask answer."""
@@ -122,6 +145,42 @@ class CachedArticles(FastPath):
             environ.get("HTTP_ACCEPT_LANGUAGE"),
             environ.get("HTTP_IF_NONE_MATCH"),
         )
+
+
+class CachedSearches(FastPath):
+    """Cached search answers without entering Flask."""
+
+    endpoint = "articles.list_articles"
+    method = "GET"
+
+    def answer(self, environ: WSGIEnvironment, arguments: dict[str, Any]) -> PlainAnswer | None:
+        config = self.app.config
+        if "HTTP_ORIGIN" in environ or config["MAX_PER_PAGE"] < _PER_PAGE:
+            return None
+        plain = _search_parameters(environ.get("QUERY_STRING", ""), config["MAX_QUERY_LENGTH"])
+        if plain is None:
+            return None
+        q, requested = plain
+        locale = negotiate(requested, environ.get("HTTP_ACCEPT_LANGUAGE"), config["LOCALES"], "")
+        found = cached_search(
+            get_database(self.app).readers, q, locale=locale or None, page=_PAGE, per_page=_PER_PAGE
+        )
+        if found is None:
+            return None
+        return list_answer(self.app, found, _PAGE, _PER_PAGE, locale)
+
+
+def _search_parameters(query: str, longest: int) -> tuple[str, str | None] | None:
+    """(q, locale or None) of a plain search query string, else None."""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    names = [name for name, _ in pairs]
+    if sorted(names) not in (["q"], ["locale", "q"]):
+        return None
+    values = dict(pairs)
+    q, locale = values["q"], values.get("locale")
+    if not q.strip() or len(q) > longest or (locale is not None and len(locale) > _MAX_LOCALE):
+        return None  # the list by number, or the view's 422
+    return q, locale
 
 
 def _locale_parameter(query: str) -> str | None:

@@ -22,7 +22,7 @@ from sqlalchemy.types import NullType
 
 from ..storage.models import Article, Product, Revision, RevisionText
 from ..storage.readers import ThreadReaders
-from .reading import ArticleSnapshot, snapshot_columns, snapshot_from_rows
+from .reading import REVISION_COLUMNS, ArticleSnapshot, snapshot_columns, snapshot_from_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +92,10 @@ class StampReader:
 
         With `with_rows`, the current revision's snapshot comes along.
         """
-        statement = self._article_with_rows if with_rows else self._article
-        rows = statement.all(kb=kb)
+        if with_rows:
+            rows = self._article_with_rows.all_sharing(_SNAPSHOT_AT + REVISION_COLUMNS, kb=kb)
+        else:
+            rows = self._article.all(kb=kb)
         if not rows:
             return None
         row = rows[0]

@@ -26,13 +26,14 @@ class PlainAnswer(NamedTuple):
         return f"{self.status} {HTTP_STATUS_CODES[self.status].upper()}"
 
 
-def json_answer(body: bytes, *, locale: str, etag: str | None = None) -> PlainAnswer:
-    """200 with a JSON body in `locale`, and its strong ETag when it has one."""
+def json_answer(body: bytes, *, locale: str | None, etag: str | None = None) -> PlainAnswer:
+    """200 with a JSON body in `locale` (None: in none), and its strong ETag when it has one."""
     headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
     if etag is not None:
         headers.append(("ETag", quote_etag(etag)))
-    headers.append(("Content-Language", locale))
-    headers.append(("Vary", "Accept-Language"))
+    if locale is not None:
+        headers.append(("Content-Language", locale))
+        headers.append(("Vary", "Accept-Language"))
     return PlainAnswer(200, headers, body)
 
 

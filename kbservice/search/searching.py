@@ -34,6 +34,7 @@ _parse = functools.lru_cache(maxsize=512)(parse_query)
 
 # The applies-to filters: product, edition, architecture, service pack.
 Filters = tuple[str | None, str | None, str | None, int | None]
+_NO_FILTERS: Filters = (None, None, None, None)
 
 
 def search_articles(
@@ -60,14 +61,35 @@ def search_articles(
         return ArticlePage(items=[], total=0)
     filters: Filters = (product, edition, architecture, service_pack)
     cache = open_cache_for_reads(readers) if readers is not None else open_cache(session)
-    # The parsed query is the normalized one: `IPSec` and `ＩＰＳＥＣ` share an entry.
-    key = (parsed, locale, filters, page, per_page)
+    key = _cache_key(parsed, locale, filters, page, per_page)
     found = cache.page(key) if cache is not None else None
     if found is None:
         found = _search(session, parsed, locale, filters, page, per_page)
         if cache is not None:
             cache.keep_page(key, found)
     return found
+
+
+def cached_search(
+    readers: ThreadReaders, q: str, *, locale: str | None, page: int, per_page: int
+) -> ArticlePage | None:
+    """What `search_articles` answers for `q` without filters, if cached; else None.
+
+    The cache is checked against the index as `search_articles` checks it, so the answer
+    is the one it would give (api/fastpath.CachedSearches answers with it).
+    """
+    parsed = _parse(q)
+    if parsed.empty:
+        return ArticlePage(items=[], total=0)
+    key = _cache_key(parsed, locale, _NO_FILTERS, page, per_page)
+    return open_cache_for_reads(readers).page(key)
+
+
+def _cache_key(
+    parsed: ParsedQuery, locale: str | None, filters: Filters, page: int, per_page: int
+) -> tuple[Any, ...]:
+    # The parsed query is the normalized one: `IPSec` and `ＩＰＳＥＣ` share an entry.
+    return (parsed, locale, filters, page, per_page)
 
 
 def _search(

@@ -129,7 +129,8 @@ class Prepared:
             column.type.dialect_impl(dialect).result_processor(dialect, None)
             for column in statement.selected_columns
         ]
-        self._processors = processors if any(processors) else None
+        # (column index, processor) of the columns that have one: most have none.
+        self._processors = [(i, p) for i, p in enumerate(processors) if p is not None]
 
     def first(self, **values: Any) -> Row | None:
         """The first row, or None."""
@@ -140,7 +141,15 @@ class Prepared:
         """Every row."""
         return self._run(values, many=True)
 
-    def _run(self, values: dict[str, Any], *, many: bool) -> list[Row]:
+    def all_sharing(self, prefix: int, **values: Any) -> list[Row]:
+        """Every row of a join whose first `prefix` columns repeat one parent row.
+
+        Those columns (JSON, say) are processed once, from the first row, and every
+        row carries the first row's values.
+        """
+        return self._run(values, many=True, shared=prefix)
+
+    def _run(self, values: dict[str, Any], *, many: bool, shared: int = 0) -> list[Row]:
         params = tuple(values[n] for n in self._names) if self._names is not None else values
         try:
             rows = self._fetch(params, many=many)
@@ -148,9 +157,14 @@ class Prepared:
             # A connection kept for a long time may have been closed by the server (a
             # restart, an idle timeout); a read is safe to repeat on a new one, once.
             rows = self._fetch(params, many=many, retry=False)
-        if self._processors is None:
+        if not self._processors or not rows:
             return rows
-        return [self._process(row) for row in rows]
+        first = self._process(rows[0], self._processors)
+        if not shared:
+            return [first, *(self._process(row, self._processors) for row in rows[1:])]
+        parent = first[:shared]
+        rest = [(i, p) for i, p in self._processors if i >= shared]
+        return [first, *(parent + self._process(row, rest)[shared:] for row in rows[1:])]
 
     def _fetch(self, params: Any, *, many: bool, retry: bool = True) -> list[Row]:
         readers = self._readers
@@ -171,9 +185,11 @@ class Prepared:
             # What SQLAlchemy would raise, so the 503 handler treats both paths alike.
             raise DBAPIError.instance(self.sql, params, exc, error) from exc
 
-    def _process(self, row: Row) -> Row:
-        assert self._processors is not None
-        return tuple(
-            value if process is None or value is None else process(value)
-            for process, value in zip(self._processors, row, strict=True)
-        )
+    @staticmethod
+    def _process(row: Row, processors: list[tuple[int, Callable[[Any], Any]]]) -> Row:
+        values = list(row)
+        for i, process in processors:
+            value = values[i]
+            if value is not None:
+                values[i] = process(value)
+        return tuple(values)
