@@ -618,3 +618,28 @@ def test_suggestions_need_q_and_a_sane_limit(client):
     assert client.get("/api/v1/search/suggest?q=ip&limit=0").status_code == 422
     response = client.get("/api/v1/search/suggest", query_string={"q": "x" * 5000})
     assert response.status_code == 422 and "q" in response.get_json()["errors"]
+
+
+def test_ties_and_the_preferred_locale_past_the_first_fetch(app, client):
+    """Equal scores order by KB number across pages; a weak match still shows its locale.
+
+    60 articles score alike (more than the first fetch of the ranking holds); in every
+    odd one the Japanese text also holds the word, far below its English title.
+    """
+    with app.app_context(), get_database(app).write() as session:
+        for n in range(60):
+            ja_body = ["本文です。" * 40 + ("wombat" if n % 2 else "")]
+            new = _article(
+                f"{990000 + n * 7919 % 1000}",
+                "en",
+                ("Wombat wombat", ["Wombat body"]),
+                ("ウォンバット", ja_body),
+                [],
+            )
+            create_article(session, new)
+    kbs = [f"{990000 + n * 7919 % 1000}" for n in range(60)]
+    pages = [_search(client, "wombat", locale="ja", page=p) for p in (1, 2, 3)]
+    assert [item["kb"] for page in pages for item in page["items"]] == sorted(kbs)
+    assert all(page["total"] == 60 for page in pages)
+    locales = {item["kb"]: item["matched_locale"] for page in pages for item in page["items"]}
+    assert locales == {kb: "ja" if n % 2 else "en" for n, kb in enumerate(kbs)}
