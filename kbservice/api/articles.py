@@ -110,6 +110,12 @@ def list_articles(query: dict[str, Any]) -> Response:
     )
     items = [list_item_body(hit, locale) for hit in page.items]
     response = jsonify(
-        {"items": items, "total": page.total, "page": query["page"], "per_page": query["per_page"]}
+        {
+            "items": items,
+            "total": page.total,
+            "total_relation": page.total_relation,
+            "page": query["page"],
+            "per_page": query["per_page"],
+        }
     )
     return localize(response, locale) if locale else response
