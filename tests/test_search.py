@@ -669,3 +669,20 @@ def test_a_query_past_the_cap_ranks_the_newest_documents(app, client, monkeypatc
     answer = _search(client, "wombat", per_page=10)  # not the cached page
     assert (answer["total"], answer["total_relation"]) == (4, "eq")
     assert _search(client, "885348 wombat")["total_relation"] == "eq"
+
+
+def test_a_weak_match_in_the_preferred_locale_shows_past_the_first_fetch(app, client):
+    """The page's articles match strongly in English; the odd ones also weakly in Japanese."""
+    with app.app_context(), get_database(app).write() as session:
+        for n in range(50):
+            ja_body = ["本文です。" * 40 + ("wombat" if n % 2 else "")]
+            en_body = ["Wombat body" + " and more" * n]
+            new = _article(
+                f"99{n + 1000}", "en", ("Wombat", en_body), ("ウォンバット", ja_body), []
+            )
+            create_article(session, new)
+    answer = _search(client, "wombat", locale="ja", per_page=5)
+    assert answer["total"] == 50
+    assert [(item["kb"], item["matched_locale"]) for item in answer["items"]] == [
+        (f"99{n + 1000}", "ja" if n % 2 else "en") for n in range(5)
+    ]
