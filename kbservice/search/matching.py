@@ -98,7 +98,7 @@ def _rank_fts5(
     allowed: Any,
     named: Sequence[int],
     window: tuple[int, int],
-) -> tuple[list[Ranked], int]:
+) -> tuple[list[Ranked], int, bool]:
     """SQLite: rank and count on FTS5 alone; the rowid holds the article id and locale slot.
 
     The top documents by boosted score come from FTS5; only they are looked up for the KB
@@ -142,7 +142,7 @@ def _rank_fts5(
                 break
             limit *= 4
     best: dict[int, Any] = {}
-    in_preferred = set()
+    in_preferred: set[int] = set()
     for row in placed:
         best.setdefault(row.id >> LOCALE_BITS, row)
         if row.id & _SLOT_MASK == preferred:
@@ -154,18 +154,9 @@ def _rank_fts5(
         unsure = [a for a in page if a not in in_preferred] if preferred >= 0 else []
         total, found = _fts5_count(connection, parameters["match"], conditions, preferred, unsure)
         in_preferred |= found
-    return (
-        [
-            Ranked(
-                article_id,
-                locale if article_id in in_preferred else names[best[article_id].id & _SLOT_MASK],
-                float(best[article_id].boosted),
-            )
-            for article_id in page
-        ],
-        total,
-        bound is not None,
-    )
+    shown = {a: preferred if a in in_preferred else best[a].id & _SLOT_MASK for a in page}
+    ranked = [Ranked(a, names[shown[a]], float(best[a].boosted)) for a in page]
+    return ranked, total, bound is not None
 
 
 def _fts5_count(
@@ -220,7 +211,7 @@ def _rank_tsvector(
     allowed: Any,
     named: Sequence[int],
     window: tuple[int, int],
-) -> tuple[list[Ranked], int]:
+) -> tuple[list[Ranked], int, bool]:
     """PostgreSQL: one statement for the page, the total with it or in a second one.
 
     Sorted by the ranking key (boosted score, then KB number), the matching documents
