@@ -270,7 +270,7 @@ def test_article_list_and_filters(client):
     ).get_json()
     assert [i["kb"] for i in matching["items"]] == ["885348"]
     other = client.get("/api/v1/articles?product=windows_xp").get_json()
-    assert other == {"items": [], "total": 0, "page": 1, "per_page": 20}
+    assert other == {"items": [], "total": 0, "total_relation": "eq", "page": 1, "per_page": 20}
     x64 = client.get("/api/v1/articles?product=windows_server_2003&architecture=x64").get_json()
     assert x64["total"] == 0
 

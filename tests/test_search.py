@@ -16,7 +16,7 @@ from kbservice.fulltext import index_article
 from kbservice.fulltext.engines import clear
 from kbservice.fulltext.models import SearchDocument
 from kbservice.http.context import get_database
-from kbservice.search import search_articles
+from kbservice.search import matching, search_articles
 from kbservice.storage.models import Article, ArticleApplicability, Revision, RevisionText
 from kbservice.synth.corpus import generate_articles, load_corpus
 
@@ -279,6 +279,7 @@ def test_filters_go_through_applies_to(corpus, client):
     assert _search(client, "ipsec", product="no_such_product") == {
         "items": [],
         "total": 0,
+        "total_relation": "eq",
         "page": 1,
         "per_page": 20,
     }
@@ -295,8 +296,9 @@ def test_pagination_and_total(corpus, client):
 
 
 def test_no_match_is_an_empty_page(client):
-    assert _search(client, "xyzzy") == {"items": [], "total": 0, "page": 1, "per_page": 20}
-    assert _search(client, "存在しない語句") == {"items": [], "total": 0, "page": 1, "per_page": 20}
+    empty = {"items": [], "total": 0, "total_relation": "eq", "page": 1, "per_page": 20}
+    assert _search(client, "xyzzy") == empty
+    assert _search(client, "存在しない語句") == empty
 
 
 def test_snippets_highlight_and_escape(corpus, client):
@@ -618,3 +620,69 @@ def test_suggestions_need_q_and_a_sane_limit(client):
     assert client.get("/api/v1/search/suggest?q=ip&limit=0").status_code == 422
     response = client.get("/api/v1/search/suggest", query_string={"q": "x" * 5000})
     assert response.status_code == 422 and "q" in response.get_json()["errors"]
+
+
+def test_ties_and_the_preferred_locale_past_the_first_fetch(app, client):
+    """Equal scores order by KB number across pages; a weak match still shows its locale.
+
+    60 articles score alike (more than the first fetch of the ranking holds); in every
+    odd one the Japanese text also holds the word, far below its English title.
+    """
+    with app.app_context(), get_database(app).write() as session:
+        for n in range(60):
+            ja_body = ["本文です。" * 40 + ("wombat" if n % 2 else "")]
+            new = _article(
+                f"{990000 + n * 7919 % 1000}",
+                "en",
+                ("Wombat wombat", ["Wombat body"]),
+                ("ウォンバット", ja_body),
+                [],
+            )
+            create_article(session, new)
+    kbs = [f"{990000 + n * 7919 % 1000}" for n in range(60)]
+    pages = [_search(client, "wombat", locale="ja", page=p) for p in (1, 2, 3)]
+    assert [item["kb"] for page in pages for item in page["items"]] == sorted(kbs)
+    assert all(page["total"] == 60 for page in pages)
+    locales = {item["kb"]: item["matched_locale"] for page in pages for item in page["items"]}
+    assert locales == {kb: "ja" if n % 2 else "en" for n, kb in enumerate(kbs)}
+
+
+def test_a_query_past_the_cap_ranks_the_newest_documents(app, client, monkeypatch):
+    """Past MAX_RANKED matching documents, the newest are ranked; the total is a lower bound."""
+    monkeypatch.setattr(matching, "MAX_RANKED", 6)
+    with app.app_context(), get_database(app).write() as session:
+        for n in range(4):
+            body = [f"The wombat burrow number {n}."]
+            create_article(
+                session,
+                _article(f"99100{n}", "en", ("Wombat burrow", body), ("ウォンバット", body), []),
+            )
+    newest = ["991003", "991002", "991001"]
+    for query in ("wombat", '"wombat burrow"'):
+        answer = _search(client, query)
+        # 4 articles × 2 locales = 8 documents: the 6 newest are 3 articles' documents.
+        assert sorted(item["kb"] for item in answer["items"]) == sorted(newest), query
+        assert (answer["total"], answer["total_relation"]) == (3, "gte"), query
+    one = _search(client, "wombat", locale="ja", per_page=1, page=3)
+    assert [item["matched_locale"] for item in one["items"]] == ["ja"]
+    monkeypatch.setattr(matching, "MAX_RANKED", 8)
+    answer = _search(client, "wombat", per_page=10)  # not the cached page
+    assert (answer["total"], answer["total_relation"]) == (4, "eq")
+    assert _search(client, "885348 wombat")["total_relation"] == "eq"
+
+
+def test_a_weak_match_in_the_preferred_locale_shows_past_the_first_fetch(app, client):
+    """The page's articles match strongly in English; the odd ones also weakly in Japanese."""
+    with app.app_context(), get_database(app).write() as session:
+        for n in range(50):
+            ja_body = ["本文です。" * 40 + ("wombat" if n % 2 else "")]
+            en_body = ["Wombat body" + " and more" * n]
+            new = _article(
+                f"99{n + 1000}", "en", ("Wombat", en_body), ("ウォンバット", ja_body), []
+            )
+            create_article(session, new)
+    answer = _search(client, "wombat", locale="ja", per_page=5)
+    assert answer["total"] == 50
+    assert [(item["kb"], item["matched_locale"]) for item in answer["items"]] == [
+        (f"99{n + 1000}", "ja" if n % 2 else "en") for n in range(5)
+    ]

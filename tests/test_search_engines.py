@@ -117,3 +117,44 @@ def test_an_old_database_upgrades_then_reindexes(cli, fresh_url):
     assert _kbs(client, '"static mappings"') == ["885348"]
     assert cli.invoke(main, ["db", "check"]).exit_code == 0
     get_database(app).dispose()
+
+
+def test_an_index_keyed_the_old_way_is_emptied_by_the_upgrade(cli, fresh_url):
+    """0012 empties an index whose ids predate document_id; `search reindex` fills it."""
+    assert cli.invoke(main, ["db", "upgrade"]).exit_code == 0
+    assert cli.invoke(main, ["seed"]).exit_code == 0
+    downgrade(fresh_url, "0010")
+    engine = make_null_pool_engine(fresh_url)
+    with engine.begin() as connection:
+        # A document as 0010's code numbered them (1, 2, …; on SQLite the FTS5 rowid too).
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.execute(text("INSERT INTO search_fts(search_fts) VALUES ('delete-all')"))
+        connection.execute(text("DELETE FROM search_documents"))
+        article_id = connection.scalar(text("SELECT id FROM articles WHERE kb = '885348'"))
+        revision_id = connection.scalar(
+            text("SELECT max(id) FROM revisions WHERE article_id = :a"), {"a": article_id}
+        )
+        terms = "NULL" if sqlite else "CAST('推奨' AS tsvector)"
+        connection.execute(
+            text(
+                "INSERT INTO search_documents (id, article_id, locale, revision_id, kb, terms) "
+                f"VALUES (1, :a, 'ja', :r, '885348', {terms})"
+            ),
+            {"a": article_id, "r": revision_id},
+        )
+        if sqlite:
+            connection.execute(
+                text("INSERT INTO search_fts(rowid, title, body) VALUES (1, '', '推奨')")
+            )
+    engine.dispose()
+    result = cli.invoke(main, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    app = create_app({"DATABASE_URL": fresh_url, "TESTING": True})
+    client = app.test_client()
+    assert _kbs(client, "推奨") == []
+    result = cli.invoke(main, ["search", "reindex"])
+    assert result.exit_code == 0, result.output
+    assert _kbs(client, "推奨") == ["885348"]
+    assert cli.invoke(main, ["db", "check"]).exit_code == 0
+    get_database(app).dispose()

@@ -125,6 +125,12 @@ def list_answer(
     json = app.json
     assert isinstance(json, FastJSONProvider)
     body = json.response_bytes(
-        {"items": items, "total": found.total, "page": page, "per_page": per_page}
+        {
+            "items": items,
+            "total": found.total,
+            "total_relation": found.total_relation,
+            "page": page,
+            "per_page": per_page,
+        }
     )
     return json_answer(body, locale=locale or None)

@@ -375,10 +375,15 @@ class ArticleListHit:
 
 @dataclass(frozen=True)
 class ArticlePage:
-    """One page of a list, with the total count of matches."""
+    """One page of a list, with the total count of matches.
+
+    `total_relation` is "gte" when a search stopped counting at its cap (search/matching.py,
+    MAX_RANKED): `total` is then a lower bound.
+    """
 
     items: list[ArticleListHit]
     total: int
+    total_relation: str = "eq"
 
 
 def applicability_filter(

@@ -246,6 +246,14 @@ class ArticleListSchema(Schema):
 
     items = fields.List(fields.Nested(ArticleListItemSchema), required=True)
     total = fields.Integer(required=True)
+    total_relation = fields.String(
+        required=True,
+        validate=validate.OneOf(["eq", "gte"]),
+        metadata={
+            "description": "eq: `total` is exact; gte: a search matched more documents than "
+            "it ranks (docs/search.md, 'Bounded cost') and `total` is a lower bound"
+        },
+    )
     page = fields.Integer(required=True)
     per_page = fields.Integer(required=True)
 

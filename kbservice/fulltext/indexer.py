@@ -12,10 +12,13 @@ from sqlalchemy.orm import Session
 from ..storage.models import Article, Revision, RevisionText
 from .documents import IndexForm, document_terms, index_form
 from .engines import bulk_build, clear, fts_add, fts_remove, is_sqlite
-from .models import SearchDocument
+from .models import SearchDocument, SearchLocale
 
 BATCH_SIZE = 500
+# A document id's low bits: its locale's slot (up to 255 locales).
+LOCALE_BITS = 8
 _documents = SearchDocument.__table__
+_locales = SearchLocale.__table__
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,30 @@ def count_articles(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Article)) or 0
 
 
+def document_id(article_id: int, slot: int) -> int:
+    """A document's id (and FTS5 rowid): its article id above its locale's slot.
+
+    So SQLite ranks, boosts the preferred locale and counts articles on FTS5 alone, and
+    the documents of an article are neighbours in every engine's id order.
+    """
+    return article_id << LOCALE_BITS | slot
+
+
+def locale_slots(session: Session, locales: Iterable[str]) -> dict[str, int]:
+    """Each locale's slot, giving a new locale the next free one."""
+    wanted = set(locales)
+    slots = {
+        locale: slot for slot, locale in session.execute(select(_locales.c.slot, _locales.c.locale))
+    }
+    for locale in sorted(wanted - slots.keys()):
+        slot = max(slots.values(), default=0) + 1
+        if slot >= 1 << LOCALE_BITS:
+            raise ValueError(f"more than {(1 << LOCALE_BITS) - 1} locales in the search index")
+        session.execute(insert(_locales).values(slot=slot, locale=locale))
+        slots[locale] = slot
+    return slots
+
+
 def body_segments(sections: Iterable[Mapping[str, Any]]) -> list[str]:
     """The texts of an article body that are indexed: each heading and each section body."""
     segments: list[str] = []
@@ -143,20 +170,21 @@ def _add(session: Session, texts: Sequence[_Text], sqlite: bool) -> int:
     if not texts:
         return 0
     forms = [_form(text, sqlite) for text in texts]
+    slots = locale_slots(session, {text.locale for text in texts})
+    ids = [document_id(text.article_id, slots[text.locale]) for text in texts]
     rows = [
         {
+            "id": doc_id,
             "article_id": text.article_id,
             "locale": text.locale,
             "revision_id": text.revision_id,
             "kb": text.kb,
             "terms": form.tsvector,
         }
-        for text, form in zip(texts, forms, strict=True)
+        for doc_id, text, form in zip(ids, texts, forms, strict=True)
     ]
     # Core inserts: the ORM's bulk path would inspect every one of many thousand rows.
-    ids = session.scalars(
-        insert(_documents).returning(_documents.c.id, sort_by_parameter_order=True), rows
-    ).all()
+    session.execute(insert(_documents), rows)
     if sqlite:
         fts_add(
             session,

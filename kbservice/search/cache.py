@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
@@ -73,10 +74,10 @@ class CacheView:
     def page(self, key: tuple[Any, ...]) -> ArticlePage | None:
         """A cached answer, as a page of its own (callers may change the list)."""
         page = self._cache.pages.get((self._stamp, *key))
-        return ArticlePage(items=list(page.items), total=page.total) if page else None
+        return replace(page, items=list(page.items)) if page else None
 
     def keep_page(self, key: tuple[Any, ...], page: ArticlePage) -> None:
-        self._cache.pages.put((self._stamp, *key), ArticlePage(list(page.items), page.total))
+        self._cache.pages.put((self._stamp, *key), replace(page, items=list(page.items)))
 
 
 _caches: weakref.WeakKeyDictionary[Engine, EngineCache] = weakref.WeakKeyDictionary()

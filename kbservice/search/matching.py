@@ -1,8 +1,9 @@
 """Matching and ranking in the database's own full-text index (FTS5 or tsvector + GIN).
 
-One statement answers a page: the documents that hold every required unit, each scored by
-the engine (ranking.py), boosted in the preferred locale and by the bonus phrases; an
-article ranks by its best document, then by KB number; the total comes with the page.
+A page is the documents that hold every required unit, each scored by the engine
+(ranking.py), boosted in the preferred locale and by the bonus phrases; an article ranks
+by its best document, then by KB number; the total comes with the page. SQLite reads
+FTS5 alone (the rowid holds the article and locale), PostgreSQL search_documents.
 """
 
 from __future__ import annotations
@@ -25,20 +26,29 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import TSQUERY
 
-from ..fulltext.documents import fts5_phrase, tsquery_phrase
+from ..fulltext.documents import fts5_phrase, quote, tsquery_phrase
 from ..fulltext.engines import FTS_TABLE
-from ..fulltext.models import SearchDocument
+from ..fulltext.indexer import LOCALE_BITS
+from ..fulltext.models import SearchDocument, SearchLocale
 from ..fulltext.ranking import (
     LOCALE_BOOST,
     POSTGRESQL_NORMALIZATION,
     POSTGRESQL_WEIGHTS,
     SQLITE_WEIGHTS,
 )
+from ..storage.models import Article
 from .parser import Phrase
 
 # An article has a document per locale that matched: usually at most two.
 DOCUMENTS_PER_ARTICLE = 2
+# A query ranks and counts at most this many matching documents: those with the highest
+# ids, i.e. of the newest articles (docs/search.md, "Bounded cost"). Beyond it every
+# match would be scored, 12 µs each on PostgreSQL, 0.7 µs on SQLite.
+MAX_RANKED = 10_000
 _documents = SearchDocument.__table__
+_locales = SearchLocale.__table__
+_articles = Article.__table__
+_SLOT_MASK = (1 << LOCALE_BITS) - 1
 _fts = table(FTS_TABLE, column("rowid"))
 
 
@@ -69,18 +79,149 @@ def rank_page(
     allowed: Any,
     named: Sequence[int],
     window: tuple[int, int],
-) -> tuple[list[Ranked], int]:
-    """The window of the ranking (articles not in `named`), and its total.
+) -> tuple[list[Ranked], int, bool]:
+    """The window of the ranking (articles not in `named`), its total, whether capped.
+
+    Past MAX_RANKED matching documents only the newest MAX_RANKED are ranked and counted
+    (same rule, same documents on both engines: their ids are computed alike).
+    """
+    if connection.dialect.name == "sqlite":
+        return _rank_fts5(connection, required, bonus, locale, allowed, named, window)
+    return _rank_tsvector(connection, required, bonus, locale, allowed, named, window)
+
+
+def _rank_fts5(
+    connection: Connection,
+    required: Sequence[Phrase],
+    bonus: Sequence[Phrase],
+    locale: str | None,
+    allowed: Any,
+    named: Sequence[int],
+    window: tuple[int, int],
+) -> tuple[list[Ranked], int, bool]:
+    """SQLite: rank and count on FTS5 alone; the rowid holds the article id and locale slot.
+
+    The top documents by boosted score come from FTS5; only they are looked up for the KB
+    number, the tiebreak. Rows tied with the last one fetched may continue past the
+    limit, so only the rows scoring above it count as placed, and a short page fetches
+    more. An article's best document is among them; whether it also matched in the
+    preferred locale, if that is not, the count's pass tells (FTS5 scores nothing there).
+    """
+    names = dict(connection.execute(select(_locales.c.slot, _locales.c.locale)).all())
+    preferred = next((slot for slot, name in names.items() if name == locale), -1)
+    matched, parameters = _fts5_hits(required, bonus, preferred)
+    article = _fts.c.rowid.op(">>")(LOCALE_BITS)
+    conditions = []
+    if named:
+        conditions.append(article.not_in(named))
+    if allowed is not None:
+        conditions.append(article.in_(allowed))
+    capped = (
+        select(_fts.c.rowid)
+        .where(text("search_fts MATCH :match"), *conditions)
+        .order_by(_fts.c.rowid.desc())
+        .offset(MAX_RANKED)
+        .limit(1)
+    )
+    bound = connection.scalar(capped, {"match": parameters["match"]})
+    if bound is not None:
+        conditions.append(_fts.c.rowid > bound)
+    matched = matched.where(*conditions)
+    start, end = window
+    placed: list[Any] = []
+    complete = False
+    if end > start:
+        ordered = matched.order_by(matched.selected_columns.boosted.desc())
+        limit = DOCUMENTS_PER_ARTICLE * end
+        while True:
+            rows = connection.execute(ordered.limit(limit), parameters).all()
+            complete = len(rows) < limit
+            placed = rows if complete else [row for row in rows if row.boosted > rows[-1].boosted]
+            placed = _fts5_order(connection, placed, names)
+            if complete or len({row.id >> LOCALE_BITS for row in placed}) >= end:
+                break
+            limit *= 4
+    best: dict[int, Any] = {}
+    in_preferred: set[int] = set()
+    for row in placed:
+        best.setdefault(row.id >> LOCALE_BITS, row)
+        if row.id & _SLOT_MASK == preferred:
+            in_preferred.add(row.id >> LOCALE_BITS)
+    page = list(best)[start:end]
+    if complete:
+        total = len(best)
+    else:
+        unsure = [a for a in page if a not in in_preferred] if preferred >= 0 else []
+        total, found = _fts5_count(connection, parameters["match"], conditions, preferred, unsure)
+        in_preferred |= found
+    shown = {a: preferred if a in in_preferred else best[a].id & _SLOT_MASK for a in page}
+    ranked = [Ranked(a, names[shown[a]], float(best[a].boosted)) for a in page]
+    return ranked, total, bound is not None
+
+
+def _fts5_count(
+    connection: Connection, match: str, conditions: list[Any], preferred: int, unsure: list[int]
+) -> tuple[int, set[int]]:
+    """How many articles match, and which of `unsure` match in the preferred locale.
+
+    One pass over FTS5's matches, without scoring them.
+    """
+    article = _fts.c.rowid.op(">>")(LOCALE_BITS)
+    in_preferred: Any = literal_column("NULL")
+    if unsure:
+        in_preferred = case(
+            (
+                (_fts.c.rowid.op("&")(_SLOT_MASK) == preferred) & article.in_(unsure),
+                article,
+            )
+        )
+    counted = (
+        select(func.count(article.distinct()), func.group_concat(in_preferred))
+        .select_from(_fts)
+        .where(text("search_fts MATCH :match"), *conditions)
+    )
+    total, found = connection.execute(counted, {"match": match}).one()
+    return int(total or 0), {int(a) for a in found.split(",")} if found else set()
+
+
+def _fts5_order(connection: Connection, rows: Sequence[Any], names: dict[int, str]) -> list[Any]:
+    """`rows` (id, boosted) in ranking order: score, then KB number, then locale."""
+    if not rows:
+        return []
+    kbs = dict(
+        connection.execute(
+            select(_articles.c.id, _articles.c.kb).where(
+                _articles.c.id.in_({row.id >> LOCALE_BITS for row in rows})
+            )
+        ).all()
+    )
+
+    def key(row: Any) -> tuple[float, int, str, str]:
+        kb = kbs[row.id >> LOCALE_BITS]
+        return (-row.boosted, len(kb), kb, names[row.id & _SLOT_MASK])
+
+    return sorted(rows, key=key)
+
+
+def _rank_tsvector(
+    connection: Connection,
+    required: Sequence[Phrase],
+    bonus: Sequence[Phrase],
+    locale: str | None,
+    allowed: Any,
+    named: Sequence[int],
+    window: tuple[int, int],
+) -> tuple[list[Ranked], int, bool]:
+    """PostgreSQL: one statement for the page, the total with it or in a second one.
 
     Sorted by the ranking key (boosted score, then KB number), the matching documents
     list every article first at its best document, so the first n distinct articles of
     `ORDER BY key LIMIT m` are the first n of the ranking: the database keeps a top-m heap
     instead of grouping every document.
     """
-    sqlite = connection.dialect.name == "sqlite"
-    columns, score, parameters = _hits(sqlite, required, bonus)
-    # Only the boosted score is selected: PostgreSQL computes a second copy for every
-    # match, reading its tsvector again (FTS5 computes bm25() once either way).
+    columns, score, parameters = _tsvector_hits(required, bonus)
+    # Only the boosted score is selected: PostgreSQL would compute a second copy for every
+    # match, reading its tsvector again.
     boosted = (score * case((_documents.c.locale == locale, LOCALE_BOOST), else_=1.0)).label(
         "boosted"
     )
@@ -89,13 +230,16 @@ def rank_page(
         conditions.append(_documents.c.article_id.not_in(named))
     if allowed is not None:
         conditions.append(_documents.c.article_id.in_(allowed))
+    bound = _tsvector_bound(connection, required, parameters["match"], conditions)
+    if bound is not None:
+        conditions.append(_documents.c.id > bound)
     matched = columns.add_columns(boosted).where(*conditions)
     start, end = window
     leading: list[int] = []
     total: int | None = None
     if end > start:
         # Only a phrase makes PostgreSQL read each candidate's tsvector to count it.
-        one_pass = not sqlite and any(len(phrase.terms) > 1 for phrase in required)
+        one_pass = any(len(phrase.terms) > 1 for phrase in required)
         ordered = _ordered(matched, one_pass)
         limit = DOCUMENTS_PER_ARTICLE * end
         while True:
@@ -116,11 +260,43 @@ def rank_page(
         total = int(connection.scalar(counted, parameters) or 0)
     page = leading[start:end]
     if not page:
-        return [], total
+        return [], total, bound is not None
     scores: dict[int, dict[str, float]] = {}
     for row in connection.execute(matched.where(_documents.c.article_id.in_(page)), parameters):
         scores.setdefault(row.article_id, {})[row.locale] = float(row.boosted)
-    return [_best(article_id, scores[article_id], locale) for article_id in page], total
+    ranked = [_best(article_id, scores[article_id], locale) for article_id in page]
+    return ranked, total, bound is not None
+
+
+def _tsvector_bound(
+    connection: Connection, required: Sequence[Phrase], match: str, conditions: list[Any]
+) -> int | None:
+    """The id below which PostgreSQL's matches are past MAX_RANKED; None if they are not.
+
+    A phrase is checked against each candidate's tsvector, so its words alone (which GIN
+    answers by itself) are asked first: fewer documents than the cap hold them all, fewer
+    hold the phrase. `id + 0` keeps the planner from walking the primary key backwards
+    and reading a tsvector per row until it has found enough.
+    """
+    terms = _documents.c.terms
+    if any(len(phrase.terms) > 1 for phrase in required):
+        words = " & ".join(quote(term) for phrase in required for _, term in phrase.terms)
+        over = (
+            select(literal_column("1"))
+            .where(terms.op("@@")(cast(bindparam("words"), TSQUERY)), *conditions)
+            .offset(MAX_RANKED)
+            .limit(1)
+        )
+        if connection.scalar(over, {"words": words}) is None:
+            return None
+    capped = (
+        select(_documents.c.id)
+        .where(terms.op("@@")(cast(bindparam("match"), TSQUERY)), *conditions)
+        .order_by((_documents.c.id + 0).desc())
+        .offset(MAX_RANKED)
+        .limit(1)
+    )
+    return connection.scalar(capped, {"match": match})
 
 
 def _ordered(matched: Any, with_total: bool) -> Any:
@@ -129,7 +305,7 @@ def _ordered(matched: Any, with_total: bool) -> Any:
     PostgreSQL checks a phrase against every candidate's tsvector (GIN holds no positions),
     in each statement that matches: with the total beside the page, the candidates are
     read once, kept in a materialized CTE and counted there. For single words (GIN alone
-    counts them) and on SQLite, keeping every match costs more than a second statement.
+    counts them), keeping every match costs more than a second statement.
     """
     if not with_total:
         kb, locale, boosted = _documents.c.kb, _documents.c.locale, matched.selected_columns.boosted
@@ -149,30 +325,37 @@ def _best(article_id: int, scores: dict[str, float], locale: str | None) -> Rank
     return Ranked(article_id, locale, best)
 
 
-def _hits(
-    sqlite: bool, required: Sequence[Phrase], bonus: Sequence[Phrase]
+def _fts5_hits(
+    required: Sequence[Phrase], bonus: Sequence[Phrase], preferred: int
+) -> tuple[Any, dict[str, str]]:
+    """FTS5's documents holding every required unit: rowid and boosted score."""
+    parameters = {"match": fts5_match(required)}
+    score: Any = literal_column(f"-bm25(search_fts, {SQLITE_WEIGHTS})")
+    source: Any = _fts
+    if bonus:
+        parameters["bonus"] = fts5_match(bonus, " OR ")
+        extra = (
+            select(
+                literal_column("rowid").label("id"),
+                literal_column(f"-bm25(search_fts, {SQLITE_WEIGHTS})").label("bonus"),
+            )
+            .select_from(_fts)
+            .where(text("search_fts MATCH :bonus"))
+            .subquery("b")
+        )
+        source = source.outerjoin(extra, extra.c.id == _fts.c.rowid)
+        score = score + func.coalesce(extra.c.bonus, 0)
+    in_preferred = _fts.c.rowid.op("&")(_SLOT_MASK) == preferred
+    boosted = (score * case((in_preferred, LOCALE_BOOST), else_=1.0)).label("boosted")
+    query = select(_fts.c.rowid.label("id"), boosted).select_from(source)
+    return query.where(text("search_fts MATCH :match")), parameters
+
+
+def _tsvector_hits(
+    required: Sequence[Phrase], bonus: Sequence[Phrase]
 ) -> tuple[Any, Any, dict[str, str]]:
     """The documents holding every required unit (article id, locale, KB number), their score."""
     columns = (_documents.c.article_id, _documents.c.locale, _documents.c.kb)
-    if sqlite:
-        parameters = {"match": fts5_match(required)}
-        score: Any = literal_column(f"-bm25(search_fts, {SQLITE_WEIGHTS})")
-        source: Any = _fts.join(_documents, _documents.c.id == _fts.c.rowid)
-        if bonus:
-            parameters["bonus"] = fts5_match(bonus, " OR ")
-            extra = (
-                select(
-                    literal_column("rowid").label("id"),
-                    literal_column(f"-bm25(search_fts, {SQLITE_WEIGHTS})").label("bonus"),
-                )
-                .select_from(_fts)
-                .where(text("search_fts MATCH :bonus"))
-                .subquery("b")
-            )
-            source = source.outerjoin(extra, extra.c.id == _documents.c.id)
-            score = score + func.coalesce(extra.c.bonus, 0)
-        query = select(*columns).select_from(source)
-        return query.where(text("search_fts MATCH :match")), score, parameters
     parameters = {"match": tsquery(required)}
     match = cast(bindparam("match"), TSQUERY)
     weights = literal_column(f"'{POSTGRESQL_WEIGHTS}'::float4[]")

@@ -108,7 +108,7 @@ def _search(
     # The page is a window on `named + ranked`.
     start, end = (page - 1) * per_page, page * per_page
     window = (max(start - len(named), 0), max(end - len(named), 0))
-    ranked, total = rank_page(
+    ranked, total, capped = rank_page(
         connection,
         parsed.required,
         (*parsed.optional, *parsed.proximity),
@@ -120,7 +120,9 @@ def _search(
     found = {match.article_id: match for match in ranked}
     ids = [*named[start:end], *found]
     return ArticlePage(
-        items=_hits(connection, ids, found, parsed, locale), total=len(named) + total
+        items=_hits(connection, ids, found, parsed, locale),
+        total=len(named) + total,
+        total_relation="gte" if capped else "eq",
     )
 
 

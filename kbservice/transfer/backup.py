@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from ..contract.jsonin import UnsafeJSON, load_json
 from ..fulltext import IndexReport, rebuild_index
 from ..fulltext.engines import is_fts_table
-from ..fulltext.models import SearchDocument
+from ..fulltext.models import SearchDocument, SearchLocale
 from ..storage.db import Base, UTCDateTime, serialize_revision_writes
 from ..storage.migrate import MIGRATIONS_DIR
 from ..storage.models import WebSession
@@ -52,9 +52,16 @@ VERSION = 1
 # Rows per executemany on import and per fetch on export: memory stays flat.
 BATCH_SIZE = 1000
 # Derived from other tables; rebuilt after an import instead of being copied: the
-# search index from the articles, the verdict counts from the verdicts (never trusted
-# from a file, so a restored count cannot disagree with the restored rows).
-DERIVED_TABLES = frozenset({SearchDocument.__tablename__, ArticleVerdictCount.__tablename__})
+# search index (documents and locale slots) from the articles, the verdict counts from
+# the verdicts (never trusted from a file, so a restored count cannot disagree with the
+# restored rows).
+DERIVED_TABLES = frozenset(
+    {
+        SearchDocument.__tablename__,
+        SearchLocale.__tablename__,
+        ArticleVerdictCount.__tablename__,
+    }
+)
 # Signed-in browsers belong to the server that signed them in: a restored copy
 # elsewhere must not accept their cookies.
 LEFT_OUT_TABLES = DERIVED_TABLES | {WebSession.__tablename__}
