@@ -663,6 +663,9 @@ def test_a_query_past_the_cap_ranks_the_newest_documents(app, client, monkeypatc
         # 4 articles × 2 locales = 8 documents: the 6 newest are 3 articles' documents.
         assert sorted(item["kb"] for item in answer["items"]) == sorted(newest), query
         assert (answer["total"], answer["total_relation"]) == (3, "gte"), query
+    # The web search page says the count is a lower bound.
+    page = client.get("/?q=wombat", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "At least 3 results; the newest 3 are ranked" in page
     one = _search(client, "wombat", locale="ja", per_page=1, page=3)
     assert [item["matched_locale"] for item in one["items"]] == ["ja"]
     monkeypatch.setattr(matching, "MAX_RANKED", 8)

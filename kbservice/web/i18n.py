@@ -41,6 +41,7 @@ EN: dict[str, str] = {
     "search.submit": "Search",
     "search.filters": "Filter by product",
     "search.results": "{count} results",
+    "search.results_at_least": "At least {count} results; the newest {count} are ranked",
     "search.all": "All articles ({count})",
     "search.none": "No article matches. Try fewer or other words, or remove the filters.",
     "search.matched_in": "found in {language}",
@@ -369,6 +370,7 @@ JA: dict[str, str] = {
     "search.submit": "検索",
     "search.filters": "製品で絞り込む",
     "search.results": "{count} 件",
+    "search.results_at_least": "{count} 件以上（新しい {count} 件を順位付け）",
     "search.all": "すべての資料 ({count} 件)",
     "search.none": "該当する資料はありません。"
     "キーワードを減らすか変えるか、絞り込みを解除してください。",
