@@ -353,9 +353,9 @@ def _documented_terms(segments: list[str], run_mark: str, section_mark: str) -> 
     return terms, positions, marked
 
 
+_TOKENIZER_CHARACTERS = "静的マッピングー々\n\u3000 \tkbKB0123ｶﾞ、."
 _ANY_TEXT = st.text(
-    alphabet=st.one_of(st.characters(), st.sampled_from("静的マッピングー々\n\u3000 \tkbKB0123ｶﾞ、.")),
-    max_size=30,
+    alphabet=st.one_of(st.characters(), st.sampled_from(_TOKENIZER_CHARACTERS)), max_size=30
 )
 
 
