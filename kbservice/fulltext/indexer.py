@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..storage.models import Article, Revision, RevisionText
 from .documents import IndexForm, document_terms, index_form
-from .engines import bulk_build, clear, fts_add, fts_remove, is_sqlite
+from .engines import bulk_build, clear, copy_rows, fts_add, fts_remove, is_sqlite
 from .models import SearchDocument
 
 BATCH_SIZE = 500
@@ -153,18 +153,20 @@ def _add(session: Session, texts: Sequence[_Text], sqlite: bool) -> int:
         }
         for text, form in zip(texts, forms, strict=True)
     ]
+    if not sqlite:
+        copy_rows(session, _documents, rows)
+        return sum(form.tokens for form in forms)
     # Core inserts: the ORM's bulk path would inspect every one of many thousand rows.
     ids = session.scalars(
         insert(_documents).returning(_documents.c.id, sort_by_parameter_order=True), rows
     ).all()
-    if sqlite:
-        fts_add(
-            session,
-            [
-                {"id": doc_id, "title": form.fts_title, "body": form.fts_body}
-                for doc_id, form in zip(ids, forms, strict=True)
-            ],
-        )
+    fts_add(
+        session,
+        [
+            {"id": doc_id, "title": form.fts_title, "body": form.fts_body}
+            for doc_id, form in zip(ids, forms, strict=True)
+        ],
+    )
     return sum(form.tokens for form in forms)
 
 

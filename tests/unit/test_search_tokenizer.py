@@ -22,6 +22,7 @@ from kbservice.fulltext.tokenizer import (
     CJK_CHARS,
     RUN_GAP,
     SEGMENT_GAP,
+    UNASSIGNED_CJK,
     normalize,
     normalize_with_offsets,
     segment_terms,
@@ -353,7 +354,8 @@ def _documented_terms(segments: list[str], run_mark: str, section_mark: str) -> 
     return terms, positions, marked
 
 
-_TOKENIZER_CHARACTERS = "静的マッピングー々\n\u3000 \tkbKB0123ｶﾞ、."
+# With code points the CJK ranges leave unassigned (\ufa6e, \U0002a6e0).
+_TOKENIZER_CHARACTERS = "静的マッピングー々\n\u3000 \tkbKB0123ｶﾞ、.\ufa6e\U0002a6e0"
 _ANY_TEXT = st.text(
     alphabet=st.one_of(st.characters(), st.sampled_from(_TOKENIZER_CHARACTERS)), max_size=30
 )
@@ -362,6 +364,7 @@ _ANY_TEXT = st.text(
 @settings(max_examples=500, deadline=None)
 @given(st.lists(_ANY_TEXT, max_size=4))
 @example(["静的 マッピング\nIPSec の設定", "kb0885348、ｶﾞｲﾄﾞ\u3000ガイド"])
+@example(["静的\ufa6e変換 x\U0002a6e0 y"])
 def test_segment_terms_follows_the_documented_rules_on_any_text(segments):
     """The fast, cached tokenizer against a plain reading of the rules, on arbitrary Unicode."""
     expected = _documented_terms(segments, FILLER, SECTION)
@@ -369,3 +372,15 @@ def test_segment_terms_follows_the_documented_rules_on_any_text(segments):
         found = segment_terms(segments, FILLER, SECTION)
         assert (found.terms, found.positions(), found.marked) == expected
         assert found.last == (expected[1][-1] if expected[1] else -1)
+
+
+def test_cjk_code_points_that_are_not_letters_lie_where_the_tokenizer_looks_for_them():
+    """Outside UNASSIGNED_CJK every CJK character is a letter or digit ([^\\W_])."""
+    letter = re.compile(r"[^\W_]")
+    odd = [
+        code
+        for code in range(0x3000, 0x32000)
+        if _CJK.match(chr(code)) and not letter.match(chr(code))
+    ]
+    assert odd, "this Python's Unicode leaves some CJK code points unassigned"
+    assert all(UNASSIGNED_CJK.match(chr(code)) for code in odd)
