@@ -8,10 +8,10 @@ tokenizer change run `kbservice search reindex` first (it clears FTS5 wholesale)
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from sqlalchemy import Table, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from .models import TERMS_INDEX
@@ -40,22 +40,6 @@ def fts_add(session: Session, rows: Sequence[dict[str, object]]) -> None:
     """Add documents to FTS5: dicts of id, title and body (fulltext.documents.fts5_text)."""
     if rows:
         session.execute(_FTS_INSERT, rows)
-
-
-def copy_rows(session: Session, table: Table, rows: Sequence[Mapping[str, object]]) -> None:
-    """PostgreSQL: write rows with COPY, in the session's transaction.
-
-    Thousands of rows with long tsvector literals: COPY spares building, sending and
-    parsing one INSERT parameter per value.
-    """
-    if not rows:
-        return
-    columns = list(rows[0])
-    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-    connection = session.connection().connection.driver_connection
-    with connection.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-        for row in rows:
-            copy.write_row([row[column] for column in columns])
 
 
 def fts_remove(session: Session, rows: Sequence[dict[str, object]]) -> None:

@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from ..storage.bulk import copy_rows
 from ..storage.models import Article, Revision, RevisionText
 from .documents import IndexForm, document_terms, index_form
-from .engines import bulk_build, clear, copy_rows, fts_add, fts_remove, is_sqlite
+from .engines import bulk_build, clear, fts_add, fts_remove, is_sqlite
 from .models import SearchDocument
 
 BATCH_SIZE = 500
