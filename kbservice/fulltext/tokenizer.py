@@ -261,7 +261,7 @@ def _stretches(normalized: str) -> list[str]:
 
 # Texts repeat their phrases even more than their words (a corpus of 20,000 articles has
 # 3 million stretches, 65,000 distinct ones): each is tokenized once while it stays among
-# the most recent (the cache holds about 10 MiB).
+# the most recent (the cache holds about 20 MiB).
 @functools.lru_cache(maxsize=16384)
 def _stretch(text: str, run_mark: str) -> _Piece:
     """A stretch, run by run."""
