@@ -19,6 +19,7 @@ The engines receive what `index_form` makes of a document.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Sequence
 from itertools import pairwise
@@ -50,8 +51,7 @@ class IndexForm(NamedTuple):
 
 def body_offset(title: Terms) -> int:
     """Where the body's positions start in a document's tsvector (0-based)."""
-    positions = title.positions
-    return (positions[-1] + 1 if positions else 0) + SEGMENT_GAP
+    return title.last + 1 + SEGMENT_GAP
 
 
 def document_terms(segments: Sequence[str]) -> Terms:
@@ -78,27 +78,34 @@ def index_form(title: Terms, body: Terms, *, tsvector: bool) -> IndexForm:
 
 def _within_limits(title: Terms, body: Terms, start: int) -> bool:
     """True when a tsvector holds every token (the usual case, checked in C)."""
-    if body.positions and body.positions[-1] + start > MAX_POSITION:
+    if body.last + start > MAX_POSITION:
         return False
+    if len(title.terms) + len(body.terms) <= MAX_POSITIONS_PER_TERM:
+        return True
     counts = Counter(title.terms)
     counts.update(body.terms)
-    return not counts or max(counts.values()) <= MAX_POSITIONS_PER_TERM
+    return max(counts.values()) <= MAX_POSITIONS_PER_TERM
 
 
 def _tsvector(title: Terms, body: Terms, start: int) -> str:
-    by_term: dict[str, list[str]] = {}
-    for term, position in zip(title.terms, title.positions, strict=True):
-        by_term.setdefault(term, []).append(f"{position + 1}{TITLE_LABEL}")
-    body_positions: dict[str, list[int]] = {}
-    for term, position in zip(body.terms, body.positions, strict=True):
-        found = body_positions.get(term)
+    """The literal: each term once with its positions, title terms first (weighted)."""
+    body_positions: dict[str, list[str]] = {}
+    get = body_positions.get
+    for term, position in zip(body.terms, map(str, body.positions(start)), strict=True):
+        found = get(term)
         if found is None:
-            body_positions[term] = [position + start]
+            body_positions[term] = [position]
         else:
-            found.append(position + start)
-    for term, positions in body_positions.items():
-        by_term.setdefault(term, []).extend(map(str, positions))
-    return " ".join(f"{quote(term)}:{','.join(found)}" for term, found in by_term.items())
+            found.append(position)
+    title_positions: dict[str, list[str]] = {}
+    for term, position in zip(title.terms, title.positions(1), strict=True):
+        title_positions.setdefault(term, []).append(f"{position}{TITLE_LABEL}")
+    parts = []
+    for term, found in title_positions.items():
+        found += body_positions.pop(term, ())
+        parts.append(f"{_quoted(term)}:{','.join(found)}")
+    parts += [f"{_quoted(term)}:{','.join(found)}" for term, found in body_positions.items()]
+    return " ".join(parts)
 
 
 def _index_form_cut(title: Terms, body: Terms, *, tsvector: bool) -> IndexForm:
@@ -107,13 +114,13 @@ def _index_form_cut(title: Terms, body: Terms, *, tsvector: bool) -> IndexForm:
     by_term: dict[str, list[str]] = {}
     texts: list[str] = []
     kept = 0
-    for (terms, positions, _), start, label in (
+    for terms, start, label in (
         (title, 1, TITLE_LABEL),
         (body, body_offset(title) + 1, ""),
     ):
         words: list[str] = []
         previous = -1
-        for term, position in zip(terms, positions, strict=True):
+        for term, position in zip(terms.terms, terms.positions(), strict=True):
             if position + start > MAX_POSITION:
                 break
             gap = position - previous - 1
@@ -169,3 +176,7 @@ def tsquery_phrase(terms: Sequence[tuple[int, str]], label: str = "") -> str:
 def quote(term: str) -> str:
     """A term as a tsvector or tsquery lexeme, quoted."""
     return "'" + term.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+# A corpus has far fewer distinct terms than tokens: each is quoted once.
+_quoted = functools.lru_cache(maxsize=65536)(quote)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from ..storage.bulk import copy_rows
 from ..storage.models import Article, Revision, RevisionText
 from .documents import IndexForm, document_terms, index_form
 from .engines import bulk_build, clear, fts_add, fts_remove, is_sqlite
@@ -183,16 +184,18 @@ def _add(session: Session, texts: Sequence[_Text], sqlite: bool) -> int:
         }
         for doc_id, text, form in zip(ids, texts, forms, strict=True)
     ]
+    if not sqlite:
+        copy_rows(session, _documents, rows)
+        return sum(form.tokens for form in forms)
     # Core inserts: the ORM's bulk path would inspect every one of many thousand rows.
     session.execute(insert(_documents), rows)
-    if sqlite:
-        fts_add(
-            session,
-            [
-                {"id": doc_id, "title": form.fts_title, "body": form.fts_body}
-                for doc_id, form in zip(ids, forms, strict=True)
-            ],
-        )
+    fts_add(
+        session,
+        [
+            {"id": doc_id, "title": form.fts_title, "body": form.fts_body}
+            for doc_id, form in zip(ids, forms, strict=True)
+        ],
+    )
     return sum(form.tokens for form in forms)
 
 

@@ -90,6 +90,7 @@ def stem(word: str) -> str:
     return word
 
 
+@functools.lru_cache(maxsize=65536)
 def word_term(word: str) -> str:
     """The index term of one normalized word: KB numbers bare, ASCII words stemmed."""
     kb = _KB_WORD.fullmatch(word)
@@ -213,56 +214,107 @@ def tokenize_segments(segments: Sequence[str]) -> list[Token]:
     return tokens
 
 
-# Terms of a text in index order, with their positions (parallel lists), and the terms
-# with a mark where a run gap or a section gap lies between two of them.
+# Some text tokenized from position 0, ready to be spliced into a document: terms,
+# positions, terms with run marks, whether it starts and ends with a CJK run, and the
+# next free position after it.
+_Piece = tuple[tuple[str, ...], tuple[int, ...], tuple[str, ...], bool, bool, int]
+
+
 class Terms(NamedTuple):
-    """A text's terms and positions, and the same terms with gap marks (for FTS5)."""
+    """A text's terms, the same terms with gap marks (for FTS5), and where they stand.
+
+    Positions are kept per stretch (`stretches`: where it starts, its positions from 0)
+    and only added up when asked for (`positions`): FTS5 needs none of them.
+    """
 
     terms: list[str]
-    positions: list[int]
     marked: list[str]
+    stretches: list[tuple[int, tuple[int, ...]]]
+    # The last token's position, -1 when there is none.
+    last: int
+
+    def positions(self, start: int = 0) -> list[int]:
+        """Each term's position, plus `start`."""
+        positions: list[int] = []
+        for offset, stretch in self.stretches:
+            positions += map((offset + start).__add__, stretch)
+        return positions
 
 
-# Documents repeat their words: stemming each distinct word once saves most of the work.
-_cached_word_term = functools.lru_cache(maxsize=65536)(word_term)
+# A stretch of word and CJK characters and the horizontal spaces between them: no run
+# reaches across what separates two stretches (a new line, punctuation, symbols).
+_STRETCH = re.compile(rf"(?:{WORD_CHAR}|[{CJK_CHARS}])(?:[^\S\n]*(?:{WORD_CHAR}|[{CJK_CHARS}]))*")
+# The same for text without UNASSIGNED_CJK, a third faster: a word or CJK character is then
+# a letter or digit, [^\W_], one character class.
+_STRETCH_FAST = re.compile(r"[^\W_]+(?:[^\S\n]+[^\W_]+)*")
+# Where the CJK ranges hold code points that are not letters (unassigned in this Python's
+# Unicode; a unit test checks that there are none elsewhere).
+UNASSIGNED_CJK = re.compile("[\uf900-\ufaff\U00020000-\U0003134f]")
+
+
+def _stretches(normalized: str) -> list[str]:
+    """The stretches of normalized text, in order."""
+    if UNASSIGNED_CJK.search(normalized):
+        return _STRETCH.findall(normalized)
+    return _STRETCH_FAST.findall(normalized)
+
+
+# Texts repeat their phrases even more than their words (a corpus of 20,000 articles has
+# 3 million stretches, 65,000 distinct ones): each is tokenized once while it stays among
+# the most recent (the cache holds about 20 MiB).
+@functools.lru_cache(maxsize=16384)
+def _stretch(text: str, run_mark: str) -> _Piece:
+    """A stretch, run by run."""
+    terms: list[str] = []
+    positions: list[int] = []
+    marked: list[str] = []
+    position = 0
+    cjk = first_cjk = previous_cjk = False
+    for index, match in enumerate(_RUNS.finditer(text)):
+        cjk = match.lastgroup == "cjk"
+        if index == 0:
+            first_cjk = cjk
+        elif cjk or previous_cjk:
+            position += RUN_GAP
+            marked.append(run_mark)
+        previous_cjk = cjk
+        found = run_terms(Run(cjk, "".join(match.group().split()) if cjk else match.group()))
+        terms += found
+        marked += found
+        positions += range(position, position + len(found))
+        position += len(found)
+    return tuple(terms), tuple(positions), tuple(marked), first_cjk, cjk, position
 
 
 def segment_terms(segments: Sequence[str], run_mark: str = "", section_mark: str = "") -> Terms:
     """tokenize_segments as plain lists: what indexing a document needs, made faster.
 
-    No Token objects and one stem per distinct word: bulk indexing spends its time here.
+    Each text is cut into stretches that no run crosses; a stretch is tokenized once
+    (cached) and spliced in at its position, with a gap (and `run_mark`) where a CJK run
+    meets its neighbour, `section_mark` between segments. Bulk indexing spends its time
+    here.
     """
     terms: list[str] = []
-    positions: list[int] = []
     marked: list[str] = []
+    stretches: list[tuple[int, tuple[int, ...]]] = []
     position = 0
+    last = -1
     for segment in segments:
-        before = len(terms)
-        previous_cjk: bool | None = None
-        for match in _RUNS.finditer(normalize(segment)):
-            cjk = match.lastgroup == "cjk"
-            if previous_cjk is not None and (cjk or previous_cjk):
+        last_cjk: bool | None = None
+        for text in _stretches(normalize(segment)):
+            found, offsets, found_marked, first_cjk, ends_cjk, end = _stretch(text, run_mark)
+            if last_cjk is None:
+                if terms:
+                    marked.append(section_mark)
+            elif last_cjk or first_cjk:
                 position += RUN_GAP
                 marked.append(run_mark)
-            elif previous_cjk is None and terms:
-                marked.append(section_mark)
-            previous_cjk = cjk
-            if not cjk:
-                term = _cached_word_term(match.group())
-                terms.append(term)
-                marked.append(term)
-                positions.append(position)
-                position += 1
-                continue
-            text = match.group()
-            if not text.isprintable() or " " in text:
-                text = "".join(text.split())
-            count = max(len(text) - 1, 1)
-            found = [text] if len(text) == 1 else [text[i : i + 2] for i in range(count)]
-            terms.extend(found)
-            marked.extend(found)
-            positions.extend(range(position, position + count))
-            position += count
-        if len(terms) > before:
+            terms += found
+            marked += found_marked
+            stretches.append((position, offsets))
+            last = position + offsets[-1]
+            position += end
+            last_cjk = ends_cjk
+        if last_cjk is not None:
             position += SEGMENT_GAP
-    return Terms(terms, positions, marked)
+    return Terms(terms, marked, stretches, last)

@@ -17,6 +17,7 @@ KB numbers are drawn from 200000–879999, so they never collide with the seeds 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -30,8 +31,9 @@ from ..articles.reading import NewArticle, normalize_kb
 from ..catalog.products import Catalog, Product, load_catalog_file
 from ..config import PACKAGED_SEEDS
 from ..fulltext import index_articles
-from ..fulltext.engines import bulk_build
+from ..fulltext.engines import bulk_build, is_sqlite
 from ..rules import validate_rules
+from ..storage.bulk import copy_rows
 from ..storage.models import Article, ArticleApplicability, Revision, RevisionText
 
 CATALOG_FILE = PACKAGED_SEEDS / "products.yaml"
@@ -662,21 +664,18 @@ def _insert(
             ],
         )
     )
-    session.execute(
-        insert(RevisionText),
-        [
-            {
-                "revision_id": revision_id,
-                "locale": locale,
-                "title": title,
-                "sections": [{"heading": s.get("heading"), "body": s["body"]} for s in sections],
-                "source_seq": 1,
-                "changed_seq": 1,
-            }
-            for revision_id, new in zip(revision_ids, batch, strict=True)
-            for locale, (title, sections) in new.texts.items()
-        ],
-    )
+    texts = [
+        {
+            "revision_id": revision_id,
+            "locale": locale,
+            "title": title,
+            "sections": [{"heading": s.get("heading"), "body": s["body"]} for s in sections],
+            "source_seq": 1,
+            "changed_seq": 1,
+        }
+        for revision_id, new in zip(revision_ids, batch, strict=True)
+        for locale, (title, sections) in new.texts.items()
+    ]
     applicability = [
         {
             "article_id": article_id,
@@ -689,8 +688,16 @@ def _insert(
         for article_id, new in zip(article_ids, batch, strict=True)
         for entry in new.applies_to
     ]
-    if applicability:
-        session.execute(insert(ArticleApplicability), applicability)
+    if is_sqlite(session):
+        session.execute(insert(RevisionText), texts)
+        if applicability:
+            session.execute(insert(ArticleApplicability), applicability)
+    else:
+        # The JSON column as SQLAlchemy's default serializer writes it.
+        for row in texts:
+            row["sections"] = json.dumps(row["sections"])
+        copy_rows(session, RevisionText.__table__, texts)
+        copy_rows(session, ArticleApplicability.__table__, applicability)
     index_articles(session, article_ids)
     feed.record_many(session, revision_ids, feed.CREATED)
     if progress is not None:

@@ -19,13 +19,17 @@ from kbservice.fulltext.documents import (
     index_form,
 )
 from kbservice.fulltext.tokenizer import (
+    CJK_CHARS,
     RUN_GAP,
+    SEGMENT_GAP,
+    UNASSIGNED_CJK,
     normalize,
     normalize_with_offsets,
     segment_terms,
     stem,
     tokenize,
     tokenize_segments,
+    word_term,
 )
 from kbservice.search.parser import MAX_QUERY_TERMS, Highlight, Phrase, parse_query
 from kbservice.search.snippets import Highlighter, make_snippet
@@ -250,8 +254,11 @@ def test_tokens_a_tsvector_cannot_hold_are_left_out_on_both_engines():
 )
 def test_segment_terms_is_tokenize_segments_made_faster(segments):
     tokens = tokenize_segments(segments)
-    terms, positions, _ = segment_terms(segments)
-    assert (terms, positions) == ([t.term for t in tokens], [t.position for t in tokens])
+    found = segment_terms(segments)
+    assert (found.terms, found.positions()) == (
+        [t.term for t in tokens],
+        [t.position for t in tokens],
+    )
     # The fast path (gap marks from the tokenizer) equals the token-by-token one.
     title = document_terms(segments[:1])
     body = document_terms(segments[1:])
@@ -290,3 +297,90 @@ def test_snippet_windows_long_text_around_the_matches():
     assert snippet.startswith("…") and snippet.endswith("…")
     assert "<mark>needle</mark>" in snippet
     assert len(snippet) < 200
+
+
+_CJK = re.compile(f"[{CJK_CHARS}]")
+
+
+def _documented_terms(segments: list[str], run_mark: str, section_mark: str) -> tuple:
+    """docs/search.md "Tokens", character by character: terms, positions and FTS5 marks."""
+    terms: list[str] = []
+    positions: list[int] = []
+    marked: list[str] = []
+    position = 0
+    for segment in segments:
+        text = normalize(segment)
+        runs: list[tuple[bool, str]] = []
+        index = 0
+        while index < len(text):
+            if _CJK.match(text[index]):
+                run = ""
+                while index < len(text) and _CJK.match(text[index]):
+                    run += text[index]
+                    index += 1
+                    # Horizontal spaces between two CJK characters do not end a run.
+                    after = index
+                    while after < len(text) and text[after].isspace() and text[after] != "\n":
+                        after += 1
+                    if after > index and after < len(text) and _CJK.match(text[after]):
+                        index = after
+                runs.append((True, run))
+            elif text[index].isalnum():
+                start = index
+                while index < len(text) and text[index].isalnum() and not _CJK.match(text[index]):
+                    index += 1
+                runs.append((False, text[start:index]))
+            else:
+                index += 1
+        for number, (cjk, run) in enumerate(runs):
+            if number == 0 and terms:
+                marked.append(section_mark)
+            if number > 0 and (cjk or runs[number - 1][0]):
+                position += RUN_GAP
+                marked.append(run_mark)
+            if not cjk:
+                found = [word_term(run)]
+            elif len(run) == 1:
+                found = [run]
+            else:
+                found = [run[i : i + 2] for i in range(len(run) - 1)]
+            for term in found:
+                terms.append(term)
+                positions.append(position)
+                marked.append(term)
+                position += 1
+        if runs:
+            position += SEGMENT_GAP
+    return terms, positions, marked
+
+
+# With code points the CJK ranges leave unassigned (\ufa6e, \U0002a6e0).
+_TOKENIZER_CHARACTERS = "静的マッピングー々\n\u3000 \tkbKB0123ｶﾞ、.\ufa6e\U0002a6e0"
+_ANY_TEXT = st.text(
+    alphabet=st.one_of(st.characters(), st.sampled_from(_TOKENIZER_CHARACTERS)), max_size=30
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_ANY_TEXT, max_size=4))
+@example(["静的 マッピング\nIPSec の設定", "kb0885348、ｶﾞｲﾄﾞ\u3000ガイド"])
+@example(["静的\ufa6e変換 x\U0002a6e0 y"])
+def test_segment_terms_follows_the_documented_rules_on_any_text(segments):
+    """The fast, cached tokenizer against a plain reading of the rules, on arbitrary Unicode."""
+    expected = _documented_terms(segments, FILLER, SECTION)
+    for _ in range(2):  # the second time from the caches
+        found = segment_terms(segments, FILLER, SECTION)
+        assert (found.terms, found.positions(), found.marked) == expected
+        assert found.last == (expected[1][-1] if expected[1] else -1)
+
+
+def test_cjk_code_points_that_are_not_letters_lie_where_the_tokenizer_looks_for_them():
+    """Outside UNASSIGNED_CJK every CJK character is a letter or digit ([^\\W_])."""
+    letter = re.compile(r"[^\W_]")
+    odd = [
+        code
+        for code in range(0x3000, 0x32000)
+        if _CJK.match(chr(code)) and not letter.match(chr(code))
+    ]
+    assert odd, "this Python's Unicode leaves some CJK code points unassigned"
+    assert all(UNASSIGNED_CJK.match(chr(code)) for code in odd)
