@@ -178,8 +178,14 @@ def index_size(url: str) -> tuple[int, int]:
     return int(index), int(whole)
 
 
-def measure(url: str, queries: list[tuple[str, str]], repeat: int) -> list[dict[str, Any]]:
-    """Time every query three ways, cold: the per-process result cache is bypassed."""
+def measure(
+    url: str, queries: list[tuple[str, str]], repeat: int, *, scan: bool = True
+) -> list[dict[str, Any]]:
+    """Time every query three ways, cold: the per-process result cache is bypassed.
+
+    Without `scan` (a corpus this bench did not build has no plain-text table) the LIKE
+    scan is left out.
+    """
     searching.open_cache = lambda session: None
     searching.open_cache_for_reads = lambda readers: None
     app = create_app({"DATABASE_URL": url, "LOG_LEVEL": "WARNING"})
@@ -198,10 +204,10 @@ def measure(url: str, queries: list[tuple[str, str]], repeat: int) -> list[dict[
                 if dialect == "postgresql"
                 else plain.c.text.like(pattern)
             )
-            scan = select(plain.c.article_id).where(column).distinct()
+            statement = select(plain.c.article_id).where(column).distinct()
 
-            def run_scan(scan: Any = scan) -> int:
-                return len(session.execute(scan).all())
+            def run_scan(statement: Any = statement) -> int:
+                return len(session.execute(statement).all()) if scan else 0
 
             def run_http(query: str = query) -> None:
                 response = client.get("/api/v1/articles", query_string={"q": query})
@@ -212,10 +218,11 @@ def measure(url: str, queries: list[tuple[str, str]], repeat: int) -> list[dict[
                     "label": label,
                     "query": query,
                     "hits": page.total,
+                    "relation": "≥" if page.total_relation == "gte" else "",
                     "scan_hits": run_scan(),
                     "domain": timed(lambda query=query: search_articles(session, query), repeat),
                     "http": timed(run_http, repeat),
-                    "like": timed(run_scan, max(5, repeat // 5)),
+                    "like": timed(run_scan, max(5, repeat // 5)) if scan else None,
                 }
             )
     database.dispose()
@@ -265,13 +272,46 @@ def report(engine: str, build_times: dict[str, Any], rows: list[dict[str, Any]])
     return "\n".join(lines)
 
 
+def measure_existing(url: str, repeat: int) -> None:
+    """Print the query table of an existing corpus (its KB row names a KB from it)."""
+    engine = make_null_pool_engine(url)
+    with engine.connect() as connection:
+        count = connection.scalar(text("SELECT count(*) FROM articles")) or 0
+        kb = connection.scalar(
+            text("SELECT kb FROM articles ORDER BY id LIMIT 1 OFFSET :n"), {"n": count // 2}
+        )
+    engine.dispose()
+    queries = [(label, query or f"KB{kb}") for label, query in QUERIES]
+    rows = measure(url, queries, repeat, scan=False)
+    print(
+        f"{count:,} articles ({engine.dialect.name}); {repeat} timed runs per query after "
+        f"3 warm-up runs; load average {os.getloadavg()[0]:.1f} at the end\n"
+    )
+    print("| query | q | hits | domain p50 / p95 ms | HTTP p50 / p95 ms |")
+    print("| --- | --- | ---: | ---: | ---: |")
+    for row in rows:
+        domain, http = row["domain"], row["http"]
+        print(
+            f"| {row['label']} | `{row['query']}` | {row['relation']}{row['hits']:,} | "
+            f"{domain[0]:.1f} / {domain[1]:.1f} | {http[0]:.1f} / {http[1]:.1f} |"
+        )
+
+
 def main() -> None:
     """Run the benchmark and print the Markdown report."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--engine", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--articles", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument(
+        "--database-url",
+        help="time the queries on this existing corpus (e.g. kbservice synth --articles "
+        "200000) instead of building one; no build figures and no LIKE scan",
+    )
     args = parser.parse_args()
+    if args.database_url:
+        measure_existing(args.database_url, args.repeat)
+        return
     kb = list(generate_articles(args.articles, seed=SEED))[args.articles // 2].kb
     queries = [(label, query or f"KB{kb}") for label, query in QUERIES]
     engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
