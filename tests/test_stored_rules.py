@@ -19,9 +19,7 @@ def _nested(levels: int, leaf: Any) -> Any:
     return leaf
 
 
-def test_an_article_whose_stored_rules_cannot_be_compiled_is_left_out(
-    seeded_url, make_app, caplog
-):
+def test_an_article_whose_stored_rules_cannot_be_compiled_is_left_out(seeded_url, make_app, caplog):
     database = Database(make_null_pool_engine(seeded_url))
     with database.write() as session:
         create_article(

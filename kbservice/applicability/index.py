@@ -177,9 +177,7 @@ class RuleIndex:
                 resolved.setdefault(entry.kb, entry)
         compiled = self.rules.entries([entry.revision_id for entry in resolved.values()])
         # An article whose stored rules do not compile is as good as absent.
-        missing = [
-            kb for kb, entry in asked if entry is None or entry.revision_id not in compiled
-        ]
+        missing = [kb for kb, entry in asked if entry is None or entry.revision_id not in compiled]
         if missing:
             raise NotFound(f"No article exists for: {', '.join(missing)}.")
         return [compiled[entry.revision_id] for entry in resolved.values()]
@@ -197,7 +195,7 @@ class RuleCache:
     Revisions are immutable, only ever added, and their ids become visible in order
     (db.serialize_revision_writes). So the highest revision id (freshness.Stamps) tells
     every worker process whether its index is current, and the current revisions above
-    the id it saw last are exactly what it has to compile.
+    the id it saw last are exactly what it has to outline.
     """
 
     def __init__(self, rules: CompiledRules) -> None:
@@ -227,7 +225,7 @@ class RuleCache:
 
         For readers with another way to their answer (an article GET can ask the
         database for the current revision): after an edit they need not wait for the
-        changed rules to be loaded and compiled; the next applicability request does it.
+        changed rules to be loaded and outlined; the next applicability request does it.
         """
         return self._index if stamp == self._stamp else None
 
