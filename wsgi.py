@@ -23,5 +23,5 @@ except DBAPIError as exc:
     _log.warning("Caches not built at start, they are built on first use: %s", exc.orig)
 else:
     _log.info(
-        "Compiled the rules of %d article(s) in %.1f s.", _count, time.perf_counter() - _started
+        "Indexed the rules of %d article(s) in %.1f s.", _count, time.perf_counter() - _started
     )

@@ -168,9 +168,12 @@ def measure(url: str, engine: str, articles: int, products: int, *, load: bool =
         for system in systems:
             assess(index, system)
 
+    with app.app_context():
+        every = index.compiled(index.entries)
+
     def exhaustive() -> None:
         for system in systems:
-            for entry in index.entries:
+            for entry in every:
                 verdict = entry.rule.evaluate(system.facts).verdict
                 _ = verdict is not Verdict.NOT_APPLICABLE
 

@@ -184,8 +184,9 @@ def serve(
 ) -> None:
     """Serve the API with gunicorn; an empty database is migrated and seeded first.
 
-    The product catalog and every article's compiled rules are built once, before the
-    workers start: they share that memory and answer their first request at full speed.
+    The product catalog and the rule index (an outline of every article's rules) are built
+    once, before the workers start: they share that memory. Each worker compiles the rules
+    its requests judge, keeping KB_RULE_CACHE_ENTRIES of them.
     """
     from .http.server import prepare_for_fork, run_gunicorn
 
@@ -196,10 +197,10 @@ def serve(
     client_timeout = client_timeout or _positive(app, "CLIENT_TIMEOUT")
     prepare_database(app)
     started = time.perf_counter()
-    click.echo("Compiling the applicability rules of every article …")
+    click.echo("Indexing the applicability rules of every article …")
     count = prepare_for_fork(app)
     elapsed = time.perf_counter() - started
-    click.echo(f"Compiled the rules of {count:,} article(s) in {elapsed:.1f} s.")
+    click.echo(f"Indexed the rules of {count:,} article(s) in {elapsed:.1f} s.")
     click.echo(f"kbservice on http://{host}:{port}/api/v1 ({_display_url(ctx.url)})")
     click.echo(_freshness_line(app))
     click.echo(

@@ -35,6 +35,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_JSON_DEPTH": 64,
     # Per worker process: rendered article bodies kept for conditional and repeat GETs.
     "ARTICLE_CACHE_MB": 16,
+    # Per worker process: compiled article rules kept (about 5 KB each); the others are
+    # compiled again from the database when a request judges them.
+    "RULE_CACHE_ENTRIES": 20_000,
     # How caches learn of changes: "query" asks the database on every request; "notify"
     # (the default) asks only after a change signal (changes.py).
     "FRESHNESS": "notify",
@@ -112,6 +115,7 @@ _INT_KEYS = {
     "MAX_RULE_BYTES",
     "MAX_JSON_DEPTH",
     "ARTICLE_CACHE_MB",
+    "RULE_CACHE_ENTRIES",
     "WEBHOOK_MAX_FAILURES",
     "WEBHOOK_CONCURRENCY",
 }

@@ -12,7 +12,7 @@ from .systems import SERVER_2003_VPN
 SYSTEM = {**SERVER_2003_VPN, "behind_nat": True}
 
 
-def test_preloaded_workers_share_rules_compiled_once_in_the_master(seeded_url, tmp_path):
+def test_preloaded_workers_share_the_rule_index_built_once_in_the_master(seeded_url, tmp_path):
     log = tmp_path / "wsgi.log"
     with running_server(seeded_url, 2, log, wsgi=True, log_level="INFO") as base:
         for _ in range(4):  # reaching both workers, most likely
@@ -20,7 +20,7 @@ def test_preloaded_workers_share_rules_compiled_once_in_the_master(seeded_url, t
             assert status == 200, body
             assert "885348" in {result["kb"] for result in body["results"]}
     text = log.read_text()
-    assert text.count("Compiled the rules of 1 article(s)") == 1, text
+    assert text.count("Indexed the rules of 1 article(s)") == 1, text
 
 
 def test_a_database_not_ready_at_import_leaves_the_caches_for_later(tmp_path):

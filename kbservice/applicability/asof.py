@@ -8,10 +8,10 @@ revisions): every instant between two publications shares one.
 
 An as-of index is the current one with the articles changed since the instant put back:
 only articles with a revision created after it differ (found on the index of
-`revisions.created_at`); their entries are replaced by older revisions' (compiled
+`revisions.created_at`); their entries are replaced by older revisions' (read
 now) or left out when the article did not exist yet. So its cost follows the number of
 articles changed since, not the size of the corpus; an instant before most of the
-corpus is built from scratch instead, reusing the compiled rules of revisions still
+corpus is built from scratch instead, reusing the indexed rules of revisions still
 current.
 """
 
@@ -27,13 +27,13 @@ from sqlalchemy.sql import Select
 
 from ..storage.lru import LRU
 from ..storage.models import Article, Revision
-from .index import RuleEntry, RuleIndex, load_entries
+from .index import IndexedRule, RuleIndex, load_indexed
 
 # As-of indexes kept per process: support staff ask about a few dates at a time.
 AS_OF_INDEXES_KEPT = 8
-# Compiled rules of older revisions kept per process (a few KB each).
+# Indexed rules of older revisions kept per process (a few hundred bytes each; their
+# compiled rules are kept with the current revisions', compiled.CompiledRules).
 OLDER_ENTRIES_KEPT = 4096
-_BATCH = 500
 
 
 def _current_at(when: dt.datetime, article_ids: Select | None = None) -> Select:
@@ -49,13 +49,13 @@ def _current_at(when: dt.datetime, article_ids: Select | None = None) -> Select:
     )
 
 
-Load = Callable[[Session, list[int]], list[RuleEntry]]
+Load = Callable[[Session, list[int]], list[IndexedRule]]
 
 
 def build_as_of(session: Session, when: dt.datetime, current: RuleIndex, load: Load) -> RuleIndex:
     """The rule index of the revisions current at `when`, derived from `current`.
 
-    `load` gives the entries of older revisions (compiled, or remembered compiled).
+    `load` gives the indexed rules of older revisions (read, or remembered).
     """
     later = select(Revision.article_id).where(Revision.created_at > when)
     # By article, not by time: the (article_id, seq) key finds the few changed articles'
@@ -80,10 +80,10 @@ def build_as_of(session: Session, when: dt.datetime, current: RuleIndex, load: L
         # without a revision by then did not exist yet.
         entries = load(session, [revision_id for _, revision_id in changed if revision_id])
         return current.replaced(entries, [kb for kb, revision_id in changed if not revision_id])
-    compiled = {entry.revision_id: entry for entry in current.entries}
+    indexed = {entry.revision_id: entry for entry in current.entries}
     then = list(session.scalars(_current_at(when)))
-    older = load(session, [i for i in then if i not in compiled])
-    return RuleIndex([*(compiled[i] for i in then if i in compiled), *older])
+    older = load(session, [i for i in then if i not in indexed])
+    return RuleIndex([*(indexed[i] for i in then if i in indexed), *older], current.rules)
 
 
 class AsOfIndexes:
@@ -91,8 +91,8 @@ class AsOfIndexes:
 
     def __init__(self, kept: int = AS_OF_INDEXES_KEPT) -> None:
         self._indexes: LRU[tuple[int, dt.datetime], RuleIndex] = LRU(kept)
-        # Older revisions' compiled rules, shared by the indexes of every instant.
-        self._older: LRU[int, RuleEntry] = LRU(OLDER_ENTRIES_KEPT)
+        # Older revisions' indexed rules, shared by the indexes of every instant.
+        self._older: LRU[int, IndexedRule] = LRU(OLDER_ENTRIES_KEPT)
         self._lock = threading.Lock()
 
     def index(
@@ -108,7 +108,7 @@ class AsOfIndexes:
                 select(func.max(Revision.created_at)).where(Revision.created_at <= when)
             )
             if latest is None:
-                return RuleIndex(())
+                return RuleIndex((), current.rules)
             key = (stamp, latest)
             index = self._indexes.get(key)
             if index is not None:
@@ -120,9 +120,9 @@ class AsOfIndexes:
                     self._indexes.put(key, index)
             return index
 
-    def _load(self, session: Session, revision_ids: list[int]) -> list[RuleEntry]:
-        """Entries of the given revisions: remembered ones, the others compiled (in batches)."""
-        entries: list[RuleEntry] = []
+    def _load(self, session: Session, revision_ids: list[int]) -> list[IndexedRule]:
+        """Indexed rules of the given revisions: remembered ones, the others read."""
+        entries: list[IndexedRule] = []
         missing: list[int] = []
         for revision_id in revision_ids:
             entry = self._older.get(revision_id)
@@ -130,8 +130,7 @@ class AsOfIndexes:
                 missing.append(revision_id)
             else:
                 entries.append(entry)
-        for start in range(0, len(missing), _BATCH):
-            for entry in load_entries(session, missing[start : start + _BATCH]):
-                self._older.put(entry.revision_id, entry)
-                entries.append(entry)
+        for entry in load_indexed(session, missing):
+            self._older.put(entry.revision_id, entry)
+            entries.append(entry)
         return entries

@@ -1,12 +1,15 @@
-"""'Does this apply to my system?': compiled rules of current revisions, indexed by product."""
+"""'Does this apply to my system?': the current revisions' rules, indexed by product.
+
+The index holds an outline of each revision's rules (IndexedRule: what selecting
+candidates needs); the rules themselves are compiled only for the candidates a request
+judges, and kept per process in a bounded LRU (compiled.CompiledRules).
+"""
 
 from __future__ import annotations
 
 import bisect
-import logging
 import threading
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from sqlalchemy import select
@@ -15,64 +18,58 @@ from sqlalchemy.orm import Session
 from ..articles.reading import normalize_kb
 from ..catalog.facts import PRODUCT_NOT_RECOGNISED, NormalizedSystem
 from ..errors import NotFound
-from ..rules import (
-    PREFILTERED_FACTS,
-    CompiledRule,
-    Evaluation,
-    RuleValidationError,
-    Verdict,
-    compile_rules,
-    validate_rules,
-)
-from ..rules.applies_to import rules_from_applies_to
+from ..rules import PREFILTERED_FACTS, Evaluation, Verdict
+from ..rules.engine import Box, outline, platform_rules_out
 from ..storage.lru import LRU
-from ..storage.models import Article, Revision, RevisionText
+from ..storage.models import Article, Revision
+from .compiled import CompiledRules, RuleEntry, report_broken, stored_document
 
-# The logger keeps the name operators filter on, from before the module moved.
-log = logging.getLogger("kbservice.applicability")
+__all__ = ["Assessment", "IndexedRule", "RuleCache", "RuleEntry", "RuleIndex", "assess"]
 
 
-@dataclass(frozen=True, slots=True)
-class RuleEntry:
-    """The compiled rules of one article's current revision, with what results display."""
+# A NamedTuple of shared or small values: 200,000 of them are built before the
+# workers fork, so each must be cheap to build and small (docs/architecture.md).
+class IndexedRule(NamedTuple):
+    """What selecting candidates needs of one article's revision, without its rules."""
 
-    article_id: int
     kb: str
+    article_id: int
     revision_id: int
-    revision_number: str
     source_locale: str
-    titles: Mapping[str, str]
-    rule: CompiledRule
+    # CompiledRule.products and .platform of the revision's rules (rules.engine.outline).
+    products: frozenset[str] | None
+    platform: tuple[Box, ...] | None
 
-    def title(self, locale: str) -> str:
-        """The title in `locale`, else in the source locale."""
-        return self.titles.get(locale) or self.titles.get(self.source_locale, "")
+    def rules_out(self, facts: Mapping[str, object]) -> bool:
+        """CompiledRule.rules_out of the revision's rules."""
+        return platform_rules_out(self.platform, facts)
 
 
 # Distinct platforms (product, edition, architecture) whose candidate lists are kept.
 _PLATFORMS_KEPT = 4096
 
 
-def _kb_order(entry: RuleEntry) -> tuple[int, str]:
+def _kb_order(entry: IndexedRule) -> tuple[int, str]:
     return (len(entry.kb), entry.kb)
 
 
 class RuleIndex:
-    """Rule entries by KB number and by the products they can apply to."""
+    """Indexed rules by KB number and by the products they can apply to."""
 
-    def __init__(self, entries: Iterable[RuleEntry]) -> None:
+    def __init__(self, entries: Iterable[IndexedRule], rules: CompiledRules) -> None:
         ordered = sorted(entries, key=_kb_order)
-        self.entries: tuple[RuleEntry, ...] = tuple(ordered)
+        self.rules = rules
+        self.entries: tuple[IndexedRule, ...] = tuple(ordered)
         self.by_kb = {entry.kb: entry for entry in ordered}
-        self.unconstrained = tuple(e for e in ordered if e.rule.products is None)
-        by_product: dict[str, list[RuleEntry]] = {}
+        self.unconstrained = tuple(e for e in ordered if e.products is None)
+        by_product: dict[str, list[IndexedRule]] = {}
         for entry in ordered:
-            for product in entry.rule.products or ():
+            for product in entry.products or ():
                 by_product.setdefault(product, []).append(entry)
         self.by_product = {product: tuple(items) for product, items in by_product.items()}
-        self._platforms: LRU[Hashable, tuple[RuleEntry, ...]] = LRU(_PLATFORMS_KEPT)
+        self._platforms: LRU[Hashable, tuple[IndexedRule, ...]] = LRU(_PLATFORMS_KEPT)
 
-    def replaced(self, changed: Sequence[RuleEntry], removed: Iterable[str] = ()) -> RuleIndex:
+    def replaced(self, changed: Sequence[IndexedRule], removed: Iterable[str] = ()) -> RuleIndex:
         """A new index with `changed` entries added or replacing those of the same KB, and
         the entries of the `removed` KB numbers left out.
 
@@ -90,13 +87,13 @@ class RuleIndex:
         touched: set[str | None] = set()
         for kb in gone:
             previous = by_kb.pop(kb)
-            touched.update(previous.rule.products or (None,))
+            touched.update(previous.products or (None,))
             del entries[bisect.bisect_left(entries, _kb_order(previous), key=_kb_order)]
         for kb, entry in latest.items():
             previous = by_kb.get(kb)
             for version in (previous, entry):
                 if version is not None:
-                    touched.update(version.rule.products or (None,))
+                    touched.update(version.products or (None,))
             by_kb[kb] = entry
             place = bisect.bisect_left(entries, _kb_order(entry), key=_kb_order)
             if previous is not None:
@@ -104,10 +101,11 @@ class RuleIndex:
             else:
                 entries.insert(place, entry)
         index = RuleIndex.__new__(RuleIndex)
+        index.rules = self.rules
         index.entries = tuple(entries)
         index.by_kb = by_kb
         index.unconstrained = (
-            tuple(e for e in index.entries if e.rule.products is None)
+            tuple(e for e in index.entries if e.products is None)
             if None in touched
             else self.unconstrained
         )
@@ -122,7 +120,7 @@ class RuleIndex:
             ]
             # `kept` is still sorted: the few new entries are put in their places.
             for entry in latest.values():
-                if product in (entry.rule.products or ()):
+                if product in (entry.products or ()):
                     bisect.insort(kept, entry, key=_kb_order)
             if kept:
                 by_product[product] = tuple(kept)
@@ -136,7 +134,7 @@ class RuleIndex:
                     index._platforms.put(key, kept_entries)
         return index
 
-    def candidates(self, product: object) -> Sequence[RuleEntry]:
+    def candidates(self, product: object) -> Sequence[IndexedRule]:
         """Entries that can apply to `product`; every entry when the product is unknown."""
         if not isinstance(product, str):
             return self.entries
@@ -146,7 +144,7 @@ class RuleIndex:
         merged = {entry.kb: entry for entry in (*specific, *self.unconstrained)}
         return sorted(merged.values(), key=_kb_order)
 
-    def for_platform(self, facts: Mapping[str, object]) -> Sequence[RuleEntry]:
+    def for_platform(self, facts: Mapping[str, object]) -> Sequence[IndexedRule]:
         """Candidates whose rules the system's platform facts do not rule out.
 
         `CompiledRule.rules_out` reads only PREFILTERED_FACTS (edition, architecture,
@@ -157,9 +155,9 @@ class RuleIndex:
         try:
             kept = self._platforms.get(key)
         except TypeError:  # an unhashable fact value: nothing to share
-            return [e for e in self.candidates(key[0]) if not e.rule.rules_out(facts)]
+            return [e for e in self.candidates(key[0]) if not e.rules_out(facts)]
         if kept is None:
-            kept = tuple(e for e in self.candidates(key[0]) if not e.rule.rules_out(facts))
+            kept = tuple(e for e in self.candidates(key[0]) if not e.rules_out(facts))
             self._platforms.put(key, kept)
         return kept
 
@@ -169,18 +167,26 @@ class RuleIndex:
         A KB requested twice (in any spelling, "KB885348" or "885348") counts once, at its
         first place: 1,000 copies of one number must not cost 1,000 evaluations.
         """
-        resolved: dict[str, RuleEntry] = {}
-        missing: list[str] = []
+        resolved: dict[str, IndexedRule] = {}
+        asked: list[tuple[str, IndexedRule | None]] = []
         for kb in kbs:
             number = normalize_kb(kb) if isinstance(kb, str) else None
             entry = self.by_kb.get(number) if number else None
-            if entry is None:
-                missing.append(str(kb))
-            else:
+            asked.append((str(kb), entry))
+            if entry is not None:
                 resolved.setdefault(entry.kb, entry)
+        compiled = self.rules.entries([entry.revision_id for entry in resolved.values()])
+        # An article whose stored rules do not compile is as good as absent.
+        missing = [kb for kb, entry in asked if entry is None or entry.revision_id not in compiled]
         if missing:
             raise NotFound(f"No article exists for: {', '.join(missing)}.")
-        return list(resolved.values())
+        return [compiled[entry.revision_id] for entry in resolved.values()]
+
+    def compiled(self, entries: Sequence[IndexedRule]) -> list[RuleEntry]:
+        """The compiled entries of `entries`, in their order; those that do not compile
+        are left out."""
+        found = self.rules.entries([entry.revision_id for entry in entries])
+        return [found[e.revision_id] for e in entries if e.revision_id in found]
 
 
 class RuleCache:
@@ -189,13 +195,13 @@ class RuleCache:
     Revisions are immutable, only ever added, and their ids become visible in order
     (db.serialize_revision_writes). So the highest revision id (freshness.Stamps) tells
     every worker process whether its index is current, and the current revisions above
-    the id it saw last are exactly what it has to compile.
+    the id it saw last are exactly what it has to outline.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, rules: CompiledRules) -> None:
         self._lock = threading.Lock()
         self._stamp: int | None = None
-        self._index = RuleIndex(())
+        self._index = RuleIndex((), rules)
 
     def index(self, stamp: int, open_session: Callable[[], Session]) -> RuleIndex:
         """The index as of revision id `stamp`; a session is opened only to load changes."""
@@ -219,86 +225,55 @@ class RuleCache:
 
         For readers with another way to their answer (an article GET can ask the
         database for the current revision): after an edit they need not wait for the
-        changed rules to be loaded and compiled; the next applicability request does it.
+        changed rules to be loaded and outlined; the next applicability request does it.
         """
         return self._index if stamp == self._stamp else None
 
-    def _load(self, session: Session, *, since: int | None) -> list[RuleEntry]:
-        """Entries of the current revisions with ids above `since` (all when None)."""
-        current = select(Revision.id).join(
-            Article, (Revision.article_id == Article.id) & (Revision.seq == Article.current_seq)
-        )
-        if since is not None:
-            current = current.where(Revision.id > since)
-        revision_ids = list(session.scalars(current))
-        entries: list[RuleEntry] = []
-        for start in range(0, len(revision_ids), 500):
-            entries += load_entries(session, revision_ids[start : start + 500])
-        return entries
+    def _load(self, session: Session, *, since: int | None) -> list[IndexedRule]:
+        """Indexed rules of the current revisions with ids above `since` (all when None)."""
+        current = Revision.seq == Article.current_seq
+        return _indexed(session, current if since is None else current & (Revision.id > since))
 
 
-def load_entries(session: Session, revision_ids: Sequence[int]) -> list[RuleEntry]:
-    """Rule entries of the given revisions, compiled; those that do not compile are logged."""
-    titles: dict[int, dict[str, str]] = {}
-    for revision_id, locale, title in session.execute(
-        select(RevisionText.revision_id, RevisionText.locale, RevisionText.title).where(
-            RevisionText.revision_id.in_(revision_ids)
-        )
-    ):
-        titles.setdefault(revision_id, {})[locale] = title
+def load_indexed(session: Session, revision_ids: Sequence[int]) -> list[IndexedRule]:
+    """Indexed rules of the given revisions; those whose rules cannot be read are logged."""
+    indexed: list[IndexedRule] = []
+    for start in range(0, len(revision_ids), _BATCH):
+        indexed += _indexed(session, Revision.id.in_(revision_ids[start : start + _BATCH]))
+    return indexed
+
+
+# Revisions read by one IN list.
+_BATCH = 500
+
+
+def _indexed(session: Session, which: Any) -> list[IndexedRule]:
     rows = session.execute(
         select(
-            Article.id,
             Article.kb,
-            Article.source_locale,
+            Article.id,
             Revision.id,
+            Article.source_locale,
             Revision.number,
             Revision.rules,
             Revision.applies_to,
         )
         .join(Revision, Revision.article_id == Article.id)
-        .where(Revision.id.in_(revision_ids))
-    ).all()
-    return [
-        RuleEntry(
-            article_id=article_id,
-            kb=kb,
-            revision_id=revision_id,
-            revision_number=number,
-            source_locale=source_locale,
-            titles=titles.get(revision_id, {}),
-            rule=rule,
-        )
-        for article_id, kb, source_locale, revision_id, number, rules, applies_to in rows
-        if (rule := _compile_stored(kb, number, rules, applies_to)) is not None
-    ]
-
-
-def _compile_stored(
-    kb: str, number: str, rules: Any, applies_to: Sequence[Mapping[str, Any]]
-) -> CompiledRule | None:
-    """The compiled rules of a stored revision; None, logged, if they cannot be compiled."""
-    doc = rules if rules is not None else rules_from_applies_to(applies_to)
-    try:
-        # Stored rules were validated when they were written: compiling is all that is left.
-        return compile_rules(doc, validate=False)
-    except Exception:
-        # Unless they were written around kbservice (SQL): then any error may come out of
-        # the compiler, a RecursionError too. One article must not take the service down.
+        .where(which)
+        # Streamed: 200,000 parsed rule documents held at once took a gigabyte.
+        .execution_options(yield_per=_BATCH)
+    )
+    indexed: list[IndexedRule] = []
+    for kb, article_id, revision_id, source_locale, number, rules, applies_to in rows:
+        doc = stored_document(rules, applies_to)
         try:
-            validate_rules(doc)
-            problem = "the compiler failed on them"
-        except RuleValidationError as exc:
-            problem = str(exc)
-        log.error(
-            "KB%s revision %s is left out of applicability answers: its stored rules "
-            "cannot be compiled (%s). Replace them: PUT /api/v1/articles/%s/rules.",
-            kb,
-            number,
-            problem,
-            kb,
-        )
-        return None
+            products, platform = outline(doc)
+        except Exception:
+            # Rules written around kbservice (SQL) may break anything; see compiled.py.
+            report_broken(kb, number, doc)
+            continue
+        indexed.append(IndexedRule(kb, article_id, revision_id, source_locale, products, platform))
+    return indexed
 
 
 # A NamedTuple for the reason Evaluation is one: immutable and cheap to build.
@@ -345,7 +320,7 @@ def assess(
             _assessment(entry, entry.rule.evaluate(facts, explain=explain)) for entry in requested
         ]
     results: list[Assessment] = []
-    for entry in index.for_platform(facts):
+    for entry in index.compiled(index.for_platform(facts)):
         evaluation = entry.rule.evaluate_unless_not_applicable(facts, explain=explain)
         if evaluation is not None:
             results.append(_assessment(entry, evaluation))

@@ -6,10 +6,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..applicability.index import rules_from_applies_to
 from ..articles.reading import ArticleSnapshot, RevisionInfo
 from ..catalog.products import Catalog, Product
 from ..contract.presenters import rfc3339
+from ..rules.applies_to import rules_from_applies_to
 from ..rules.messages import describe_rules
 from .links import Links
 

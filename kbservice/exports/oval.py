@@ -19,9 +19,9 @@ from typing import Any
 
 from lxml import etree
 
-from ..applicability.index import rules_from_applies_to
 from ..articles.reading import ArticleSnapshot
 from ..catalog.products import Catalog
+from ..rules.applies_to import rules_from_applies_to
 from ..rules.language import PLATFORM_TESTS, leaf_test
 from .links import Links
 

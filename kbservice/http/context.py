@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from ..applicability.asof import AsOfIndexes
+from ..applicability.compiled import CompiledRules
 from ..applicability.index import RuleCache, RuleIndex
 from ..articles.freshness import StampReader, Stamps
 from ..catalog.products import Catalog
@@ -18,7 +19,7 @@ from ..catalog.store import CatalogCache, load_catalog
 from ..config import ConfigError
 from ..storage.changes import Changes, default_runtime_dir
 from ..storage.db import Database, make_engine
-from .observability import record_listener_state
+from .observability import record_compiled_rules, record_listener_state
 
 _EXTENSION = "kbservice.database"
 _CATALOG = "kbservice.catalog"
@@ -38,10 +39,20 @@ def init_app(app: Flask, database: Database | None = None) -> Database:
     app.extensions[_EXTENSION] = database
     app.extensions[_STAMPS] = StampReader(database.readers)
     app.extensions[_CATALOG] = CatalogCache()
-    app.extensions[_RULES] = RuleCache()
+    app.extensions[_RULES] = RuleCache(_compiled_rules(app.config, database))
     app.extensions[_AS_OF_RULES] = AsOfIndexes()
     app.teardown_appcontext(_close_session)
     return database
+
+
+def _compiled_rules(config: dict[str, Any], database: Database) -> CompiledRules:
+    """The compiled rules kept per process (KB_RULE_CACHE_ENTRIES), read from the read
+    database, or the primary for revisions a lagging replica lacks yet."""
+    kept = config["RULE_CACHE_ENTRIES"]
+    if isinstance(kept, bool) or not isinstance(kept, int) or kept < 1:
+        raise ConfigError(f"KB_RULE_CACHE_ENTRIES must be a positive integer, got {kept!r}")
+    sessions = (database.read_session, database.session) if database.read_engine else ()
+    return CompiledRules(kept, sessions or (database.session,), record_compiled_rules)
 
 
 def _changes(config: dict[str, Any], engine: Engine) -> Changes | None:
@@ -161,7 +172,8 @@ def catalog_of(app: Flask, stamp: object) -> Catalog:
 def warm_caches(app: Flask) -> int:
     """Build the catalog and the rule index now instead of on the first request.
 
-    Returns how many articles the index holds.
+    The index outlines each article's rules; none is compiled here (each worker compiles
+    those its requests judge). Returns how many articles the index holds.
     """
     with app.app_context():
         get_catalog()

@@ -38,6 +38,7 @@ class Metrics:
     latency: Any
     verdicts: Any
     listeners: Any
+    compiled_rules: Any
 
 
 _metrics: Metrics | None = None
@@ -71,6 +72,12 @@ def metrics() -> Metrics:
                     "Processes listening for change notifications (KB_FRESHNESS=notify)",
                     multiprocess_mode="livesum",
                 ),
+                # Summed over live worker processes: the memory their rule caches hold.
+                compiled_rules=Gauge(
+                    "kb_compiled_rules_kept",
+                    "Compiled article rules kept by worker processes (KB_RULE_CACHE_ENTRIES each)",
+                    multiprocess_mode="livesum",
+                ),
             )
         return _metrics
 
@@ -87,6 +94,11 @@ def count_verdicts(verdicts: list[str]) -> None:
 def record_listener_state(listening: bool) -> None:
     """Called by changes.ChangeListener when it connects (True) or loses its connection."""
     metrics().listeners.set(1 if listening else 0)
+
+
+def record_compiled_rules(kept: int) -> None:
+    """Called by applicability.compiled.CompiledRules when it keeps more or fewer rules."""
+    metrics().compiled_rules.set(kept)
 
 
 class RequestObserver:

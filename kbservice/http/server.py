@@ -45,9 +45,9 @@ class _OneLineLogger(Logger):  # type: ignore[misc]
 def prepare_for_fork(app: Flask) -> int:
     """Build the caches workers share, then leave nothing a fork must not inherit.
 
-    The catalog and every article's compiled rules are built now, so forked workers
-    share that memory and answer their first request at full speed. Returns how many
-    articles the rule index holds.
+    The catalog and the rule index (an outline of every article's rules) are built now,
+    so forked workers share that memory; each compiles the rules its requests judge.
+    Returns how many articles the rule index holds.
     """
     count = warm_caches(app)
     # Workers must not inherit pooled connections.

@@ -7,7 +7,7 @@ import json
 import weakref
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
-from typing import TypeGuard
+from typing import NamedTuple, TypeGuard
 
 from .language import join, leaf_test
 from .model import NodeInfo
@@ -104,6 +104,45 @@ def _intern(key: Hashable, make: Callable[[], Node]) -> Node:
     return node
 
 
+class ShapeInfo(NamedTuple):
+    """What the static analyses read of a node's NodeInfo."""
+
+    test: str
+    fact: str | None
+    expected: object
+
+
+class Shape(NamedTuple):
+    """A rule node reduced to what the static analyses read: no predicate, nothing shared.
+
+    `values_needed` and `platform_boxes` give a Shape's tree what they give its Node
+    tree; making one costs a fraction of `build`, and nothing of it is kept.
+    """
+
+    kind: str
+    children: tuple[Shape, ...]
+    info: ShapeInfo
+
+
+# Anything the static analyses below read: a compiled Node or a Shape.
+Static = Node | Shape
+
+
+def shape(doc: Mapping[str, object]) -> Shape:
+    """The Shape of a validated rule object (without `resolved_by`), as `build` reads it."""
+    kind = next((key for key in (ALL, ANY, NOT) if key in doc), None)
+    if kind == NOT:
+        child = doc[NOT]
+        assert isinstance(child, dict)
+        return Shape(NOT, (shape(child),), ShapeInfo(NOT, None, None))
+    if kind is not None:
+        children = doc[kind]
+        assert isinstance(children, list)
+        return Shape(kind, tuple(shape(child) for child in children), ShapeInfo(kind, None, None))
+    test, fact = leaf_test(doc)
+    return Shape(EXISTS if test == "exists" else LEAF, (), ShapeInfo(test, fact, doc[test]))
+
+
 def facts_read(node: Node) -> frozenset[str]:
     """Every fact name the subtree reads."""
     if node.info.fact is not None:
@@ -111,7 +150,7 @@ def facts_read(node: Node) -> frozenset[str]:
     return frozenset().union(*(facts_read(child) for child in node.children))
 
 
-def products_needed(node: Node, *, to_be: bool = True) -> frozenset[str] | None:
+def products_needed(node: Static, *, to_be: bool = True) -> frozenset[str] | None:
     """Products outside which the node is definitely `not to_be`; None if no such set is known.
 
     With the default `to_be=True`: a system whose product is present and not in the
@@ -123,7 +162,7 @@ def products_needed(node: Node, *, to_be: bool = True) -> frozenset[str] | None:
     return values  # type: ignore[return-value]
 
 
-def values_needed(node: Node, fact: str, *, to_be: bool = True) -> frozenset[Hashable] | None:
+def values_needed(node: Static, fact: str, *, to_be: bool = True) -> frozenset[Hashable] | None:
     """Values of `fact` outside which the node is definitely `not to_be`, or None.
 
     The values are strings and integers. A system whose `fact` is a string or an int
@@ -149,7 +188,7 @@ _MAX_BOXES = 16
 
 
 def platform_boxes(
-    node: Node, facts: frozenset[str], *, to_be: bool = True
+    node: Static, facts: frozenset[str], *, to_be: bool = True
 ) -> tuple[Box, ...] | None:
     """Alternatives of `facts`' values outside all of which the node is definitely `not to_be`.
 
@@ -209,7 +248,7 @@ def _merged(left: Box, right: Box) -> Box:
 _MAX_RANGE_VALUES = 100
 
 
-def _equality_leaf(info: NodeInfo, fact: str) -> frozenset[Hashable] | None:
+def _equality_leaf(info: NodeInfo | ShapeInfo, fact: str) -> frozenset[Hashable] | None:
     """The strings or integers a leaf on `fact` can be true for, when it tests equality.
 
     Equality here is `predicates.equals`: a string equals only that string, a number

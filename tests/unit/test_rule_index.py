@@ -6,8 +6,10 @@ import random
 
 import pytest
 
-from kbservice.applicability.index import RuleEntry, RuleIndex
-from kbservice.rules import compile_rules
+from kbservice.applicability.compiled import CompiledRules
+from kbservice.applicability.index import IndexedRule, RuleIndex
+from kbservice.rules import validate_rules
+from kbservice.rules.engine import outline
 
 PRODUCTS = ["p1", "p2", "p3", "p4"]
 SYSTEMS = [
@@ -34,16 +36,13 @@ def _rule(rng: random.Random) -> dict:
     return {"any": alternatives}
 
 
-def _entry(kb: str, revision_id: int, rule: dict) -> RuleEntry:
-    return RuleEntry(
-        article_id=int(kb),
-        kb=kb,
-        revision_id=revision_id,
-        revision_number=f"1.{revision_id}",
-        source_locale="en",
-        titles={"en": kb},
-        rule=compile_rules(rule),
-    )
+# Selecting candidates compiles nothing: no database to compile from is needed.
+RULES = CompiledRules(1, ())
+
+
+def _entry(kb: str, revision_id: int, rule: dict) -> IndexedRule:
+    validate_rules(rule)
+    return IndexedRule(kb, int(kb), revision_id, "en", *outline(rule))
 
 
 def _shape(index: RuleIndex) -> tuple:
@@ -64,7 +63,7 @@ def test_replaced_equals_a_fresh_build(seed: int) -> None:
         kb: _entry(kb, next(revision), _rule(rng))
         for kb in (str(rng.randrange(100, 2000)) for _ in range(30))
     }
-    index = RuleIndex(current.values())
+    index = RuleIndex(current.values(), RULES)
     for _ in range(6):
         _shape(index)  # fill the per-platform lists, which edits must keep or drop
         kbs = [rng.choice(sorted(current)) for _ in range(rng.randrange(1, 4))]
@@ -72,7 +71,7 @@ def test_replaced_equals_a_fresh_build(seed: int) -> None:
         changed = [_entry(kb, next(revision), _rule(rng)) for kb in kbs]
         current.update((entry.kb, entry) for entry in changed)
         index = index.replaced(changed)
-        assert _shape(index) == _shape(RuleIndex(current.values()))
+        assert _shape(index) == _shape(RuleIndex(current.values(), RULES))
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -84,7 +83,7 @@ def test_replaced_with_removals_equals_a_fresh_build(seed: int) -> None:
         kb: _entry(kb, next(revision), _rule(rng))
         for kb in (str(rng.randrange(100, 2000)) for _ in range(30))
     }
-    index = RuleIndex(current.values())
+    index = RuleIndex(current.values(), RULES)
     for _ in range(6):
         _shape(index)
         removed = rng.sample(sorted(current), rng.randrange(0, min(4, len(current))))
@@ -95,4 +94,4 @@ def test_replaced_with_removals_equals_a_fresh_build(seed: int) -> None:
             current.pop(kb, None)
         current.update((entry.kb, entry) for entry in changed)
         index = index.replaced(changed, removed)
-        assert _shape(index) == _shape(RuleIndex(current.values()))
+        assert _shape(index) == _shape(RuleIndex(current.values(), RULES))
