@@ -287,3 +287,31 @@ def test_system_ids_and_facts_stay_out_of_the_request_log(app, client, inventory
     assert len(lines) == 5
     assert all("/api/v1/systems/<system_id:system_id>" in line for line in lines[:4])
     assert secret_host not in caplog.text and "10.9.8.7" not in caplog.text
+
+
+def test_a_deletion_waits_for_a_registration_or_publish_in_progress(app, client, inventory):
+    """Registrations and publishes judge the systems they read, then store verdicts for
+    them: a system deleted in between would break their foreign keys. So a deletion
+    takes the same lock and waits for the transaction that holds it."""
+    import threading
+
+    from kbservice.storage.db import serialize_revision_writes
+
+    _ok(client.put("/api/v1/systems/going", json=AFFECTED, headers=inventory), 201)
+    delete_client = app.test_client()
+    answered = threading.Event()
+    statuses = []
+
+    def delete():
+        statuses.append(
+            delete_client.delete("/api/v1/systems/going", headers=inventory).status_code
+        )
+        answered.set()
+
+    with app.app_context(), get_database(app).write() as session:
+        serialize_revision_writes(session)  # as a publish or registration in progress
+        deleting = threading.Thread(target=delete)
+        deleting.start()
+        assert not answered.wait(1.5), "the deletion did not wait for the lock holder"
+    deleting.join(30)
+    assert statuses == [204]

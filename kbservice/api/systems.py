@@ -162,6 +162,9 @@ def get_system(system_id: str) -> Response:
 def delete_system(system_id: str) -> Response:
     """Forget a registered system and its stored verdicts."""
     with get_database().write() as session:
+        # Registrations and publishes judge the systems they read under this lock, then
+        # store verdicts for them: a system must not disappear in between.
+        serialize_revision_writes(session)
         registry.delete_system(session, system_id)
     return Response(status=204)
 
