@@ -6,9 +6,12 @@ database, so writes commit for real and nothing leaks between tests.
 
 from __future__ import annotations
 
+import ast
 import itertools
 import os
 import shutil
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,21 @@ from kbservice.transfer.seeding import seed
 from .pg import Cluster, postgres_available, start_cluster
 
 ENGINES = ["sqlite", "postgresql"]
+
+if sys.version_info < (3, 13):
+    # CPython before 3.13 counts ast.parse's recursion depth per interpreter, not per
+    # thread (python/cpython#106905): two threads parsing at once fail with "SystemError:
+    # AST constructor recursion depth mismatch". Tests run such threads side by side (one
+    # formats a traceback, which parses the failing line since 3.11, while another builds
+    # an app, whose URL rules werkzeug parses), so they take turns here.
+    _parse_alone = ast.parse
+    _parsing = threading.RLock()
+
+    def _parse_in_turn(*args: Any, **kwargs: Any) -> Any:
+        with _parsing:
+            return _parse_alone(*args, **kwargs)
+
+    ast.parse = _parse_in_turn  # type: ignore[assignment]
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 _names = itertools.count()
 
