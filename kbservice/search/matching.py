@@ -232,7 +232,10 @@ def _rank_tsvector(
         conditions.append(_documents.c.article_id.in_(allowed))
     bound = _tsvector_bound(connection, required, parameters["match"], conditions)
     if bound is not None:
-        conditions.append(_documents.c.id > bound)
+        # `id + 0`: the matches come from GIN. On the bare id the planner may walk the
+        # primary key through the window instead, reading every document's tsvector to
+        # test `@@` (849 ms against 59 ms for a word in 5 % of 400,000 documents).
+        conditions.append(_documents.c.id + 0 > bound)
     matched = columns.add_columns(boosted).where(*conditions)
     start, end = window
     leading: list[int] = []
