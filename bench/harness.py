@@ -339,6 +339,12 @@ def kbservice_server(
     return server
 
 
+def percentile(samples: list[float], fraction: float) -> float:
+    """The `fraction` quantile of `samples` (nearest rank)."""
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
 def load_average() -> str:
     """The 1-minute load average, as /proc/loadavg gives it."""
     return Path("/proc/loadavg").read_text().split()[0]

@@ -42,6 +42,7 @@ from harness import (
     kb_env,
     kbs_of,
     load_average,
+    percentile,
     request,
 )
 
@@ -51,12 +52,6 @@ SEARCH_WORDS = [
     "静的", "推奨", "マッピング", "ダンプ", "ネットワーク", "mapping", "memory", "server",
     "update", "network", "static", "dump", "ipsec", "サーバー", "更新", "構成",
 ]  # fmt: skip
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    """The `fraction` quantile of `samples` (nearest rank)."""
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def random_system(rng: random.Random, products: list[dict]) -> dict:

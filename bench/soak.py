@@ -299,12 +299,6 @@ def verify(port: int, before: dict[str, list[str]], edits: list[Edit]) -> list[s
     return problems
 
 
-def percentile(samples: list[float], fraction: float) -> float:
-    """The `fraction` quantile of `samples` (nearest rank)."""
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
 def summary(reports: list[ClientReport], seconds: float) -> tuple[str, int, int]:
     """A markdown table per operation; the total of 5xx answers and of 412s."""
     latencies: dict[str, list[float]] = collections.defaultdict(list)
@@ -325,14 +319,15 @@ def summary(reports: list[ClientReport], seconds: float) -> tuple[str, int, int]
         counts = ", ".join(f"{code}: {n}" for code, n in sorted(statuses[operation].items()))
         lines.append(
             f"| {operation} | {len(samples)} | {len(samples) / seconds:.1f} "
-            f"| {percentile(samples, 0.5) * 1000:.1f} | {percentile(samples, 0.99) * 1000:.1f} "
+            f"| {harness.percentile(samples, 0.5) * 1000:.1f} "
+            f"| {harness.percentile(samples, 0.99) * 1000:.1f} "
             f"| {counts} |"
         )
     everything = [sample for samples in latencies.values() for sample in samples]
     lines.append(
         f"| **all** | {len(everything)} | {len(everything) / seconds:.1f} "
-        f"| {percentile(everything, 0.5) * 1000:.1f} "
-        f"| {percentile(everything, 0.99) * 1000:.1f} | |"
+        f"| {harness.percentile(everything, 0.5) * 1000:.1f} "
+        f"| {harness.percentile(everything, 0.99) * 1000:.1f} | |"
     )
     server_errors = sum(n for c in statuses.values() for code, n in c.items() if code >= 500)
     return "\n".join(lines), server_errors, statuses["edit PUT"][412]

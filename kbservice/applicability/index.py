@@ -47,6 +47,8 @@ class IndexedRule(NamedTuple):
 
 # Distinct platforms (product, edition, architecture) whose candidate lists are kept.
 _PLATFORMS_KEPT = 4096
+# Revisions read by one IN list (and rows streamed at a time).
+_BATCH = 500
 
 
 def _kb_order(entry: IndexedRule) -> tuple[int, str]:
@@ -241,10 +243,6 @@ def load_indexed(session: Session, revision_ids: Sequence[int]) -> list[IndexedR
     for start in range(0, len(revision_ids), _BATCH):
         indexed += _indexed(session, Revision.id.in_(revision_ids[start : start + _BATCH]))
     return indexed
-
-
-# Revisions read by one IN list.
-_BATCH = 500
 
 
 def _indexed(session: Session, which: Any) -> list[IndexedRule]:
