@@ -88,6 +88,14 @@ def _apps(make_app, seeded_url):
     return lanes, views, FlaskRequests(lanes)
 
 
+# Each parity test generates 150 requests against apps built once by its fixtures.
+PARITY_RUNS = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
 def test_generated_article_gets_are_answered_alike(make_app, seeded_url):
     lanes, views, counter = _apps(make_app, seeded_url)
     etags = {
@@ -96,11 +104,7 @@ def test_generated_article_gets_are_answered_alike(make_app, seeded_url):
     }
     answered_by_lane = []
 
-    @settings(
-        max_examples=150,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
+    @PARITY_RUNS
     @given(
         path=ARTICLE_PATHS,
         query=QUERIES,
@@ -127,11 +131,7 @@ def test_generated_applicability_requests_are_answered_alike(make_app, seeded_ur
     lanes, views, counter = _apps(make_app, seeded_url)
     answered_by_lane = []
 
-    @settings(
-        max_examples=150,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
+    @PARITY_RUNS
     @given(body=BODIES, content_type=CONTENT_TYPES, accept_language=ACCEPT_LANGUAGES)
     def check(body, content_type, accept_language):
         headers = {} if accept_language is None else {"Accept-Language": accept_language}
@@ -176,11 +176,7 @@ def test_generated_searches_are_answered_alike(make_app, seeded_url):
     lanes, views, counter = _apps(make_app, seeded_url)
     answered_by_lane = []
 
-    @settings(
-        max_examples=150,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-    )
+    @PARITY_RUNS
     @given(q=SEARCH_QUERIES, extra=SEARCH_EXTRAS, accept_language=ACCEPT_LANGUAGES)
     def check(q, extra, accept_language):
         headers = {} if accept_language is None else {"Accept-Language": accept_language}
