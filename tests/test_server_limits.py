@@ -189,6 +189,20 @@ def test_the_rate_limit_answers_429_problems_with_retry_after(make_app, seeded_u
     assert other.status_code == 200
 
 
+def test_retry_after_never_exceeds_the_limit_window(make_app, seeded_url):
+    # With a one-second window the answer must be exactly 1; rounding the reset time
+    # up by a whole second (as RequestLimit.reset_at does) would often give 2.
+    app = make_app({"DATABASE_URL": seeded_url, "RATE_LIMIT": "2/second"})
+    client = app.test_client()
+    for trial in range(8):
+        address = {"REMOTE_ADDR": f"192.0.2.{trial + 10}"}
+        for _ in range(2):
+            client.get("/api/v1/health", environ_base=address)
+        refused = client.get("/api/v1/health", environ_base=address)
+        if refused.status_code == 429:  # unless a window boundary passed meanwhile
+            assert refused.headers["Retry-After"] == "1"
+
+
 def test_the_rate_limit_counts_fast_lane_and_unrouted_requests(make_app, seeded_url):
     app = make_app({"DATABASE_URL": seeded_url, "RATE_LIMIT": "4/minute"})
     client = app.test_client()

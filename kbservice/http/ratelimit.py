@@ -48,9 +48,7 @@ def init_rate_limit(app: Flask) -> None:
 
     @app.errorhandler(RateLimitExceeded)
     def too_many_requests(error: RateLimitExceeded) -> Response:
-        current = limiter.current_limit
-        reset_at = current.reset_at if current is not None else time.time() + 1
-        retry_after = max(1, math.ceil(reset_at - time.time()))
+        retry_after = _seconds_until_allowed(limiter)
         return problem_response(
             429,
             "Too Many Requests",
@@ -58,3 +56,17 @@ def init_rate_limit(app: Flask) -> None:
             f"retry in {retry_after} s.",
             headers={"Retry-After": str(retry_after)},
         )
+
+
+def _seconds_until_allowed(limiter: Limiter) -> int:
+    """Whole seconds until the client may send again: at least 1, at most one window.
+
+    Reads the window's exact reset time: RequestLimit.reset_at rounds it up by a
+    whole second, which once gave "Retry-After: 61" for a one-minute limit.
+    """
+    current = limiter.current_limit
+    if current is None:
+        return 1
+    reset_time, _remaining = current.window
+    window = current.limit.get_expiry()
+    return min(window, max(1, math.ceil(reset_time - time.time())))
