@@ -116,14 +116,7 @@ def _rank_fts5(
         conditions.append(article.not_in(named))
     if allowed is not None:
         conditions.append(article.in_(allowed))
-    capped = (
-        select(_fts.c.rowid)
-        .where(text("search_fts MATCH :match"), *conditions)
-        .order_by(_fts.c.rowid.desc())
-        .offset(MAX_RANKED)
-        .limit(1)
-    )
-    bound = connection.scalar(capped, {"match": parameters["match"]})
+    bound, total = _fts5_window(connection, parameters["match"], conditions)
     if bound is not None:
         conditions.append(_fts.c.rowid > bound)
     matched = matched.where(*conditions)
@@ -148,40 +141,59 @@ def _rank_fts5(
         if row.id & _SLOT_MASK == preferred:
             in_preferred.add(row.id >> LOCALE_BITS)
     page = list(best)[start:end]
-    if complete:
-        total = len(best)
-    else:
-        unsure = [a for a in page if a not in in_preferred] if preferred >= 0 else []
-        total, found = _fts5_count(connection, parameters["match"], conditions, preferred, unsure)
-        in_preferred |= found
+    unsure = [a for a in page if a not in in_preferred] if preferred >= 0 and not complete else []
+    if unsure:
+        in_preferred |= _fts5_in_locale(
+            connection, parameters["match"], conditions, preferred, unsure
+        )
     shown = {a: preferred if a in in_preferred else best[a].id & _SLOT_MASK for a in page}
     ranked = [Ranked(a, names[shown[a]], float(best[a].boosted)) for a in page]
     return ranked, total, bound is not None
 
 
-def _fts5_count(
-    connection: Connection, match: str, conditions: list[Any], preferred: int, unsure: list[int]
-) -> tuple[int, set[int]]:
-    """How many articles match, and which of `unsure` match in the preferred locale.
+def _fts5_window(
+    connection: Connection, match: str, conditions: list[Any]
+) -> tuple[int | None, int]:
+    """The cap's bound (None if no more than MAX_RANKED documents match) and the total.
 
-    One pass over FTS5's matches, without scoring them.
+    One walk down FTS5's matches by rowid, newest first and unscored: the first
+    MAX_RANKED + 1 are kept, the last of them is the bound, the articles of the others
+    are counted.
     """
-    article = _fts.c.rowid.op(">>")(LOCALE_BITS)
-    in_preferred: Any = literal_column("NULL")
-    if unsure:
-        in_preferred = case(
-            (
-                (_fts.c.rowid.op("&")(_SLOT_MASK) == preferred) & article.in_(unsure),
-                article,
-            )
-        )
-    counted = (
-        select(func.count(article.distinct()), func.group_concat(in_preferred))
-        .select_from(_fts)
+    article = literal_column("id").op(">>")(LOCALE_BITS)
+    newest = (
+        select(_fts.c.rowid.label("id"))
         .where(text("search_fts MATCH :match"), *conditions)
+        .order_by(_fts.c.rowid.desc())
+        .limit(MAX_RANKED + 1)
+        .cte("newest")
+        .prefix_with("MATERIALIZED")
     )
-    total, found = connection.execute(counted, {"match": match}).one()
-    return int(total or 0), {int(a) for a in found.split(",")} if found else set()
+    span = select(func.count().label("n"), func.min(newest.c.id).label("lowest")).cte("span")
+    counted = (
+        select(func.count(article.distinct()))
+        .select_from(newest)
+        .where((span.c.n <= MAX_RANKED) | (newest.c.id > span.c.lowest))
+        .scalar_subquery()
+    )
+    found, lowest, total = connection.execute(
+        select(span.c.n, span.c.lowest, counted), {"match": match}
+    ).one()
+    return (lowest if found > MAX_RANKED else None), int(total)
+
+
+def _fts5_in_locale(
+    connection: Connection, match: str, conditions: list[Any], slot: int, articles: list[int]
+) -> set[int]:
+    """Which of `articles` match in the locale of `slot` (FTS5 looks up each document)."""
+    documents = [article << LOCALE_BITS | slot for article in articles]
+    found = connection.scalars(
+        select(_fts.c.rowid).where(
+            text("search_fts MATCH :match"), _fts.c.rowid.in_(documents), *conditions
+        ),
+        {"match": match},
+    )
+    return {document >> LOCALE_BITS for document in found}
 
 
 def _fts5_order(connection: Connection, rows: Sequence[Any], names: dict[int, str]) -> list[Any]:
