@@ -93,15 +93,17 @@ def test_every_way_of_loading_an_article_renders_it_alike(client):
 
 
 def test_an_article_lookup_brings_rows_only_when_asked(app):
+    from kbservice.articles.reading import localized_from_rows
     from kbservice.http.context import get_stamp_reader_of
 
     reader = get_stamp_reader_of(app)
     cold = reader.article("885348", with_rows=True)
-    assert cold is not None and cold.snapshot is not None
-    assert cold.snapshot.kb == "885348" and set(cold.snapshot.texts) == {"ja", "en"}
-    assert cold.snapshot.revision_id == cold.revision_id
+    assert cold is not None and cold.rows is not None
+    article = localized_from_rows(cold.revision_id, cold.rows, "en")
+    assert article.kb == "885348" and article.available_locales == ["en", "ja"]
+    assert article.text.locale == "en" and article.revision_id == cold.revision_id
     warm = reader.article("885348")
-    assert warm is not None and warm.snapshot is None
+    assert warm is not None and warm.rows is None
     assert (warm.revision_id, warm.source_locale, warm.stamps) == (
         cold.revision_id,
         cold.source_locale,
