@@ -26,14 +26,9 @@ def revision_body(revision: RevisionInfo) -> dict[str, Any]:
     return {**revision_ref(revision), "author": revision.author, "summary": revision.summary}
 
 
-def applies_to_body(entry: dict[str, Any], catalog: Catalog, locale: str) -> dict[str, Any]:
+def applies_to_body(entry: Mapping[str, Any], catalog: Catalog, locale: str) -> dict[str, Any]:
     """An applies-to entry with its human label."""
-    product = catalog.get(entry["product"])
-    label = (
-        product.label(entry.get("edition"), entry.get("architecture"), locale)
-        if product is not None
-        else entry["product"]
-    )
+    label = catalog.label(entry["product"], entry.get("edition"), entry.get("architecture"), locale)
     return {**entry, "label": label}
 
 
@@ -44,16 +39,16 @@ def notices_body(
     notices: list[dict[str, Any]] = []
     seen: set[str] = set()
     for entry in applies_to:
-        product = catalog.get(entry["product"])
-        if product is None or product.id in seen:
+        product_id = entry["product"]
+        if product_id in seen:
             continue
-        seen.add(product.id)
-        for notice in product.lifecycle_notices(today):
+        seen.add(product_id)
+        for notice in catalog.notices(product_id, today):
             notices.append(
                 {
                     "kind": notice.kind,
                     "text": notice.text(locale),
-                    "product": product.id,
+                    "product": product_id,
                     "date": notice.date.isoformat(),
                 }
             )
@@ -73,7 +68,7 @@ def article_body(article: LocalizedArticle, catalog: Catalog, today: dt.date) ->
         "sections": [{"heading": s.heading, "body": s.body} for s in text.sections],
         "keywords": list(article.keywords),
         "related": list(article.related),
-        "applies_to": [applies_to_body(dict(e), catalog, text.locale) for e in article.applies_to],
+        "applies_to": [applies_to_body(e, catalog, text.locale) for e in article.applies_to],
         "notices": notices_body(article.applies_to, catalog, text.locale, today),
         "revision": revision_ref(article.revision),
     }

@@ -112,7 +112,7 @@ def _article_page(
         text=text,
         missing_locale=locale if locale != text.locale else None,
         outdated=snapshot.is_outdated(text.locale),
-        applies_to=[applies_to_body(dict(e), catalog, locale) for e in snapshot.applies_to],
+        applies_to=[applies_to_body(e, catalog, locale) for e in snapshot.applies_to],
         notices=notices_body(snapshot.applies_to, catalog, locale, day),
         related=_related(snapshot.related, locale),
         revisions=reading.list_revisions(reading_session(), snapshot.kb),
