@@ -241,8 +241,9 @@ def snapshot_from_rows(revision_id: int, rows: Sequence[Sequence[Any]]) -> Artic
 
 
 # What a representation in one locale reads (`localized_from_rows`): the revision's
-# columns a body shows, once per text, and each text's sections as stored, undecoded —
-# only the chosen locale's are decoded, and the rules and examples are not read at all.
+# columns a body shows, once per text, and each text's sections — only the chosen
+# locale's are decoded, and the rules and examples are not read at all. JSON comes as
+# text (psycopg would decode it in every row, whatever is used), decoded here once.
 LOCALIZED_REVISION_COLUMNS = 10
 
 
@@ -256,12 +257,11 @@ def localized_columns(revisions: Any, texts: Any) -> list[Any]:
         revisions.c.created_at,
         revisions.c.author,
         revisions.c.summary,
-        revisions.c.keywords,
-        revisions.c.related,
-        revisions.c.applies_to,
+        cast(revisions.c.keywords, Text),
+        cast(revisions.c.related, Text),
+        cast(revisions.c.applies_to, Text),
         texts.c.locale,
         texts.c.title,
-        # As text: the driver (psycopg decodes JSON itself) must leave it to us.
         cast(texts.c.sections, Text),
         texts.c.source_seq,
         texts.c.changed_seq,
@@ -312,9 +312,9 @@ def localized_from_rows(
         source_locale=source_locale,
         revision=RevisionInfo(seq, number, created_at, author, summary),
         revision_id=revision_id,
-        keywords=tuple(keywords),
-        related=tuple(related),
-        applies_to=tuple(applies_to),
+        keywords=tuple(load_stored_json(keywords)),
+        related=tuple(load_stored_json(related)),
+        applies_to=tuple(load_stored_json(applies_to)),
         text=_localized(chosen[10], title, load_stored_json(sections), source_seq, changed_seq),
         available_locales=sorted(text[10] for text in rows),
         translation_outdated=source_seq < source[14],
