@@ -291,8 +291,8 @@ def localized_from_rows(
 ) -> LocalizedArticle:
     """Revision `revision_id` in `locale` (else its source locale), from `localized_columns` rows.
 
-    What an article GET that misses the rendered cache builds, for about half the CPU
-    of a whole snapshot: only the chosen locale's sections are decoded.
+    What an article GET that misses the rendered cache builds: only the chosen locale's
+    sections are decoded, and no object is made for another locale's text.
     """
     row = rows[0]
     (kb, source_locale, seq, number, created_at, author, summary) = row[:7]
