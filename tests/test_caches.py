@@ -92,16 +92,82 @@ def test_every_way_of_loading_an_article_renders_it_alike(client):
         assert first[locale].headers["ETag"] == cold[locale].headers["ETag"]
 
 
+def _cold(client, path):
+    rendered_cache(client.application).clear()
+    return client.get(path)
+
+
+def test_a_render_from_the_rows_is_the_revision_view_in_every_case(client, editor):
+    """A cache miss renders from the one locale's rows (reading.localized_from_rows); the
+    revision view renders the whole snapshot. Same bytes and headers: a translation,
+    its outdated flag, the fallback to the source locale, Accept-Language."""
+    ja = client.get(f"{KB}?locale=ja").get_json()
+    ja["sections"][0]["body"] += "\n\n追記。"
+    edited = client.put(
+        f"{KB}/translations/ja",
+        json={"title": ja["title"], "sections": ja["sections"]},
+        headers={**editor, "If-Match": client.get(f"{KB}?locale=ja").headers["ETag"]},
+    )
+    assert edited.status_code == 200, edited.get_data(as_text=True)
+    _new_article(client, editor, "4000001", None)  # English only
+    cases = [
+        (KB, "?locale=en", {}),  # an outdated translation
+        (KB, "?locale=ja", {}),  # the source, just edited
+        (KB, "", {"Accept-Language": "en-US, ja;q=0.5"}),
+        ("/api/v1/articles/4000001", "?locale=ja", {}),  # no Japanese text: English
+        ("/api/v1/articles/KB4000001", "", {"Accept-Language": "ja"}),
+    ]
+    for path, query, headers in cases:
+        rendered_cache(client.application).clear()
+        current = client.get(f"{path}{query}", headers=headers)
+        number = current.get_json()["revision"]["number"]
+        revision = client.get(f"{path}/revisions/{number}{query}", headers=headers)
+        assert current.status_code == revision.status_code == 200, (path, query)
+        assert current.get_data() == revision.get_data(), (path, query)
+        for name in ("ETag", "Content-Language", "Vary", "Content-Type", "Cache-Control"):
+            assert current.headers.get(name) == revision.headers.get(name), (path, query, name)
+    outdated = _cold(client, f"{KB}?locale=en").get_json()
+    assert outdated["translation_outdated"] is True
+    assert outdated["available_locales"] == ["en", "ja"]
+    fallback = _cold(client, "/api/v1/articles/4000001?locale=ja")
+    assert fallback.headers["Content-Language"] == "en" and fallback.get_json()["locale"] == "en"
+    assert fallback.get_json()["available_locales"] == ["en"]
+
+
+def test_notices_follow_the_date_of_each_request(client, monkeypatch):
+    """The catalog keeps the notices it made per product and day, and the rendered
+    cache per day: the day Windows Server 2003's support ended, and the day after."""
+    import datetime as dt
+
+    from kbservice.api import serving
+
+    def on(day):
+        moment = dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
+        monkeypatch.setattr(serving, "utcnow", lambda: moment)
+        response = client.get(f"{KB}?locale=en")
+        assert response.status_code == 200
+        return response
+
+    last_day, after = on(dt.date(2015, 7, 14)), on(dt.date(2015, 7, 15))
+    kinds = [notice["kind"] for notice in last_day.get_json()["notices"]]
+    assert "end_of_support" not in kinds and "end_of_mainstream_support" in kinds
+    assert [notice["kind"] for notice in after.get_json()["notices"]] == ["end_of_support"]
+    assert last_day.headers["ETag"] != after.headers["ETag"]
+    assert on(dt.date(2015, 7, 14)).get_data() == last_day.get_data()
+
+
 def test_an_article_lookup_brings_rows_only_when_asked(app):
+    from kbservice.articles.reading import localized_from_rows
     from kbservice.http.context import get_stamp_reader_of
 
     reader = get_stamp_reader_of(app)
     cold = reader.article("885348", with_rows=True)
-    assert cold is not None and cold.snapshot is not None
-    assert cold.snapshot.kb == "885348" and set(cold.snapshot.texts) == {"ja", "en"}
-    assert cold.snapshot.revision_id == cold.revision_id
+    assert cold is not None and cold.rows is not None
+    article = localized_from_rows(cold.revision_id, cold.rows, "en")
+    assert article.kb == "885348" and article.available_locales == ["en", "ja"]
+    assert article.text.locale == "en" and article.revision_id == cold.revision_id
     warm = reader.article("885348")
-    assert warm is not None and warm.snapshot is None
+    assert warm is not None and warm.rows is None
     assert (warm.revision_id, warm.source_locale, warm.stamps) == (
         cold.revision_id,
         cold.source_locale,

@@ -11,7 +11,7 @@ from werkzeug.http import parse_etags
 from ..articles import reading
 from ..articles.freshness import CurrentArticle
 from ..articles.locales import negotiate
-from ..articles.reading import ArticleSnapshot
+from ..articles.reading import ArticleSnapshot, LocalizedArticle
 from ..catalog.products import Catalog
 from ..contract.presenters import article_body
 from ..http.context import (
@@ -111,14 +111,15 @@ def rendering(app: Flask, current: CurrentArticle, locale: str, today: dt.date) 
     key = cache_key(current, locale, today)
     rendered = cache.get(key)
     if rendered is None:
-        snapshot = current.snapshot or reading.load_snapshot(
+        rows = current.rows or reading.load_localized_rows(
             get_database(app).readers, current.revision_id
         )
+        article = reading.localized_from_rows(current.revision_id, rows, locale)
         json = app.json
         assert isinstance(json, FastJSONProvider)
-        rendered = render(snapshot, locale, today, catalog_of(app, current.stamps.catalog), json)
+        rendered = render(article, today, catalog_of(app, current.stamps.catalog), json)
         cache.put(key, rendered)
-        cache.remember(snapshot.kb)
+        cache.remember(article.kb)
     return rendered
 
 
@@ -136,27 +137,18 @@ def serve_snapshot(
     snapshot: ArticleSnapshot, requested_locale: str | None, today: dt.date | None = None
 ) -> Response:
     """The article in the negotiated locale, notices as of `today`, with ETag; 304 on a match."""
-    locale = choose_locale(requested_locale, snapshot.source_locale)
-    rendered = _render(snapshot, locale, today or utcnow().date())
+    article = snapshot.in_locale(choose_locale(requested_locale, snapshot.source_locale))
+    rendered = render(article, today or utcnow().date(), get_catalog(), current_app.json)
     return to_response(rendered_answer(rendered, request.headers.get("If-None-Match")))
 
 
-def _render(snapshot: ArticleSnapshot, locale: str, today: dt.date) -> Rendered:
-    return render(snapshot, locale, today, get_catalog(), current_app.json)
-
-
 def render(
-    snapshot: ArticleSnapshot,
-    locale: str,
-    today: dt.date,
-    catalog: Catalog,
-    json: FastJSONProvider,
+    article: LocalizedArticle, today: dt.date, catalog: Catalog, json: FastJSONProvider
 ) -> Rendered:
-    """The article's representation in `locale` (else its source locale), with its ETag."""
-    if locale not in snapshot.texts:
-        locale = snapshot.source_locale
-    body = article_body(snapshot, locale, catalog, today)
+    """The article's representation in the locale of its text, with its ETag."""
+    locale = article.text.locale
+    body = article_body(article, catalog, today)
     # Generated notices depend on today's date, so they are part of the representation.
     notices = "|".join(notice["text"] for notice in body["notices"])
-    etag = article_etag(snapshot.kb, snapshot.revision_id, locale, notices)
+    etag = article_etag(article.kb, article.revision_id, locale, notices)
     return Rendered(etag, locale, json.response_bytes(body))

@@ -21,8 +21,8 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.types import NullType
 
 from ..storage.models import Article, Product, Revision, RevisionText
-from ..storage.readers import ThreadReaders
-from .reading import REVISION_COLUMNS, ArticleSnapshot, snapshot_columns, snapshot_from_rows
+from ..storage.readers import Row, ThreadReaders
+from .reading import LOCALIZED_REVISION_COLUMNS, localized_columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +43,9 @@ class CurrentArticle:
     revision_id: int
     source_locale: str
     stamps: Stamps
-    # The current revision, when the lookup was asked to bring it.
-    snapshot: ArticleSnapshot | None = None
+    # The current revision's rows (reading.localized_columns), when the lookup was asked
+    # to bring them.
+    rows: list[Row] | None = None
 
 
 def _catalog_columns() -> tuple[Any, Any]:
@@ -63,11 +64,11 @@ _ARTICLE = (
     .join(Article, (Revision.article_id == Article.id) & (Revision.seq == Article.current_seq))
     .where(Article.kb == bindparam("kb"))
 )
-# The same, one row per text, with the columns articles.snapshot_from_rows reads.
+# The same, one row per text, with the columns reading.localized_from_rows reads.
 _ARTICLE_WITH_ROWS = _ARTICLE.add_columns(
-    *snapshot_columns(Revision.__table__, RevisionText.__table__)
+    *localized_columns(Revision.__table__, RevisionText.__table__)
 ).join(RevisionText, RevisionText.revision_id == Revision.id)
-_SNAPSHOT_AT = len(_ARTICLE.selected_columns)
+_ROWS_AT = len(_ARTICLE.selected_columns)
 
 
 class StampReader:
@@ -90,17 +91,15 @@ class StampReader:
     def article(self, kb: str, *, with_rows: bool = False) -> CurrentArticle | None:
         """Article `kb` (a normalized number): its current revision, and the stamps.
 
-        With `with_rows`, the current revision's snapshot comes along.
+        With `with_rows`, the current revision's rows come along.
         """
         if with_rows:
-            rows = self._article_with_rows.all_sharing(_SNAPSHOT_AT + REVISION_COLUMNS, kb=kb)
+            rows = self._article_with_rows.all_sharing(_ROWS_AT + LOCALIZED_REVISION_COLUMNS, kb=kb)
         else:
             rows = self._article.all(kb=kb)
         if not rows:
             return None
         row = rows[0]
-        snapshot = None
-        if with_rows:
-            snapshot = snapshot_from_rows(row[0], [text[_SNAPSHOT_AT:] for text in rows])
         stamps = Stamps(row[2] or 0, (row[3], row[4]))
-        return CurrentArticle(row[0], row[1], stamps, snapshot)
+        texts = [text[_ROWS_AT:] for text in rows] if with_rows else None
+        return CurrentArticle(row[0], row[1], stamps, texts)

@@ -8,15 +8,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import Text, bindparam, cast, delete, func, select
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, NotFound
 from ..fulltext import index_article
 from ..rules import STORAGE_LIMITS, validate_rules
-from ..storage.db import serialize_revision_writes, utcnow
+from ..storage.db import load_stored_json, serialize_revision_writes, utcnow
 from ..storage.models import Article, ArticleApplicability, Revision, RevisionText
-from ..storage.readers import ThreadReaders
+from ..storage.readers import Row, ThreadReaders
 from ..systems.reevaluate import registered_systems_follow
 from . import feed
 
@@ -90,6 +90,41 @@ class ArticleSnapshot:
         source = self.texts[self.source_locale]
         text = self.texts.get(locale)
         return text is not None and text.source_seq < source.changed_seq
+
+    def in_locale(self, locale: str) -> LocalizedArticle:
+        """What the representation in `locale` (else the source locale) is made of."""
+        text = self.text(locale)
+        return LocalizedArticle(
+            kb=self.kb,
+            source_locale=self.source_locale,
+            revision=self.revision,
+            revision_id=self.revision_id,
+            keywords=self.keywords,
+            related=self.related,
+            applies_to=self.applies_to,
+            text=text,
+            available_locales=self.available_locales,
+            translation_outdated=self.is_outdated(text.locale),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LocalizedArticle:
+    """An article at one revision as its representation in one locale needs it.
+
+    `text` is the requested locale's, or the source locale's when the revision has none.
+    """
+
+    kb: str
+    source_locale: str
+    revision: RevisionInfo
+    revision_id: int
+    keywords: tuple[str, ...]
+    related: tuple[str, ...]
+    applies_to: tuple[Mapping[str, Any], ...]
+    text: LocalizedText
+    available_locales: list[str]
+    translation_outdated: bool
 
 
 def snapshot_of(article: Article, revision: Revision) -> ArticleSnapshot:
@@ -202,6 +237,87 @@ def snapshot_from_rows(revision_id: int, rows: Sequence[Sequence[Any]]) -> Artic
         rules=rules,
         texts={text[0]: _localized(*text) for text in texts},
         examples=tuple(examples or ()),
+    )
+
+
+# What a representation in one locale reads (`localized_from_rows`): the revision's
+# columns a body shows, once per text, and each text's sections — only the chosen
+# locale's are decoded, and the rules and examples are not read at all. JSON comes as
+# text (psycopg would decode it in every row, whatever is used), decoded here once.
+LOCALIZED_REVISION_COLUMNS = 10
+
+
+def localized_columns(revisions: Any, texts: Any) -> list[Any]:
+    """The columns `localized_from_rows` reads, from these revisions and texts tables."""
+    return [
+        _articles.kb,
+        _articles.source_locale,
+        revisions.c.seq,
+        revisions.c.number,
+        revisions.c.created_at,
+        revisions.c.author,
+        revisions.c.summary,
+        cast(revisions.c.keywords, Text),
+        cast(revisions.c.related, Text),
+        cast(revisions.c.applies_to, Text),
+        texts.c.locale,
+        texts.c.title,
+        cast(texts.c.sections, Text),
+        texts.c.source_seq,
+        texts.c.changed_seq,
+    ]
+
+
+_LOCALIZED = (
+    select(*localized_columns(Revision.__table__, RevisionText.__table__))
+    .join_from(Revision.__table__, Article.__table__, _articles.id == _revisions.article_id)
+    .join(RevisionText.__table__, _texts.revision_id == _revisions.id)
+    .where(_revisions.id == bindparam("revision_id"))
+)
+
+
+def load_localized_rows(readers: ThreadReaders, revision_id: int) -> list[Row]:
+    """The `localized_columns` rows of the revision with this (internal) id, or NotFound."""
+    rows = readers.prepare(_LOCALIZED).all_sharing(
+        LOCALIZED_REVISION_COLUMNS, revision_id=revision_id
+    )
+    if not rows:
+        raise NotFound(f"No revision {revision_id} exists.")
+    return rows
+
+
+def localized_from_rows(
+    revision_id: int, rows: Sequence[Sequence[Any]], locale: str
+) -> LocalizedArticle:
+    """Revision `revision_id` in `locale` (else its source locale), from `localized_columns` rows.
+
+    What an article GET that misses the rendered cache builds: only the chosen locale's
+    sections are decoded, and no object is made for another locale's text.
+    """
+    row = rows[0]
+    (kb, source_locale, seq, number, created_at, author, summary) = row[:7]
+    keywords, related, applies_to = row[7:10]
+    chosen = source = None
+    for text in rows:
+        if text[10] == locale:
+            chosen = text
+        if text[10] == source_locale:
+            source = text
+    assert source is not None  # every revision has its source locale's text
+    if chosen is None:
+        chosen = source
+    _, title, sections, source_seq, changed_seq = chosen[10:]
+    return LocalizedArticle(
+        kb=kb,
+        source_locale=source_locale,
+        revision=RevisionInfo(seq, number, created_at, author, summary),
+        revision_id=revision_id,
+        keywords=tuple(load_stored_json(keywords)),
+        related=tuple(load_stored_json(related)),
+        applies_to=tuple(load_stored_json(applies_to)),
+        text=_localized(chosen[10], title, load_stored_json(sections), source_seq, changed_seq),
+        available_locales=sorted(text[10] for text in rows),
+        translation_outdated=source_seq < source[14],
     )
 
 

@@ -45,6 +45,11 @@ _NOTICE_TEMPLATES: Mapping[str, Mapping[str, str]] = {
 }
 
 
+# How many labels (product, edition, architecture, locale) and notices (product, day)
+# a catalog keeps made: more than a corpus's applies-to entries name, but bounded.
+_KEPT = 4096
+
+
 class CatalogError(ValueError):
     """The catalog data is malformed."""
 
@@ -188,6 +193,13 @@ class Product:
         return Notice(kind, texts, day)
 
 
+def _keep(made: dict[Any, Any], key: Any, value: Any) -> None:
+    # Emptied when full: the entries in use are made again, a few at a time.
+    if len(made) >= _KEPT:
+        made.clear()
+    made[key] = value
+
+
 @dataclass(frozen=True)
 class CaptionMatch:
     """What a WMI Caption says: the product and, when it names them, edition and architecture."""
@@ -213,6 +225,10 @@ class Catalog:
         self._arch_phrases: list[tuple[str, str]] = []
         for product in self._products:
             self._index(product)
+        # Every article body shows labels and notices and the catalog never changes, so
+        # each is made once. Plain dicts: a lock costs as much as making a label again.
+        self._labels: dict[tuple[str, str | None, str | None, str], str] = {}
+        self._notices: dict[tuple[str, date], tuple[Notice, ...]] = {}
 
     @classmethod
     def from_dicts(cls, products: Sequence[Mapping[str, Any]]) -> Catalog:
@@ -234,6 +250,28 @@ class Catalog:
     def get(self, product_id: str) -> Product | None:
         """The product with this id, if any."""
         return self._by_id.get(product_id)
+
+    def label(
+        self, product_id: str, edition: str | None, architecture: str | None, locale: str
+    ) -> str:
+        """`Product.label` of the product with this id (the id itself if there is none)."""
+        key = (product_id, edition, architecture, locale)
+        label = self._labels.get(key)
+        if label is None:
+            product = self._by_id.get(product_id)
+            label = product_id if product is None else product.label(edition, architecture, locale)
+            _keep(self._labels, key, label)
+        return label
+
+    def notices(self, product_id: str, today: date) -> tuple[Notice, ...]:
+        """`Product.lifecycle_notices(today)` of the product with this id (none without one)."""
+        key = (product_id, today)
+        notices = self._notices.get(key)
+        if notices is None:
+            product = self._by_id.get(product_id)
+            notices = () if product is None else tuple(product.lifecycle_notices(today))
+            _keep(self._notices, key, notices)
+        return notices
 
     def architecture_for(self, value: str | None) -> str | None:
         """The architecture id a value such as `AMD64`, `64-bit` or `itanium` names."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..applicability.preview import RulesPreview
-from ..articles.reading import ArticleListHit, ArticleSnapshot, RevisionInfo
+from ..articles.reading import ArticleListHit, LocalizedArticle, RevisionInfo
 from ..catalog.products import Catalog, Product
 
 
@@ -25,58 +26,51 @@ def revision_body(revision: RevisionInfo) -> dict[str, Any]:
     return {**revision_ref(revision), "author": revision.author, "summary": revision.summary}
 
 
-def applies_to_body(entry: dict[str, Any], catalog: Catalog, locale: str) -> dict[str, Any]:
+def applies_to_body(entry: Mapping[str, Any], catalog: Catalog, locale: str) -> dict[str, Any]:
     """An applies-to entry with its human label."""
-    product = catalog.get(entry["product"])
-    label = (
-        product.label(entry.get("edition"), entry.get("architecture"), locale)
-        if product is not None
-        else entry["product"]
-    )
+    label = catalog.label(entry["product"], entry.get("edition"), entry.get("architecture"), locale)
     return {**entry, "label": label}
 
 
 def notices_body(
-    snapshot: ArticleSnapshot, catalog: Catalog, locale: str, today: dt.date
+    applies_to: Iterable[Mapping[str, Any]], catalog: Catalog, locale: str, today: dt.date
 ) -> list[dict[str, Any]]:
-    """Lifecycle notices of every product the article covers, once per product."""
+    """Lifecycle notices of every product the applies-to entries name, once per product."""
     notices: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for entry in snapshot.applies_to:
-        product = catalog.get(entry["product"])
-        if product is None or product.id in seen:
+    for entry in applies_to:
+        product_id = entry["product"]
+        if product_id in seen:
             continue
-        seen.add(product.id)
-        for notice in product.lifecycle_notices(today):
+        seen.add(product_id)
+        for notice in catalog.notices(product_id, today):
             notices.append(
                 {
                     "kind": notice.kind,
                     "text": notice.text(locale),
-                    "product": product.id,
+                    "product": product_id,
                     "date": notice.date.isoformat(),
                 }
             )
     return notices
 
 
-def article_body(
-    snapshot: ArticleSnapshot, locale: str, catalog: Catalog, today: dt.date
-) -> dict[str, Any]:
-    """The article representation of the contract, in `locale`."""
-    text = snapshot.text(locale)
+def article_body(article: LocalizedArticle, catalog: Catalog, today: dt.date) -> dict[str, Any]:
+    """The article representation of the contract, in the locale of its text."""
+    text = article.text
     return {
-        "kb": snapshot.kb,
+        "kb": article.kb,
         "locale": text.locale,
-        "source_locale": snapshot.source_locale,
-        "available_locales": snapshot.available_locales,
-        "translation_outdated": snapshot.is_outdated(text.locale),
+        "source_locale": article.source_locale,
+        "available_locales": article.available_locales,
+        "translation_outdated": article.translation_outdated,
         "title": text.title,
         "sections": [{"heading": s.heading, "body": s.body} for s in text.sections],
-        "keywords": list(snapshot.keywords),
-        "related": list(snapshot.related),
-        "applies_to": [applies_to_body(dict(e), catalog, text.locale) for e in snapshot.applies_to],
-        "notices": notices_body(snapshot, catalog, text.locale, today),
-        "revision": revision_ref(snapshot.revision),
+        "keywords": list(article.keywords),
+        "related": list(article.related),
+        "applies_to": [applies_to_body(e, catalog, text.locale) for e in article.applies_to],
+        "notices": notices_body(article.applies_to, catalog, text.locale, today),
+        "revision": revision_ref(article.revision),
     }
 
 
