@@ -25,7 +25,7 @@ from sqlalchemy import (
     table,
     text,
 )
-from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.dialects.postgresql import TSQUERY, array
 
 from ..fulltext.documents import fts5_phrase, quote, tsquery_phrase
 from ..fulltext.engines import FTS_TABLE
@@ -229,11 +229,11 @@ def _rank_tsvector(
     with _bitmap_scans(connection):
         rows = connection.execute(statement, parameters).all()
     total, capped = int(rows[0].total), bool(rows[0].capped)
-    scores: dict[int, dict[str, float]] = {}
-    for row in rows:
-        if row.article_id is not None:
-            scores.setdefault(row.article_id, {})[row.locale] = float(row.boosted)
-    ranked = [_best(article_id, by_locale, locale) for article_id, by_locale in scores.items()]
+    ranked = [
+        _best(row.article_id, dict(zip(row.locales, map(float, row.scores), strict=True)), locale)
+        for row in rows
+        if row.article_id is not None
+    ]
     return ranked, total, capped
 
 
@@ -244,10 +244,11 @@ def _tsvector_page(
     conditions: list[Any],
     window: tuple[int, int],
 ) -> tuple[Any, dict[str, Any]]:
-    """The statement of _rank_tsvector: a row per document of the page's articles.
+    """The statement of _rank_tsvector: a row per article of the page, in ranking order.
 
-    Every row carries the total and whether the cap was reached; a page past the last
-    article is one row of them alone. The sort by `id + 0` keeps the planner from walking
+    Each row holds the article's matching documents' locales and boosted scores, the
+    total and whether the cap was reached; a page past the last article is one row of
+    the total alone. The sort by `id + 0` keeps the planner from walking
     the primary key backwards, testing `@@` on each row's tsvector (a TOAST read each).
     """
     terms = _documents.c.terms
@@ -265,11 +266,13 @@ def _tsvector_page(
     if phrases:
         # OFFSET 0 keeps the phrase test above the sort: only the newest candidates are
         # read, until MAX_RANKED + 1 hold the phrase.
-        candidates = candidates.offset(0).subquery("candidates")
+        candidates = _read_once(candidates.offset(0).subquery("candidates"), names)
         candidates = select(candidates).where(
             candidates.c.terms.op("@@")(cast(bindparam("match"), TSQUERY))
         )
     newest = candidates.limit(MAX_RANKED + 1).subquery("newest")
+    if bonus and not phrases:
+        newest = _read_once(newest, names)
     score = _tsvector_score(newest.c.terms, bonus, parameters)
     boosted = score * case((newest.c.locale == locale, LOCALE_BOOST), else_=1.0)
     hits = (
@@ -283,33 +286,44 @@ def _tsvector_page(
         case((func.count() > MAX_RANKED, func.min(hits.c.id)), else_=-1)
     ).scalar_subquery()
     kept = select(hits).where(hits.c.id > bound).cte("kept")
-    kb = func.min(kept.c.kb)
-    best = func.max(kept.c.boosted)
-    order = func.row_number().over(order_by=(best.desc(), func.length(kb), kb))
+    best = func.max(kept.c.boosted).label("best")
     start, end = window
+    # An article's documents come as arrays beside it: no join back to 10,000 rows.
     leading = (
-        select(kept.c.article_id, order.label("position"))
-        .group_by(kept.c.article_id)
-        .order_by(order)
+        select(
+            kept.c.article_id,
+            kept.c.kb,
+            best,
+            func.array_agg(kept.c.locale).label("locales"),
+            func.array_agg(kept.c.boosted).label("scores"),
+        )
+        .group_by(kept.c.article_id, kept.c.kb)
+        .order_by(best.desc(), func.length(kept.c.kb), kept.c.kb)
         .offset(start)
         .limit(max(end - start, 0))
         .subquery("leading")
-    )
-    page = (
-        select(kept.c.article_id, kept.c.locale, kept.c.boosted, leading.c.position)
-        .join(leading, leading.c.article_id == kept.c.article_id)
-        .subquery("page")
     )
     counts = select(
         func.count(kept.c.article_id.distinct()).label("total"),
         (select(func.count()).select_from(hits).scalar_subquery() > MAX_RANKED).label("capped"),
     ).subquery("counts")
     statement = (
-        select(counts.c.total, counts.c.capped, page.c.article_id, page.c.locale, page.c.boosted)
-        .select_from(counts.outerjoin(page, literal_column("true")))
-        .order_by(page.c.position, page.c.locale)
+        select(counts, leading.c.article_id, leading.c.locales, leading.c.scores)
+        .select_from(counts.outerjoin(leading, literal_column("true")))
+        .order_by(leading.c.best.desc(), func.length(leading.c.kb), leading.c.kb)
     )
     return statement, parameters
+
+
+def _read_once(rows: Any, names: Sequence[str]) -> Any:
+    """`rows` with each one's tsvector read (detoasted) once for all its uses above.
+
+    PostgreSQL reads a TOASTed value again for every function given it (`@@`, each
+    `ts_rank`); an array holds its elements detoasted, so `(ARRAY[terms])[1]` computed
+    once per row below an OFFSET 0 fence is read once.
+    """
+    copy = array([rows.c.terms])[1].label("terms")
+    return select(*(rows.c[name] for name in names), copy).offset(0).subquery()
 
 
 @contextmanager
