@@ -336,24 +336,19 @@ def _bitmap_scans(connection: Connection) -> Iterator[None]:
     high also gets JIT-compiled. The settings are local to the transaction and set back
     afterwards.
     """
-    names = list(_PLANNER_SETTINGS)
-    before = connection.execute(_SHOW_SETTINGS, {"names": names}).scalars().all()
-    connection.execute(_SET_SETTINGS, {"names": names, "values": list(_PLANNER_SETTINGS.values())})
+    names, values = list(_PLANNER_SETTINGS), list(_PLANNER_SETTINGS.values())
+    before = connection.execute(_SWAP_SETTINGS, {"names": names, "values": values}).all()
     try:
         yield
     finally:
-        connection.execute(_SET_SETTINGS, {"names": names, "values": before})
+        connection.execute(_SWAP_SETTINGS, {"names": names, "values": [row[0] for row in before]})
 
 
 # On a loaded two-core machine parallel workers made the statement slower (360 vs 249 ms).
 _PLANNER_SETTINGS = {"enable_seqscan": "off", "jit": "off", "max_parallel_workers_per_gather": "0"}
-_SHOW_SETTINGS = text(
-    "SELECT current_setting(name) "
-    "FROM unnest(CAST(:names AS text[])) WITH ORDINALITY AS s(name, n) "
-    "ORDER BY n"
-)
-_SET_SETTINGS = text(
-    "SELECT set_config(name, value, true) "
+# Each row reads a setting, then sets it (a select list is evaluated left to right).
+_SWAP_SETTINGS = text(
+    "SELECT current_setting(name), set_config(name, value, true) "
     "FROM unnest(CAST(:names AS text[]), CAST(:values AS text[])) AS s(name, value)"
 )
 
