@@ -248,8 +248,8 @@ def _tsvector_page(
 
     Each row holds the article's matching documents' locales and boosted scores, the
     total and whether the cap was reached; a page past the last article is one row of
-    the total alone. The sort by `id + 0` keeps the planner from walking
-    the primary key backwards, testing `@@` on each row's tsvector (a TOAST read each).
+    the total alone. The sort by `id + 0` keeps the planner from walking the primary key
+    backwards, testing `@@` on each row's tsvector (a TOAST read each).
     """
     terms = _documents.c.terms
     parameters: dict[str, Any] = {"match": tsquery(required)}
