@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, event, func, select, text
 
 from kbservice import create_app
 from kbservice.articles.reading import NewArticle, create_article
@@ -672,6 +672,61 @@ def test_a_query_past_the_cap_ranks_the_newest_documents(app, client, monkeypatc
     answer = _search(client, "wombat", per_page=10)  # not the cached page
     assert (answer["total"], answer["total_relation"]) == (4, "eq")
     assert _search(client, "885348 wombat")["total_relation"] == "eq"
+
+
+def test_a_phrase_past_the_cap_counts_the_newest_documents_holding_it(app, client, monkeypatch):
+    """The newest articles hold the phrase's words apart: the cap counts phrase matches only.
+
+    PostgreSQL tests the phrase on the word matches newest first and stops at the cap;
+    SQLite's FTS5 matches the phrase itself. Both keep the same documents.
+    """
+    monkeypatch.setattr(matching, "MAX_RANKED", 5)
+    with app.app_context(), get_database(app).write() as session:
+        for n in range(8):
+            # Articles 0–3 hold "wombat burrow"; 4–7, the newest, hold both words apart.
+            body = "The wombat burrow is deep." if n < 4 else "A burrow, then a wombat."
+            texts = ("Wombat notes", [f"{body} Number {n}."])
+            create_article(session, _article(f"99200{n}", "en", texts, texts, []))
+    answer = _search(client, '"wombat burrow"', per_page=10)
+    # 4 articles × 2 locales hold the phrase; the 5 newest documents: articles 3, 2 and
+    # one document of 1.
+    assert sorted(item["kb"] for item in answer["items"]) == ["992001", "992002", "992003"]
+    assert (answer["total"], answer["total_relation"]) == (3, "gte")
+    words = _search(client, "wombat burrow", per_page=10)
+    assert sorted(item["kb"] for item in words["items"]) == ["992005", "992006", "992007"]
+    assert (words["total"], words["total_relation"]) == (3, "gte")
+    monkeypatch.setattr(matching, "MAX_RANKED", 8)
+    whole = _search(client, '"wombat burrow"', per_page=2, page=2)
+    assert (whole["total"], whole["total_relation"]) == (4, "eq")
+    assert len(whole["items"]) == 2
+
+
+def test_a_search_ranks_bounds_and_counts_in_one_statement_on_postgresql(app, monkeypatch):
+    """PostgreSQL: one statement reads the index, and the planner settings it needs end with it.
+
+    Finding the cap's bound, ranking and counting in separate statements read every
+    match's tsvector up to three times (docs/search.md, "Bounded cost").
+    """
+    monkeypatch.setattr(matching, "MAX_RANKED", 1)
+    with app.app_context(), get_database(app).session() as session:
+        if session.get_bind().dialect.name == "sqlite":
+            pytest.skip("SQLite ranks and counts on FTS5 in statements of its own")
+        seen: list[str] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            seen.append(statement)
+
+        settings = text("SELECT current_setting('enable_seqscan') || current_setting('jit')")
+        before = session.execute(settings).scalar()
+        engine = session.get_bind()
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            page = search_articles(session, "ipsec", per_page=1)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        assert (page.total, page.total_relation) == (1, "gte")
+        assert len([s for s in seen if "search_documents" in s]) == 1
+        assert session.execute(settings).scalar() == before
 
 
 def test_a_weak_match_in_the_preferred_locale_shows_past_the_first_fetch(app, client):

@@ -8,7 +8,8 @@ FTS5 alone (the rowid holds the article and locale), PostgreSQL search_documents
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,7 @@ from sqlalchemy import (
     table,
     text,
 )
-from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.dialects.postgresql import TSQUERY, array
 
 from ..fulltext.documents import fts5_phrase, quote, tsquery_phrase
 from ..fulltext.engines import FTS_TABLE
@@ -224,112 +225,144 @@ def _rank_tsvector(
     named: Sequence[int],
     window: tuple[int, int],
 ) -> tuple[list[Ranked], int, bool]:
-    """PostgreSQL: one statement for the page, the total with it or in a second one.
+    """PostgreSQL: the cap's window, its ranking and its total in one statement.
 
-    Sorted by the ranking key (boosted score, then KB number), the matching documents
-    list every article first at its best document, so the first n distinct articles of
-    `ORDER BY key LIMIT m` are the first n of the ranking: the database keeps a top-m heap
-    instead of grouping every document.
+    GIN finds the documents holding every word; sorted by id, newest first, the first
+    MAX_RANKED + 1 that also hold the phrases are scored (each tsvector is read only
+    there, never for the older matches), the newest MAX_RANKED of them kept, grouped by
+    article and ordered by the ranking key (best boosted score, then KB number).
     """
-    columns, score, parameters = _tsvector_hits(required, bonus)
-    # Only the boosted score is selected: PostgreSQL would compute a second copy for every
-    # match, reading its tsvector again.
-    boosted = (score * case((_documents.c.locale == locale, LOCALE_BOOST), else_=1.0)).label(
-        "boosted"
-    )
     conditions = []
     if named:
         conditions.append(_documents.c.article_id.not_in(named))
     if allowed is not None:
         conditions.append(_documents.c.article_id.in_(allowed))
-    bound = _tsvector_bound(connection, required, parameters["match"], conditions)
-    if bound is not None:
-        # `id + 0`: the matches come from GIN. On the bare id the planner may walk the
-        # primary key through the window instead, reading every document's tsvector to
-        # test `@@` (849 ms against 59 ms for a word in 5 % of 400,000 documents).
-        conditions.append(_documents.c.id + 0 > bound)
-    matched = columns.add_columns(boosted).where(*conditions)
-    start, end = window
-    leading: list[int] = []
-    total: int | None = None
-    if end > start:
-        # Only a phrase makes PostgreSQL read each candidate's tsvector to count it.
-        one_pass = any(len(phrase.terms) > 1 for phrase in required)
-        ordered = _ordered(matched, one_pass)
-        limit = DOCUMENTS_PER_ARTICLE * end
-        while True:
-            rows = connection.execute(ordered.limit(limit), parameters).all()
-            leading = list(dict.fromkeys(row.article_id for row in rows))
-            complete = len(rows) < limit
-            if complete:
-                total = len(leading)
-            elif one_pass:
-                total = int(rows[0].total)
-            if complete or len(leading) >= end:
-                break
-            limit *= 4
-    if total is None:
-        counted = select(func.count()).select_from(
-            matched.with_only_columns(_documents.c.article_id).distinct().subquery()
-        )
-        total = int(connection.scalar(counted, parameters) or 0)
-    page = leading[start:end]
-    if not page:
-        return [], total, bound is not None
-    scores: dict[int, dict[str, float]] = {}
-    for row in connection.execute(matched.where(_documents.c.article_id.in_(page)), parameters):
-        scores.setdefault(row.article_id, {})[row.locale] = float(row.boosted)
-    ranked = [_best(article_id, scores[article_id], locale) for article_id in page]
-    return ranked, total, bound is not None
+    statement, parameters = _tsvector_page(required, bonus, locale, conditions, window)
+    with _bitmap_scans(connection):
+        rows = connection.execute(statement, parameters).all()
+    total, capped = int(rows[0].total), bool(rows[0].capped)
+    ranked = [
+        _best(row.article_id, dict(zip(row.locales, map(float, row.scores), strict=True)), locale)
+        for row in rows
+        if row.article_id is not None
+    ]
+    return ranked, total, capped
 
 
-def _tsvector_bound(
-    connection: Connection, required: Sequence[Phrase], match: str, conditions: list[Any]
-) -> int | None:
-    """The id below which PostgreSQL's matches are past MAX_RANKED; None if they are not.
+def _tsvector_page(
+    required: Sequence[Phrase],
+    bonus: Sequence[Phrase],
+    locale: str | None,
+    conditions: list[Any],
+    window: tuple[int, int],
+) -> tuple[Any, dict[str, Any]]:
+    """The statement of _rank_tsvector: a row per article of the page, in ranking order.
 
-    A phrase is checked against each candidate's tsvector, so its words alone (which GIN
-    answers by itself) are asked first: fewer documents than the cap hold them all, fewer
-    hold the phrase. `id + 0` keeps the planner from walking the primary key backwards
-    and reading a tsvector per row until it has found enough.
+    Each row holds the article's matching documents' locales and boosted scores, the
+    total and whether the cap was reached; a page past the last article is one row of
+    the total alone. The sort by `id + 0` keeps the planner from walking the primary key
+    backwards, testing `@@` on each row's tsvector (a TOAST read each).
     """
     terms = _documents.c.terms
-    if any(len(phrase.terms) > 1 for phrase in required):
-        words = " & ".join(quote(term) for phrase in required for _, term in phrase.terms)
-        over = (
-            select(literal_column("1"))
-            .where(terms.op("@@")(cast(bindparam("words"), TSQUERY)), *conditions)
-            .offset(MAX_RANKED)
-            .limit(1)
-        )
-        if connection.scalar(over, {"words": words}) is None:
-            return None
-    capped = (
-        select(_documents.c.id)
-        .where(terms.op("@@")(cast(bindparam("match"), TSQUERY)), *conditions)
+    parameters: dict[str, Any] = {"match": tsquery(required)}
+    phrases = any(len(phrase.terms) > 1 for phrase in required)
+    # GIN answers a conjunction of words exactly; a phrase needs each candidate's tsvector.
+    words = " & ".join(quote(term) for phrase in required for _, term in phrase.terms)
+    parameters["words"] = words if phrases else parameters["match"]
+    names = ("id", "article_id", "locale", "kb")
+    candidates = (
+        select(*(_documents.c[name] for name in names), terms)
+        .where(terms.op("@@")(cast(bindparam("words"), TSQUERY)), *conditions)
         .order_by((_documents.c.id + 0).desc())
-        .offset(MAX_RANKED)
-        .limit(1)
     )
-    return connection.scalar(capped, {"match": match})
+    if phrases:
+        # OFFSET 0 keeps the phrase test above the sort: only the newest candidates are
+        # read, until MAX_RANKED + 1 hold the phrase.
+        candidates = _read_once(candidates.offset(0).subquery("candidates"), names)
+        candidates = select(candidates).where(
+            candidates.c.terms.op("@@")(cast(bindparam("match"), TSQUERY))
+        )
+    newest = candidates.limit(MAX_RANKED + 1).subquery("newest")
+    if bonus and not phrases:
+        newest = _read_once(newest, names)
+    score = _tsvector_score(newest.c.terms, bonus, parameters)
+    boosted = score * case((newest.c.locale == locale, LOCALE_BOOST), else_=1.0)
+    hits = (
+        select(newest.c.id, newest.c.article_id, newest.c.locale, newest.c.kb)
+        .add_columns(boosted.label("boosted"))
+        .cte("hits")
+        .prefix_with("MATERIALIZED")
+    )
+    # Past the cap, the oldest of the MAX_RANKED + 1 is the bound: only newer ones count.
+    bound = select(
+        case((func.count() > MAX_RANKED, func.min(hits.c.id)), else_=-1)
+    ).scalar_subquery()
+    kept = select(hits).where(hits.c.id > bound).cte("kept")
+    best = func.max(kept.c.boosted).label("best")
+    start, end = window
+    # An article's documents come as arrays beside it: no join back to 10,000 rows.
+    leading = (
+        select(
+            kept.c.article_id,
+            kept.c.kb,
+            best,
+            func.array_agg(kept.c.locale).label("locales"),
+            func.array_agg(kept.c.boosted).label("scores"),
+        )
+        .group_by(kept.c.article_id, kept.c.kb)
+        .order_by(best.desc(), func.length(kept.c.kb), kept.c.kb)
+        .offset(start)
+        .limit(max(end - start, 0))
+        .subquery("leading")
+    )
+    counts = select(
+        func.count(kept.c.article_id.distinct()).label("total"),
+        (select(func.count()).select_from(hits).scalar_subquery() > MAX_RANKED).label("capped"),
+    ).subquery("counts")
+    statement = (
+        select(counts, leading.c.article_id, leading.c.locales, leading.c.scores)
+        .select_from(counts.outerjoin(leading, literal_column("true")))
+        .order_by(leading.c.best.desc(), func.length(leading.c.kb), leading.c.kb)
+    )
+    return statement, parameters
 
 
-def _ordered(matched: Any, with_total: bool) -> Any:
-    """The matching documents by the ranking key, with the total beside each row if asked.
+def _read_once(rows: Any, names: Sequence[str]) -> Any:
+    """`rows` with each one's tsvector read (detoasted) once for all its uses above.
 
-    PostgreSQL checks a phrase against every candidate's tsvector (GIN holds no positions),
-    in each statement that matches: with the total beside the page, the candidates are
-    read once, kept in a materialized CTE and counted there. For single words (GIN alone
-    counts them), keeping every match costs more than a second statement.
+    PostgreSQL reads a TOASTed value again for every function given it (`@@`, each
+    `ts_rank`); an array holds its elements detoasted, so `(ARRAY[terms])[1]` computed
+    once per row below an OFFSET 0 fence is read once.
     """
-    if not with_total:
-        kb, locale, boosted = _documents.c.kb, _documents.c.locale, matched.selected_columns.boosted
-        return matched.order_by(boosted.desc(), func.length(kb), kb, locale)
-    hits = matched.cte("hits").prefix_with("MATERIALIZED")
-    total = select(func.count(hits.c.article_id.distinct())).scalar_subquery()
-    return select(hits, total.label("total")).order_by(
-        hits.c.boosted.desc(), func.length(hits.c.kb), hits.c.kb, hits.c.locale
-    )
+    copy = array([rows.c.terms])[1].label("terms")
+    return select(*(rows.c[name] for name in names), copy).offset(0).subquery()
+
+
+@contextmanager
+def _bitmap_scans(connection: Connection) -> Iterator[None]:
+    """Plan with GIN's bitmap scans, serially and without JIT, until the block ends.
+
+    The planner prices `@@` on a row as one operator, but it reads the row's TOASTed
+    tsvector (≈ 3 µs): for a word in 40 % of 400,000 documents it chose a parallel
+    sequential scan over every row (1.4 s) over GIN (50 ms); a statement priced that
+    high also gets JIT-compiled. The settings are local to the transaction and set back
+    afterwards.
+    """
+    names, values = list(_PLANNER_SETTINGS), list(_PLANNER_SETTINGS.values())
+    before = connection.execute(_SWAP_SETTINGS, {"names": names, "values": values}).all()
+    try:
+        yield
+    finally:
+        connection.execute(_SWAP_SETTINGS, {"names": names, "values": [row[0] for row in before]})
+
+
+# On a loaded two-core machine parallel workers made the statement slower (360 vs 249 ms).
+_PLANNER_SETTINGS = {"enable_seqscan": "off", "jit": "off", "max_parallel_workers_per_gather": "0"}
+# Each row reads a setting, then sets it (a select list is evaluated left to right).
+_SWAP_SETTINGS = text(
+    "SELECT current_setting(name), set_config(name, value, true) "
+    "FROM unnest(CAST(:names AS text[]), CAST(:values AS text[])) AS s(name, value)"
+)
 
 
 def _best(article_id: int, scores: dict[str, float], locale: str | None) -> Ranked:
@@ -366,24 +399,19 @@ def _fts5_hits(
     return query.where(text("search_fts MATCH :match")), parameters
 
 
-def _tsvector_hits(
-    required: Sequence[Phrase], bonus: Sequence[Phrase]
-) -> tuple[Any, Any, dict[str, str]]:
-    """The documents holding every required unit (article id, locale, KB number), their score."""
-    columns = (_documents.c.article_id, _documents.c.locale, _documents.c.kb)
-    parameters = {"match": tsquery(required)}
+def _tsvector_score(terms: Any, bonus: Sequence[Phrase], parameters: dict[str, Any]) -> Any:
+    """`ts_rank` of the required units in `terms`, plus that of the bonus phrases held."""
     match = cast(bindparam("match"), TSQUERY)
     weights = literal_column(f"'{POSTGRESQL_WEIGHTS}'::float4[]")
-    score = func.ts_rank(weights, _documents.c.terms, match, POSTGRESQL_NORMALIZATION)
+    score = func.ts_rank(weights, terms, match, POSTGRESQL_NORMALIZATION)
     if bonus:
         parameters["bonus"] = tsquery(bonus, " | ")
         extra_match = cast(bindparam("bonus"), TSQUERY)
         score = score + case(
             (
-                _documents.c.terms.op("@@")(extra_match),
-                func.ts_rank(weights, _documents.c.terms, extra_match, POSTGRESQL_NORMALIZATION),
+                terms.op("@@")(extra_match),
+                func.ts_rank(weights, terms, extra_match, POSTGRESQL_NORMALIZATION),
             ),
             else_=0,
         )
-    query = select(*columns).where(_documents.c.terms.op("@@")(match))
-    return query, score, parameters
+    return score
