@@ -30,8 +30,10 @@ from ..articles import feed
 from ..articles.reading import NewArticle, normalize_kb
 from ..catalog.products import Catalog, Product, load_catalog_file
 from ..config import PACKAGED_SEEDS
-from ..fulltext import index_articles
+from ..fulltext.documents import IndexForm
 from ..fulltext.engines import bulk_build, is_sqlite
+from ..fulltext.indexer import DocumentText, body_segments, write_documents
+from ..fulltext.workers import Source, Tokenizers
 from ..rules import validate_rules
 from ..storage.bulk import copy_rows
 from ..storage.models import Article, ArticleApplicability, Revision, RevisionText
@@ -39,6 +41,8 @@ from ..storage.models import Article, ArticleApplicability, Revision, RevisionTe
 CATALOG_FILE = PACKAGED_SEEDS / "products.yaml"
 KB_RANGE = range(200_000, 880_000)
 AUTHOR = "synthetic"
+# Articles written per batch (and tokenized per task with jobs > 1).
+BATCH_SIZE = 500
 
 # rules_factory(applies_to, rng) → a rule document or None.
 RulesFactory = Callable[[Sequence[Mapping[str, Any]], random.Random], Mapping[str, Any] | None]
@@ -604,32 +608,55 @@ def load_corpus(
     rules_factory: RulesFactory | None = None,
     catalog: Catalog | None = None,
     progress: Callable[[int], None] | None = None,
-    batch_size: int = 500,
+    batch_size: int | None = None,
+    jobs: int = 1,
 ) -> list[int]:
     """Insert `generate_articles(count, seed)` in bulk, search index included; return ids.
 
     The rows are those `create_article` would write for each article; `progress(n)` is
-    told of every n articles inserted.
+    told of every n articles inserted. With jobs > 1, that many worker processes tokenize
+    batches while this one generates and writes (the same rows as with jobs=1).
     """
     ids: list[int] = []
-    batch: list[NewArticle] = []
-    with bulk_build(session):
-        for new in generate_articles(count, seed, rules_factory=rules_factory, catalog=catalog):
-            batch.append(new)
-            if len(batch) == batch_size:
-                ids += _insert(session, batch, progress)
-                batch = []
-        if batch:
-            ids += _insert(session, batch, progress)
+    articles = generate_articles(count, seed, rules_factory=rules_factory, catalog=catalog)
+    with (
+        bulk_build(session),
+        Tokenizers(jobs, tsvector=not is_sqlite(session)) as tokenizers,
+    ):
+        batches = _batches(articles, batch_size or BATCH_SIZE)
+        for batch, forms in tokenizers.forms(batches, _sources):
+            ids += _insert(session, batch, forms)
+            if progress is not None:
+                progress(len(batch))
     return ids
 
 
-def _insert(
-    session: Session, batch: Sequence[NewArticle], progress: Callable[[int], None] | None
-) -> list[int]:
-    for new in batch:
+def _batches(articles: Iterator[NewArticle], size: int) -> Iterator[list[NewArticle]]:
+    batch: list[NewArticle] = []
+    for new in articles:
         if new.rules is not None:
             validate_rules(new.rules)
+        batch.append(new)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _locales(new: NewArticle) -> list[tuple[str, Any]]:
+    """The article's texts in the index's order (fulltext.indexer reads them by locale)."""
+    return sorted(new.texts.items())
+
+
+def _sources(batch: Sequence[NewArticle]) -> list[Source]:
+    return [
+        (title, body_segments(sections)) for new in batch for _, (title, sections) in _locales(new)
+    ]
+
+
+def _insert(session: Session, batch: Sequence[NewArticle], forms: Sequence[IndexForm]) -> list[int]:
+    """Write a batch's rows and its documents, tokenized as `forms` (in `_sources` order)."""
     article_ids = list(
         session.scalars(
             insert(Article).returning(Article.id, sort_by_parameter_order=True),
@@ -664,17 +691,28 @@ def _insert(
             ],
         )
     )
+    documents = [
+        DocumentText(
+            article_id=article_id,
+            kb=normalize_kb(new.kb),
+            revision_id=revision_id,
+            locale=locale,
+            title=title,
+            sections=[{"heading": s.get("heading"), "body": s["body"]} for s in sections],
+        )
+        for article_id, revision_id, new in zip(article_ids, revision_ids, batch, strict=True)
+        for locale, (title, sections) in _locales(new)
+    ]
     texts = [
         {
-            "revision_id": revision_id,
-            "locale": locale,
-            "title": title,
-            "sections": [{"heading": s.get("heading"), "body": s["body"]} for s in sections],
+            "revision_id": document.revision_id,
+            "locale": document.locale,
+            "title": document.title,
+            "sections": document.sections,
             "source_seq": 1,
             "changed_seq": 1,
         }
-        for revision_id, new in zip(revision_ids, batch, strict=True)
-        for locale, (title, sections) in new.texts.items()
+        for document in documents
     ]
     applicability = [
         {
@@ -698,8 +736,6 @@ def _insert(
             row["sections"] = json.dumps(row["sections"])
         copy_rows(session, RevisionText.__table__, texts)
         copy_rows(session, ArticleApplicability.__table__, applicability)
-    index_articles(session, article_ids)
+    write_documents(session, documents, forms)
     feed.record_many(session, revision_ids, feed.CREATED)
-    if progress is not None:
-        progress(len(batch))
     return article_ids
