@@ -34,6 +34,22 @@ def _cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def _sample_own_cpu(process: subprocess.Popen[str]) -> list[float]:
+    """The command's own CPU (not its workers'), last sampled just before it ends."""
+    own = [0.0]
+
+    def sample() -> None:
+        while process.poll() is None:
+            try:
+                own[0] = _cpu(process.pid)
+            except (OSError, ValueError):
+                return
+            time.sleep(0.1)
+
+    threading.Thread(target=sample, daemon=True).start()
+    return own
+
+
 class ServerCpu:
     """Sums the CPU of the PostgreSQL backends serving one database while running."""
 
@@ -75,26 +91,33 @@ def run(label: str, args: list[str], env: dict[str, str], database: str | None) 
     server = ServerCpu(database) if database else None
     if server:
         server.__enter__()
-    result = subprocess.run(
-        [str(KBSERVICE), *args], env=env, capture_output=True, text=True, check=False
+    process = subprocess.Popen(
+        [str(KBSERVICE), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
+    own = _sample_own_cpu(process)
+    stdout, stderr = process.communicate()
     wall = time.perf_counter() - started
     if server:
         server.__exit__()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if result.returncode:
-        sys.exit(f"{label} failed:\n{result.stdout}\n{result.stderr[-3000:]}")
+    if process.returncode:
+        sys.exit(f"{label} failed:\n{stdout}\n{stderr[-3000:]}")
     user = after.ru_utime - before.ru_utime
     system = after.ru_stime - before.ru_stime
     line = (
         f"{label}: {wall:.1f} s wall, {user:.1f} user + {system:.1f} sys = "
-        f"{user + system:.1f} s client CPU"
+        f"{user + system:.1f} s client CPU (main process {own[0]:.1f} s, its workers "
+        f"{user + system - own[0]:.1f} s)"
     )
     if server:
         line += f", {server.total:.1f} s server CPU"
     line += f", max RSS {after.ru_maxrss // 1024} MB, load {load_before} → {_load()}"
     print(line, flush=True)
-    print("   ", result.stdout.strip().splitlines()[-1], flush=True)
+    print("   ", stdout.strip().splitlines()[-1], flush=True)
 
 
 def main() -> None:

@@ -35,7 +35,7 @@ from ..fulltext.engines import bulk_build, is_sqlite
 from ..fulltext.indexer import DocumentText, body_segments, write_documents
 from ..fulltext.workers import Source, Tokenizers
 from ..rules import validate_rules
-from ..storage.bulk import copy_rows
+from ..storage.bulk import copy_rows, reserve_ids
 from ..storage.models import Article, ArticleApplicability, Revision, RevisionText
 
 CATALOG_FILE = PACKAGED_SEEDS / "products.yaml"
@@ -655,42 +655,44 @@ def _sources(batch: Sequence[NewArticle]) -> list[Source]:
     ]
 
 
+def _serialized(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
+    for row in rows:
+        for column in columns:
+            row[column] = json.dumps(row[column])
+
+
 def _insert(session: Session, batch: Sequence[NewArticle], forms: Sequence[IndexForm]) -> list[int]:
     """Write a batch's rows and its documents, tokenized as `forms` (in `_sources` order)."""
-    article_ids = list(
-        session.scalars(
-            insert(Article).returning(Article.id, sort_by_parameter_order=True),
-            [
-                {
-                    "kb": normalize_kb(new.kb),
-                    "source_locale": new.source_locale,
-                    "created_at": new.created_at,
-                    "current_seq": 1,
-                }
-                for new in batch
-            ],
-        )
-    )
-    revision_ids = list(
-        session.scalars(
-            insert(Revision).returning(Revision.id, sort_by_parameter_order=True),
-            [
-                {
-                    "article_id": article_id,
-                    "seq": 1,
-                    "number": new.number,
-                    "created_at": new.created_at,
-                    "author": new.author,
-                    "summary": new.summary,
-                    "keywords": list(new.keywords),
-                    "related": list(new.related),
-                    "applies_to": [dict(entry) for entry in new.applies_to],
-                    "rules": dict(new.rules) if new.rules is not None else None,
-                }
-                for article_id, new in zip(article_ids, batch, strict=True)
-            ],
-        )
-    )
+    sqlite = is_sqlite(session)
+    article_ids = reserve_ids(session, Article.__table__, len(batch))
+    revision_ids = reserve_ids(session, Revision.__table__, len(batch))
+    articles = [
+        {
+            "id": article_id,
+            "kb": normalize_kb(new.kb),
+            "source_locale": new.source_locale,
+            "created_at": new.created_at,
+            "current_seq": 1,
+        }
+        for article_id, new in zip(article_ids, batch, strict=True)
+    ]
+    revisions = [
+        {
+            "id": revision_id,
+            "article_id": article_id,
+            "seq": 1,
+            "number": new.number,
+            "created_at": new.created_at,
+            "author": new.author,
+            "summary": new.summary,
+            "keywords": list(new.keywords),
+            "related": list(new.related),
+            "applies_to": [dict(entry) for entry in new.applies_to],
+            "rules": dict(new.rules) if new.rules is not None else None,
+            "examples": [],
+        }
+        for article_id, revision_id, new in zip(article_ids, revision_ids, batch, strict=True)
+    ]
     documents = [
         DocumentText(
             article_id=article_id,
@@ -726,14 +728,19 @@ def _insert(session: Session, batch: Sequence[NewArticle], forms: Sequence[Index
         for article_id, new in zip(article_ids, batch, strict=True)
         for entry in new.applies_to
     ]
-    if is_sqlite(session):
+    if sqlite:
+        # Core inserts of explicit ids: no RETURNING, no ORM bookkeeping per row.
+        session.execute(insert(Article.__table__), articles)
+        session.execute(insert(Revision.__table__), revisions)
         session.execute(insert(RevisionText), texts)
         if applicability:
             session.execute(insert(ArticleApplicability), applicability)
     else:
-        # The JSON column as SQLAlchemy's default serializer writes it.
-        for row in texts:
-            row["sections"] = json.dumps(row["sections"])
+        # JSON columns as SQLAlchemy's default serializer writes them (None as 'null').
+        _serialized(revisions, ("keywords", "related", "applies_to", "rules", "examples"))
+        _serialized(texts, ("sections",))
+        copy_rows(session, Article.__table__, articles)
+        copy_rows(session, Revision.__table__, revisions)
         copy_rows(session, RevisionText.__table__, texts)
         copy_rows(session, ArticleApplicability.__table__, applicability)
     write_documents(session, documents, forms)
