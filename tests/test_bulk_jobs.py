@@ -7,8 +7,13 @@ must leave the database as it was.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +27,7 @@ from kbservice.http.context import get_database
 from kbservice.storage.db import make_null_pool_engine
 from kbservice.synth import corpus
 
+SCRIPT = Path(sys.executable).parent / "kbservice"
 ARTICLES = 40
 # Small batches, so that several are in flight across the workers.
 BATCH = 7
@@ -169,3 +175,46 @@ def test_a_failing_worker_is_reported_and_nothing_is_written(
     migrated_only = database_factory.new_url()
     _ok(migrated_only, "db", "upgrade")
     assert _tables(fresh) == _tables(migrated_only)
+
+
+def _state(pid: str) -> str:
+    """A process's state letter (Z: ended, waiting to be reaped), or "" once gone."""
+    try:
+        return (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split() or [""])[0]
+    except OSError:
+        return ""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
+@pytest.mark.parametrize("stop", ["ctrl-c", "kill"])
+def test_stopping_a_reindex_leaves_no_worker_and_no_partial_index(database_factory, stop):
+    url = database_factory.new_url()
+    _ok(url, "synth", "--articles", "400", "--products", "3", "--jobs", "2")
+    before = _tables(url)
+    command = subprocess.Popen(
+        [str(SCRIPT), "search", "reindex", "--jobs", "2"],
+        env={**os.environ, "KB_DATABASE_URL": url, "KB_LOG_LEVEL": "WARNING"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    children: list[str] = []
+    deadline = time.monotonic() + 60
+    while not children and command.poll() is None and time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            children = Path(f"/proc/{command.pid}/task/{command.pid}/children").read_text().split()
+        time.sleep(0.01)
+    assert children, "the workers were never seen"
+    if stop == "ctrl-c":
+        os.killpg(command.pid, signal.SIGINT)  # a terminal signals the whole process group
+    else:
+        command.kill()  # the command alone, without a chance to clean up
+    output = command.communicate(timeout=60)[0].decode()
+    assert command.returncode != 0, output
+    if stop == "ctrl-c":
+        assert "Aborted!" in output
+    deadline = time.monotonic() + 10
+    while any(_state(pid) not in ("", "Z") for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert all(_state(pid) in ("", "Z") for pid in children)
+    assert _tables(url) == before

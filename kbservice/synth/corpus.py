@@ -732,9 +732,9 @@ def _insert(session: Session, batch: Sequence[NewArticle], forms: Sequence[Index
         # Core inserts of explicit ids: no RETURNING, no ORM bookkeeping per row.
         session.execute(insert(Article.__table__), articles)
         session.execute(insert(Revision.__table__), revisions)
-        session.execute(insert(RevisionText), texts)
+        session.execute(insert(RevisionText.__table__), texts)
         if applicability:
-            session.execute(insert(ArticleApplicability), applicability)
+            session.execute(insert(ArticleApplicability.__table__), applicability)
     else:
         # JSON columns as SQLAlchemy's default serializer writes them (None as 'null').
         _serialized(revisions, ("keywords", "related", "applies_to", "rules", "examples"))
