@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .documents import IndexForm, document_terms, index_form
 
@@ -57,9 +57,14 @@ def index_forms(sources: Sequence[Source], tsvector: bool) -> list[IndexForm]:
 class Tokenizers:
     """`jobs` worker processes (none for jobs=1: tokenize in-process), as a context manager."""
 
-    def __init__(self, jobs: int, *, tsvector: bool) -> None:
+    def __init__(
+        self, jobs: int, *, tsvector: bool, check: Callable[[Any], object] | None = None
+    ) -> None:
+        # `check`, a module-level function, is called in the worker on each item that
+        # `forms(checked=...)` hands over with a batch's texts, before they are tokenized.
         self.jobs = jobs
         self.tsvector = tsvector
+        self.check = check
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> Tokenizers:
@@ -84,7 +89,10 @@ class Tokenizers:
             self._pool = None
 
     def forms(
-        self, batches: Iterable[Batch], sources: Callable[[Batch], Sequence[Source]]
+        self,
+        batches: Iterable[Batch],
+        sources: Callable[[Batch], Sequence[Source]],
+        checked: Callable[[Batch], Sequence[Any]] = lambda _: (),
     ) -> Iterator[tuple[Batch, list[IndexForm]]]:
         """Each batch with the index forms of `sources(batch)`, in the order of `batches`.
 
@@ -92,12 +100,17 @@ class Tokenizers:
         """
         if self._pool is None:
             for batch in batches:
-                yield batch, _in_process(sources(batch), self.tsvector)
+                try:
+                    forms = _work(sources(batch), self.tsvector, self.check, checked(batch))
+                except Exception as exc:
+                    raise TokenizingFailed(f"tokenizing failed: {exc!r}") from exc
+                yield batch, forms
             return
         pending: deque[tuple[Batch, Future[list[IndexForm]]]] = deque()
         for batch in batches:
+            args = (sources(batch), self.tsvector, self.check, checked(batch))
             try:
-                future = self._pool.submit(index_forms, sources(batch), self.tsvector)
+                future = self._pool.submit(_work, *args)
             except BrokenProcessPool as exc:
                 raise _broken() from exc
             pending.append((batch, future))
@@ -107,11 +120,16 @@ class Tokenizers:
             yield _result(*pending.popleft())
 
 
-def _in_process(sources: Sequence[Source], tsvector: bool) -> list[IndexForm]:
-    try:
-        return index_forms(sources, tsvector)
-    except Exception as exc:
-        raise TokenizingFailed(f"tokenizing failed: {exc!r}") from exc
+def _work(
+    sources: Sequence[Source],
+    tsvector: bool,
+    check: Callable[[Any], object] | None,
+    items: Sequence[Any],
+) -> list[IndexForm]:
+    if check is not None:
+        for item in items:
+            check(item)
+    return index_forms(sources, tsvector)
 
 
 def _result(batch: Batch, future: Future[list[IndexForm]]) -> tuple[Batch, list[IndexForm]]:

@@ -621,10 +621,11 @@ def load_corpus(
     articles = generate_articles(count, seed, rules_factory=rules_factory, catalog=catalog)
     with (
         bulk_build(session),
-        Tokenizers(jobs, tsvector=not is_sqlite(session)) as tokenizers,
+        # Rule documents are checked by the workers too: that is a third of generating.
+        Tokenizers(jobs, tsvector=not is_sqlite(session), check=validate_rules) as tokenizers,
     ):
         batches = _batches(articles, batch_size or BATCH_SIZE)
-        for batch, forms in tokenizers.forms(batches, _sources):
+        for batch, forms in tokenizers.forms(batches, _sources, _rules):
             ids += _insert(session, batch, forms)
             if progress is not None:
                 progress(len(batch))
@@ -634,14 +635,16 @@ def load_corpus(
 def _batches(articles: Iterator[NewArticle], size: int) -> Iterator[list[NewArticle]]:
     batch: list[NewArticle] = []
     for new in articles:
-        if new.rules is not None:
-            validate_rules(new.rules)
         batch.append(new)
         if len(batch) == size:
             yield batch
             batch = []
     if batch:
         yield batch
+
+
+def _rules(batch: Sequence[NewArticle]) -> list[Mapping[str, Any]]:
+    return [new.rules for new in batch if new.rules is not None]
 
 
 def _locales(new: NewArticle) -> list[tuple[str, Any]]:
