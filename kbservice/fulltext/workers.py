@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -75,6 +76,11 @@ class Tokenizers:
                 initializer=_start_worker,
                 initargs=(os.getpid(),),
             )
+            try:
+                _fork_workers(self._pool)
+            except BaseException:  # Ctrl-C while forking: __exit__ will not run
+                self._stop()
+                raise
         return self
 
     def __exit__(
@@ -83,6 +89,9 @@ class Tokenizers:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
+        self._stop()
+
+    def _stop(self) -> None:
         if self._pool is not None:
             # Workers finish the batch they are on (a fraction of a second), then exit.
             self._pool.shutdown(wait=True, cancel_futures=True)
@@ -147,9 +156,33 @@ def _broken() -> TokenizingFailed:
     )
 
 
+def _fork_workers(pool: ProcessPoolExecutor) -> None:
+    """Start the workers (the first task forks them all), holding back Ctrl-C meanwhile.
+
+    A SIGINT during the forks would be lost in the parent (KeyboardInterrupt raised in an
+    at-fork handler is only printed) or kill a worker before it ignores SIGINT. So the
+    workers are forked with SIGINT blocked (they unblock it once ignored), and this
+    process notes a SIGINT that another thread receives and raises it afterwards.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        pool.submit(int)
+        return
+    held: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda number, _: held.append(number))
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        pool.submit(int)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.signal(signal.SIGINT, previous)
+    if held and callable(previous):
+        previous(signal.SIGINT, None)
+
+
 def _start_worker(parent: int) -> None:
     """Leave Ctrl-C to the parent, and end when it ends, however it ends."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     if sys.platform == "linux":
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() != parent:  # the parent ended before prctl took effect
