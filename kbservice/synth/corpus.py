@@ -621,7 +621,7 @@ def load_corpus(
     articles = generate_articles(count, seed, rules_factory=rules_factory, catalog=catalog)
     with (
         bulk_build(session),
-        # Rule documents are checked by the workers too: that is a third of generating.
+        # The workers check the rule documents too (a fifth of the generator's CPU).
         Tokenizers(jobs, tsvector=not is_sqlite(session), check=validate_rules) as tokenizers,
     ):
         batches = _batches(articles, batch_size or BATCH_SIZE)
