@@ -48,6 +48,24 @@ class _AppContext:
 pass_ctx = click.make_pass_decorator(_AppContext, ensure=True)
 
 
+def _jobs_option(command: Any) -> Any:
+    """`--jobs`: worker processes that tokenize for the search index (1: in-process)."""
+    from .fulltext.workers import default_jobs
+
+    return click.option(
+        "--jobs",
+        type=click.IntRange(1, 64),
+        default=default_jobs,
+        show_default="the number of CPUs",
+        help="Processes that tokenize for the search index while this one writes "
+        "(1: tokenize in this process).",
+    )(command)
+
+
+def _tokenizing_failed(exc: Exception) -> click.ClickException:
+    return click.ClickException(f"{exc} Nothing was written: the transaction was rolled back.")
+
+
 def _display_url(url: str) -> str:
     from .storage.db import safe_url
 
@@ -425,8 +443,9 @@ def search() -> None:
 
 
 @search.command("reindex")
+@_jobs_option
 @pass_ctx
-def search_reindex(ctx: _AppContext) -> None:
+def search_reindex(ctx: _AppContext, jobs: int) -> None:
     """Rebuild the search index from every article's current revision, in one transaction."""
     import sys
     import time
@@ -434,12 +453,16 @@ def search_reindex(ctx: _AppContext) -> None:
     from tqdm import tqdm
 
     from .fulltext import count_articles, rebuild_index
+    from .fulltext.workers import TokenizingFailed
 
     started = time.perf_counter()
-    with get_database(ctx.app).write() as session:
-        total = count_articles(session)
-        with tqdm(total=total, unit="article", desc="Indexing", file=sys.stderr) as bar:
-            report = rebuild_index(session, progress=bar.update)
+    try:
+        with get_database(ctx.app).write() as session:
+            total = count_articles(session)
+            with tqdm(total=total, unit="article", desc="Indexing", file=sys.stderr) as bar:
+                report = rebuild_index(session, progress=bar.update, jobs=jobs)
+    except TokenizingFailed as exc:
+        raise _tokenizing_failed(exc) from exc
     click.echo(
         f"Indexed {report.articles} article(s): {report.documents} document(s), "
         f"{report.tokens} token(s) in {time.perf_counter() - started:.1f} s."
@@ -485,8 +508,9 @@ def export_command(ctx: _AppContext, file: Path) -> None:
 
 @main.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_jobs_option
 @pass_ctx
-def import_command(ctx: _AppContext, file: Path) -> None:
+def import_command(ctx: _AppContext, file: Path, jobs: int) -> None:
     """Restore FILE, made by `kbservice export`, into an empty database: all or nothing.
 
     A database without tables is migrated first; one holding any rows is refused. FILE
@@ -501,6 +525,7 @@ def import_command(ctx: _AppContext, file: Path) -> None:
 
     from tqdm import tqdm
 
+    from .fulltext.workers import TokenizingFailed
     from .storage.migrate import needs_setup, upgrade
     from .transfer.backup import BackupError, Importer
     from .transfer.checks import Limits
@@ -517,9 +542,11 @@ def import_command(ctx: _AppContext, file: Path) -> None:
                 get_database(ctx.app).write() as session,
                 tqdm(total=total, unit="row", desc="Importing", file=sys.stderr) as bar,
             ):
-                report = importer.load_into(session, progress=bar.update)
+                report = importer.load_into(session, progress=bar.update, jobs=jobs)
     except BackupError as exc:
         raise click.ClickException(str(exc)) from exc
+    except TokenizingFailed as exc:
+        raise _tokenizing_failed(exc) from exc
     click.echo(f"Imported {sum(report.rows.values())} row(s) into {_display_url(ctx.url)}:")
     for name, count in report.rows.items():
         click.echo(f"  {name:<24}{count:>10}")
@@ -539,8 +566,9 @@ def import_command(ctx: _AppContext, file: Path) -> None:
     help="Synthetic products added to the catalog (spreads articles as in a large catalog).",
 )
 @click.option("--seed", "seed_value", default=7, show_default=True, help="Random seed.")
+@_jobs_option
 @pass_ctx
-def synth(ctx: _AppContext, articles: int, products: int, seed_value: int) -> None:
+def synth(ctx: _AppContext, articles: int, products: int, seed_value: int, jobs: int) -> None:
     """Load a synthetic bilingual corpus with realistic rules (for benchmarks and load tests).
 
     The database is migrated and the real seeds loaded first. Do not run this against a
@@ -550,6 +578,7 @@ def synth(ctx: _AppContext, articles: int, products: int, seed_value: int) -> No
 
     from .catalog.products import Catalog
     from .catalog.store import upsert_products
+    from .fulltext.workers import TokenizingFailed
     from .storage.migrate import upgrade
     from .synth.corpus import load_corpus
     from .synth.rules import real_products, realistic_rules, synthetic_products
@@ -557,18 +586,22 @@ def synth(ctx: _AppContext, articles: int, products: int, seed_value: int) -> No
 
     upgrade(ctx.url)
     entries = real_products() + synthetic_products(products)
-    with (
-        tqdm(total=articles, unit="article", desc="Loading", file=sys.stderr) as bar,
-        get_database(ctx.app).write() as session,
-    ):
-        seed(session, Path(ctx.app.config["SEEDS_DIR"]))
-        upsert_products(session, entries)
-        ids = load_corpus(
-            session,
-            articles,
-            seed=seed_value,
-            rules_factory=realistic_rules,
-            catalog=Catalog.from_dicts(entries),
-            progress=bar.update,
-        )
+    try:
+        with (
+            tqdm(total=articles, unit="article", desc="Loading", file=sys.stderr) as bar,
+            get_database(ctx.app).write() as session,
+        ):
+            seed(session, Path(ctx.app.config["SEEDS_DIR"]))
+            upsert_products(session, entries)
+            ids = load_corpus(
+                session,
+                articles,
+                seed=seed_value,
+                rules_factory=realistic_rules,
+                catalog=Catalog.from_dicts(entries),
+                progress=bar.update,
+                jobs=jobs,
+            )
+    except TokenizingFailed as exc:
+        raise _tokenizing_failed(exc) from exc
     click.echo(f"Loaded {len(ids)} synthetic articles over {len(entries)} products.")

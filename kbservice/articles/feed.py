@@ -52,8 +52,9 @@ def record_many(session: Session, revision_ids: Sequence[int], kind: str) -> Non
     """Feed positions for revisions inserted in bulk, in the order given."""
     start = session.scalar(select(func.coalesce(func.max(FeedEntry.position), 0))) or 0
     if revision_ids:
+        # Core: the ORM's bulk path would inspect each of many thousand rows (synth).
         session.execute(
-            insert(FeedEntry),
+            insert(FeedEntry.__table__),
             [
                 {"position": start + offset, "revision_id": revision_id, "kind": kind}
                 for offset, revision_id in enumerate(revision_ids, start=1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from ..storage.bulk import copy_rows
 from ..storage.models import Article, Revision, RevisionText
-from .documents import IndexForm, document_terms, index_form
+from .documents import IndexForm
 from .engines import bulk_build, clear, fts_add, fts_remove, is_sqlite
 from .models import SearchDocument, SearchLocale
+from .workers import Source, Tokenizers, index_forms
 
 BATCH_SIZE = 500
 # A document id's low bits: its locale's slot (up to 255 locales).
@@ -82,13 +83,36 @@ def index_articles(
 
 
 def rebuild_index(
-    session: Session, *, progress: Callable[[int], None] | None = None
+    session: Session, *, progress: Callable[[int], None] | None = None, jobs: int = 1
 ) -> IndexReport:
-    """Drop the whole index and build it again from every article's current revision."""
+    """Drop the whole index and build it again from every article's current revision.
+
+    With jobs > 1, that many worker processes tokenize while this one reads and writes.
+    """
     clear(session)
     ids = list(session.scalars(select(Article.id).order_by(Article.id)))
-    with bulk_build(session):
-        return index_articles(session, ids, progress=progress)
+    documents = tokens = 0
+    with (
+        bulk_build(session),
+        Tokenizers(jobs, tsvector=not is_sqlite(session)) as tokenizers,
+    ):
+        for (batch, texts), forms in tokenizers.forms(
+            _current_texts(session, ids), lambda found: sources(found[1])
+        ):
+            tokens += write_documents(session, texts, forms)
+            documents += len(texts)
+            if progress is not None:
+                progress(len(batch))
+    return IndexReport(articles=len(ids), documents=documents, tokens=tokens)
+
+
+def _current_texts(
+    session: Session, ids: Sequence[int]
+) -> Iterator[tuple[Sequence[int], list[DocumentText]]]:
+    """Batches of article ids with the texts of their current revisions, read as needed."""
+    for start in range(0, len(ids), BATCH_SIZE):
+        batch = ids[start : start + BATCH_SIZE]
+        yield batch, _load(session, Revision.seq == Article.current_seq, Article.id.in_(batch))
 
 
 def count_articles(session: Session) -> int:
@@ -131,7 +155,9 @@ def body_segments(sections: Iterable[Mapping[str, Any]]) -> list[str]:
 
 
 @dataclass(frozen=True)
-class _Text:
+class DocumentText:
+    """What one document is indexed from: an article's text in one locale."""
+
     article_id: int
     kb: str
     revision_id: int
@@ -140,7 +166,7 @@ class _Text:
     sections: Sequence[Mapping[str, Any]]
 
 
-def _load(session: Session, *conditions: Any) -> list[_Text]:
+def _load(session: Session, *conditions: Any) -> list[DocumentText]:
     rows = session.execute(
         select(
             Article.id,
@@ -155,22 +181,25 @@ def _load(session: Session, *conditions: Any) -> list[_Text]:
         .where(*conditions)
         .order_by(Article.id, RevisionText.locale)
     )
-    return [_Text(*row) for row in rows]
+    return [DocumentText(*row) for row in rows]
 
 
-def _form(text: _Text, sqlite: bool) -> IndexForm:
-    return index_form(
-        document_terms([text.title]),
-        document_terms(body_segments(text.sections)),
-        tsvector=not sqlite,
-    )
+def sources(texts: Iterable[DocumentText]) -> list[Source]:
+    """What the tokenizer reads of each text: the title and the body's segments."""
+    return [(text.title, body_segments(text.sections)) for text in texts]
 
 
-def _add(session: Session, texts: Sequence[_Text], sqlite: bool) -> int:
-    """Insert the documents (and on SQLite their FTS5 entries); how many tokens they hold."""
+def _add(session: Session, texts: Sequence[DocumentText], sqlite: bool) -> int:
+    """Tokenize and insert documents in-process; how many tokens they hold."""
+    return write_documents(session, texts, index_forms(sources(texts), tsvector=not sqlite))
+
+
+def write_documents(
+    session: Session, texts: Sequence[DocumentText], forms: Sequence[IndexForm]
+) -> int:
+    """Insert new documents (and on SQLite their FTS5 entries); how many tokens they hold."""
     if not texts:
         return 0
-    forms = [_form(text, sqlite) for text in texts]
     slots = locale_slots(session, {text.locale for text in texts})
     ids = [document_id(text.article_id, slots[text.locale]) for text in texts]
     rows = [
@@ -184,7 +213,7 @@ def _add(session: Session, texts: Sequence[_Text], sqlite: bool) -> int:
         }
         for doc_id, text, form in zip(ids, texts, forms, strict=True)
     ]
-    if not sqlite:
+    if not is_sqlite(session):
         copy_rows(session, _documents, rows)
         return sum(form.tokens for form in forms)
     # Core inserts: the ORM's bulk path would inspect every one of many thousand rows.
@@ -206,11 +235,16 @@ def _remove(session: Session, rows: Sequence[Any], sqlite: bool) -> None:
     if sqlite:
         by_key = {(row.revision_id, row.locale): row.id for row in rows}
         old = _load(session, Revision.id.in_({row.revision_id for row in rows}))
-        removed = []
-        for found in old:
-            doc_id = by_key.get((found.revision_id, found.locale))
-            if doc_id is not None:
-                form = _form(found, sqlite)
-                removed.append({"id": doc_id, "title": form.fts_title, "body": form.fts_body})
-        fts_remove(session, removed)
+        old = [found for found in old if (found.revision_id, found.locale) in by_key]
+        fts_remove(
+            session,
+            [
+                {
+                    "id": by_key[(found.revision_id, found.locale)],
+                    "title": form.fts_title,
+                    "body": form.fts_body,
+                }
+                for found, form in zip(old, index_forms(sources(old), tsvector=False), strict=True)
+            ],
+        )
     session.execute(delete(_documents).where(_documents.c.id.in_([row.id for row in rows])))

@@ -30,15 +30,19 @@ from ..articles import feed
 from ..articles.reading import NewArticle, normalize_kb
 from ..catalog.products import Catalog, Product, load_catalog_file
 from ..config import PACKAGED_SEEDS
-from ..fulltext import index_articles
+from ..fulltext.documents import IndexForm
 from ..fulltext.engines import bulk_build, is_sqlite
+from ..fulltext.indexer import DocumentText, body_segments, write_documents
+from ..fulltext.workers import Source, Tokenizers
 from ..rules import validate_rules
-from ..storage.bulk import copy_rows
+from ..storage.bulk import copy_rows, reserve_ids
 from ..storage.models import Article, ArticleApplicability, Revision, RevisionText
 
 CATALOG_FILE = PACKAGED_SEEDS / "products.yaml"
 KB_RANGE = range(200_000, 880_000)
 AUTHOR = "synthetic"
+# Articles written per batch (and tokenized per task with jobs > 1).
+BATCH_SIZE = 500
 
 # rules_factory(applies_to, rng) → a rule document or None.
 RulesFactory = Callable[[Sequence[Mapping[str, Any]], random.Random], Mapping[str, Any] | None]
@@ -604,77 +608,116 @@ def load_corpus(
     rules_factory: RulesFactory | None = None,
     catalog: Catalog | None = None,
     progress: Callable[[int], None] | None = None,
-    batch_size: int = 500,
+    batch_size: int | None = None,
+    jobs: int = 1,
 ) -> list[int]:
     """Insert `generate_articles(count, seed)` in bulk, search index included; return ids.
 
     The rows are those `create_article` would write for each article; `progress(n)` is
-    told of every n articles inserted.
+    told of every n articles inserted. With jobs > 1, that many worker processes tokenize
+    batches while this one generates and writes (the same rows as with jobs=1).
     """
     ids: list[int] = []
-    batch: list[NewArticle] = []
-    with bulk_build(session):
-        for new in generate_articles(count, seed, rules_factory=rules_factory, catalog=catalog):
-            batch.append(new)
-            if len(batch) == batch_size:
-                ids += _insert(session, batch, progress)
-                batch = []
-        if batch:
-            ids += _insert(session, batch, progress)
+    articles = generate_articles(count, seed, rules_factory=rules_factory, catalog=catalog)
+    with (
+        bulk_build(session),
+        # The workers check the rule documents too (a fifth of the generator's CPU).
+        Tokenizers(jobs, tsvector=not is_sqlite(session), check=validate_rules) as tokenizers,
+    ):
+        batches = _batches(articles, batch_size or BATCH_SIZE)
+        for batch, forms in tokenizers.forms(batches, _sources, _rules):
+            ids += _insert(session, batch, forms)
+            if progress is not None:
+                progress(len(batch))
     return ids
 
 
-def _insert(
-    session: Session, batch: Sequence[NewArticle], progress: Callable[[int], None] | None
-) -> list[int]:
-    for new in batch:
-        if new.rules is not None:
-            validate_rules(new.rules)
-    article_ids = list(
-        session.scalars(
-            insert(Article).returning(Article.id, sort_by_parameter_order=True),
-            [
-                {
-                    "kb": normalize_kb(new.kb),
-                    "source_locale": new.source_locale,
-                    "created_at": new.created_at,
-                    "current_seq": 1,
-                }
-                for new in batch
-            ],
+def _batches(articles: Iterator[NewArticle], size: int) -> Iterator[list[NewArticle]]:
+    batch: list[NewArticle] = []
+    for new in articles:
+        batch.append(new)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _rules(batch: Sequence[NewArticle]) -> list[Mapping[str, Any]]:
+    return [new.rules for new in batch if new.rules is not None]
+
+
+def _locales(new: NewArticle) -> list[tuple[str, Any]]:
+    """The article's texts in the index's order (fulltext.indexer reads them by locale)."""
+    return sorted(new.texts.items())
+
+
+def _sources(batch: Sequence[NewArticle]) -> list[Source]:
+    return [
+        (title, body_segments(sections)) for new in batch for _, (title, sections) in _locales(new)
+    ]
+
+
+def _serialized(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
+    for row in rows:
+        for column in columns:
+            row[column] = json.dumps(row[column])
+
+
+def _insert(session: Session, batch: Sequence[NewArticle], forms: Sequence[IndexForm]) -> list[int]:
+    """Write a batch's rows and its documents, tokenized as `forms` (in `_sources` order)."""
+    sqlite = is_sqlite(session)
+    article_ids = reserve_ids(session, Article.__table__, len(batch))
+    revision_ids = reserve_ids(session, Revision.__table__, len(batch))
+    articles = [
+        {
+            "id": article_id,
+            "kb": normalize_kb(new.kb),
+            "source_locale": new.source_locale,
+            "created_at": new.created_at,
+            "current_seq": 1,
+        }
+        for article_id, new in zip(article_ids, batch, strict=True)
+    ]
+    revisions = [
+        {
+            "id": revision_id,
+            "article_id": article_id,
+            "seq": 1,
+            "number": new.number,
+            "created_at": new.created_at,
+            "author": new.author,
+            "summary": new.summary,
+            "keywords": list(new.keywords),
+            "related": list(new.related),
+            "applies_to": [dict(entry) for entry in new.applies_to],
+            "rules": dict(new.rules) if new.rules is not None else None,
+            "examples": [],
+        }
+        for article_id, revision_id, new in zip(article_ids, revision_ids, batch, strict=True)
+    ]
+    documents = [
+        DocumentText(
+            article_id=article_id,
+            kb=normalize_kb(new.kb),
+            revision_id=revision_id,
+            locale=locale,
+            title=title,
+            sections=[{"heading": s.get("heading"), "body": s["body"]} for s in sections],
         )
-    )
-    revision_ids = list(
-        session.scalars(
-            insert(Revision).returning(Revision.id, sort_by_parameter_order=True),
-            [
-                {
-                    "article_id": article_id,
-                    "seq": 1,
-                    "number": new.number,
-                    "created_at": new.created_at,
-                    "author": new.author,
-                    "summary": new.summary,
-                    "keywords": list(new.keywords),
-                    "related": list(new.related),
-                    "applies_to": [dict(entry) for entry in new.applies_to],
-                    "rules": dict(new.rules) if new.rules is not None else None,
-                }
-                for article_id, new in zip(article_ids, batch, strict=True)
-            ],
-        )
-    )
+        for article_id, revision_id, new in zip(article_ids, revision_ids, batch, strict=True)
+        for locale, (title, sections) in _locales(new)
+    ]
     texts = [
         {
-            "revision_id": revision_id,
-            "locale": locale,
-            "title": title,
-            "sections": [{"heading": s.get("heading"), "body": s["body"]} for s in sections],
+            "revision_id": document.revision_id,
+            "locale": document.locale,
+            "title": document.title,
+            "sections": document.sections,
             "source_seq": 1,
             "changed_seq": 1,
         }
-        for revision_id, new in zip(revision_ids, batch, strict=True)
-        for locale, (title, sections) in new.texts.items()
+        for document in documents
     ]
     applicability = [
         {
@@ -688,18 +731,21 @@ def _insert(
         for article_id, new in zip(article_ids, batch, strict=True)
         for entry in new.applies_to
     ]
-    if is_sqlite(session):
-        session.execute(insert(RevisionText), texts)
+    if sqlite:
+        # Core inserts of explicit ids: no RETURNING, no ORM bookkeeping per row.
+        session.execute(insert(Article.__table__), articles)
+        session.execute(insert(Revision.__table__), revisions)
+        session.execute(insert(RevisionText.__table__), texts)
         if applicability:
-            session.execute(insert(ArticleApplicability), applicability)
+            session.execute(insert(ArticleApplicability.__table__), applicability)
     else:
-        # The JSON column as SQLAlchemy's default serializer writes it.
-        for row in texts:
-            row["sections"] = json.dumps(row["sections"])
+        # JSON columns as SQLAlchemy's default serializer writes them (None as 'null').
+        _serialized(revisions, ("keywords", "related", "applies_to", "rules", "examples"))
+        _serialized(texts, ("sections",))
+        copy_rows(session, Article.__table__, articles)
+        copy_rows(session, Revision.__table__, revisions)
         copy_rows(session, RevisionText.__table__, texts)
         copy_rows(session, ArticleApplicability.__table__, applicability)
-    index_articles(session, article_ids)
+    write_documents(session, documents, forms)
     feed.record_many(session, revision_ids, feed.CREATED)
-    if progress is not None:
-        progress(len(batch))
     return article_ids

@@ -214,7 +214,9 @@ class Importer:
         """Progress units of `load_into`: every row, then every article indexed."""
         return self.header.total_rows + self.header.rows["articles"]
 
-    def load_into(self, session: Session, *, progress: Progress | None = None) -> ImportReport:
+    def load_into(
+        self, session: Session, *, progress: Progress | None = None, jobs: int = 1
+    ) -> ImportReport:
         """Insert every row into the empty database of `session`, then rebuild the search index.
 
         All in the caller's transaction: on any error nothing is written. `progress(n)` is
@@ -239,7 +241,7 @@ class Importer:
         if _dialect(session) == "postgresql":
             _reset_sequences(session, self._tables.values())
         recount(session)
-        index = rebuild_index(session, progress=progress)
+        index = rebuild_index(session, progress=progress, jobs=jobs)
         return ImportReport(rows=counts, index=index)
 
     def _batches(self, counts: dict[str, int]) -> Iterator[tuple[Table, int, list[dict[str, Any]]]]:
