@@ -369,20 +369,28 @@ _PARTS: weakref.WeakKeyDictionary[Node, _LeafParts] = weakref.WeakKeyDictionary(
 def _leaf_parts(node: Node) -> _LeafParts:
     parts = _PARTS.get(node)
     if parts is None:
-        name, test = node.info.fact, node.predicate
-        assert name is not None and test is not None
-        # Leaf reasons are fixed per outcome, so evaluating allocates none.
-        yes, no, unknown = (
-            Reason(node.info, truth) for truth in (Truth.TRUE, Truth.FALSE, Truth.UNKNOWN)
-        )
-        parts = _PARTS.setdefault(node, (name, test, yes, no, unknown))
+        parts = _PARTS.setdefault(node, _new_leaf_parts(node))
     return parts
 
 
+def _new_leaf_parts(node: Node) -> _LeafParts:
+    name, test = node.info.fact, node.predicate
+    assert name is not None and test is not None
+    # Leaf reasons are fixed per outcome, so evaluating allocates none.
+    yes, no, unknown = (
+        Reason(node.info, truth) for truth in (Truth.TRUE, Truth.FALSE, Truth.UNKNOWN)
+    )
+    return name, test, yes, no, unknown
+
+
 def _leaf(node: Node) -> Compiled:
-    name, test, yes, no, unknown = _leaf_parts(node)
+    # A leaf on its own (a `resolved_by`, mostly one per article) keeps its parts in one
+    # cell and out of _PARTS: every object a compiled rule keeps is work for the
+    # collector, and a worker keeps 20,000 rules.
+    parts = _new_leaf_parts(node)
 
     def evaluate(facts: Facts, out: list[Reason]) -> bool | None:
+        name, test, yes, no, unknown = parts
         value = facts.get(name)
         if value is None:
             out.append(unknown)
