@@ -210,8 +210,8 @@ def compile_rules(
 
 # Hash-consing of whole parts: knowledge bases repeat the same rule (products,
 # editions, conditions) in many articles, and building a part walks every node even
-# when all of them are shared already. Parts are keyed by their JSON and live while a
-# compiled rule holds them.
+# when all of them are shared already. Parts are keyed by a digest of their JSON
+# (tree.json_digest) and live while a compiled rule holds them.
 _DOCUMENTS: weakref.WeakValueDictionary[tuple[bool, bytes], _Part] = weakref.WeakValueDictionary()
 
 
