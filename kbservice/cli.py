@@ -206,13 +206,17 @@ def serve(
     once, before the workers start: they share that memory. Each worker compiles the rules
     its requests judge, keeping KB_RULE_CACHE_ENTRIES of them.
     """
-    from .http.server import prepare_for_fork, run_gunicorn
+    from .http.server import gc_full_every, prepare_for_fork, run_gunicorn
 
     # Workers share metrics through files; this must be set before the app is built.
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="kbservice-metrics-"))
     app = ctx.app
     request_timeout = request_timeout or _positive(app, "REQUEST_TIMEOUT")
     client_timeout = client_timeout or _positive(app, "CLIENT_TIMEOUT")
+    try:
+        gc_full_every(app.config)  # refused before the index is built, not after
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
     prepare_database(app)
     started = time.perf_counter()
     click.echo("Indexing the applicability rules of every article …")

@@ -19,7 +19,7 @@ from ..articles.reading import normalize_kb
 from ..catalog.facts import PRODUCT_NOT_RECOGNISED, NormalizedSystem
 from ..errors import NotFound
 from ..rules import PREFILTERED_FACTS, Evaluation, Verdict
-from ..rules.engine import Box, outline, platform_rules_out
+from ..rules.engine import Analyses, Box, outline, platform_rules_out
 from ..storage.lru import LRU
 from ..storage.models import Article, Revision
 from .compiled import CompiledRules, RuleEntry, report_broken, stored_document
@@ -213,7 +213,12 @@ class RuleCache:
             if stamp != self._stamp:
                 with open_session() as session:
                     changed = self._load(session, since=self._stamp)
-                self._index = self._index.replaced(changed)
+                if self._stamp is None:
+                    # The first load holds every article: sorting them once beats
+                    # inserting 200,000 entries one by one (quadratic in `replaced`).
+                    self._index = RuleIndex(changed, self._index.rules)
+                else:
+                    self._index = self._index.replaced(changed)
                 self._stamp = stamp
             return self._index
 
@@ -262,10 +267,11 @@ def _indexed(session: Session, which: Any) -> list[IndexedRule]:
         .execution_options(yield_per=_BATCH)
     )
     indexed: list[IndexedRule] = []
+    memo: dict[bytes, Analyses] = {}
     for kb, article_id, revision_id, source_locale, number, rules, applies_to in rows:
         doc = stored_document(rules, applies_to)
         try:
-            products, platform = outline(doc)
+            products, platform = outline(doc, memo)
         except Exception:
             # Rules written around kbservice (SQL) may break anything; see compiled.py.
             report_broken(kb, number, doc)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import weakref
 from collections.abc import Callable, Hashable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeVar
 
 from .language import (
@@ -18,17 +17,23 @@ from .language import (
 from .messages import reason_texts
 from .model import TRUTH_OF, Reason, Truth, Verdict
 from .tree import (
+    ALL,
     ANY,
     EXISTS,
     LEAF,
     NOT,
     Box,
     Node,
+    boxes_combined,
     build,
     facts_read,
+    json_digest,
     platform_boxes,
+    product_set,
     products_needed,
     shape,
+    values_combined,
+    values_needed,
 )
 
 Facts = Mapping[str, object]
@@ -63,18 +68,67 @@ class Evaluation(NamedTuple):
         return reason_texts(self.reasons, self.verdict, self.system_facts, locale)
 
 
-@dataclass(frozen=True, slots=True)
-class CompiledRule:
-    """A validated rule document compiled for fast repeated evaluation."""
+class _Part:
+    """One compiled half of a rule document, its rule without `resolved_by` or that,
+    shared by every rule with the same one (see `_part`)."""
 
-    products: frozenset[str] | None
-    facts: frozenset[str]
-    # Alternatives of PREFILTERED_FACTS values the rule can hold for (see rules_out).
-    platform: tuple[Box, ...] | None
-    _tree: Node = field(repr=False, compare=False)
-    _resolution_tree: Node | None = field(repr=False, compare=False)
-    _main: Compiled = field(repr=False, compare=False)
-    _resolution: Compiled | None = field(repr=False, compare=False)
+    __slots__ = ("__weakref__", "_facts", "_outline", "run", "tree")
+
+    def __init__(self, tree: Node, run: Compiled) -> None:
+        self.tree = tree
+        self.run = run
+        # The static analyses, made when first asked for: answering requests needs
+        # none of them (the applicability index has its own outline of each rule).
+        self._facts: frozenset[str] | None = None
+        self._outline: Outline | None = None
+
+    @property
+    def facts(self) -> frozenset[str]:
+        """Every fact name the part reads."""
+        if self._facts is None:
+            self._facts = _shared(facts_read(self.tree))
+        return self._facts
+
+    @property
+    def outline(self) -> Outline:
+        """The part's products and platform (see CompiledRule)."""
+        if self._outline is None:
+            boxes = _shared_boxes(platform_boxes(self.tree, _PREFILTERED))
+            self._outline = Outline(_shared(products_needed(self.tree)), boxes)
+        return self._outline
+
+
+class CompiledRule:
+    """A validated rule document compiled for fast repeated evaluation (immutable)."""
+
+    # Not a frozen dataclass: with slots, its guard fails on the read-only properties.
+    __slots__ = ("_main", "_resolution")
+    _main: _Part
+    _resolution: _Part | None
+
+    def __init__(self, main: _Part, resolution: _Part | None) -> None:
+        object.__setattr__(self, "_main", main)
+        object.__setattr__(self, "_resolution", resolution)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"CompiledRule is immutable: cannot set {name!r}")
+
+    @property
+    def products(self) -> frozenset[str] | None:
+        """Products outside which the rule is false; None when it constrains none."""
+        return self._main.outline.products
+
+    @property
+    def platform(self) -> tuple[Box, ...] | None:
+        """Alternatives of PREFILTERED_FACTS values the rule can hold for (see rules_out)."""
+        return self._main.outline.platform
+
+    @property
+    def facts(self) -> frozenset[str]:
+        """Every fact name the rule reads, `resolved_by` included."""
+        if self._resolution is None:
+            return self._main.facts
+        return self._main.facts | self._resolution.facts
 
     def rules_out(self, facts: Facts) -> bool:
         """True when the platform facts alone (PREFILTERED_FACTS) make the rule false.
@@ -103,12 +157,12 @@ class CompiledRule:
 
     def _decide(self, facts: Facts) -> tuple[Verdict, list[Reason]]:
         reasons: list[Reason] = []
-        result = self._main(facts, reasons)
+        result = self._main.run(facts, reasons)
         verdict = _VERDICTS[result]
         # A rule that is already false needs no resolution check.
         if result is not False and self._resolution is not None:
             checked: list[Reason] = []
-            resolved = self._resolution(facts, checked)
+            resolved = self._resolution.run(facts, checked)
             if resolved:
                 verdict, reasons = Verdict.NOT_APPLICABLE, checked
             elif resolved is None:
@@ -119,7 +173,8 @@ class CompiledRule:
         self, facts: Facts, verdict: Verdict, reasons: list[Reason], *, explain: bool
     ) -> Evaluation:
         missing = _missing(reasons) if verdict is Verdict.UNKNOWN else ()
-        trace = _document_trace(self._tree, self._resolution_tree, facts) if explain else None
+        resolution = self._resolution.tree if self._resolution is not None else None
+        trace = _document_trace(self._main.tree, resolution, facts) if explain else None
         return Evaluation(verdict, missing, tuple(reasons), trace, facts)
 
 
@@ -136,7 +191,8 @@ def compile_rules(
 
     `validate=False` skips the validation, for documents that passed it when they were
     stored; compiling a document that breaks the language then has undefined results.
-    Identical subtrees of all compiled rules share their nodes and closures.
+    Identical subtrees of all compiled rules share their nodes and closures, and
+    identical documents (without `resolved_by`, and that) their compiled parts whole.
     """
     if validate:
         validate_rules(
@@ -146,21 +202,31 @@ def compile_rules(
             max_list_items=max_list_items,
             max_bytes=max_bytes,
         )
-    tree = build({key: value for key, value in doc.items() if key != "resolved_by"})
+    main = _part({key: value for key, value in doc.items() if key != "resolved_by"})
     resolution = doc.get("resolved_by")
-    resolution_tree = (
-        build(resolution, "resolved_by", resolution=True) if isinstance(resolution, dict) else None
-    )
-    read = facts_read(tree) | (facts_read(resolution_tree) if resolution_tree else frozenset())
-    return CompiledRule(
-        products=_shared(products_needed(tree)),
-        facts=_shared(read),
-        platform=_shared_boxes(platform_boxes(tree, _PREFILTERED)),
-        _tree=tree,
-        _resolution_tree=resolution_tree,
-        _main=_compile(tree),
-        _resolution=_compile(resolution_tree) if resolution_tree else None,
-    )
+    resolved = _part(resolution, resolution=True) if isinstance(resolution, dict) else None
+    return CompiledRule(main, resolved)
+
+
+# Hash-consing of whole parts: knowledge bases repeat the same rule (products,
+# editions, conditions) in many articles, and building a part walks every node even
+# when all of them are shared already. Parts are keyed by a digest of their JSON
+# (tree.json_digest) and live while a compiled rule holds them.
+_DOCUMENTS: weakref.WeakValueDictionary[tuple[bool, bytes], _Part] = weakref.WeakValueDictionary()
+
+
+def _part(doc: Mapping[str, object], *, resolution: bool = False) -> _Part:
+    """The compiled part of `doc` (a rule object at the root or `resolved_by`), shared."""
+    digest = json_digest(doc)
+    part = _DOCUMENTS.get((resolution, digest)) if digest is not None else None
+    if part is None:
+        path = "resolved_by" if resolution else ""
+        tree = build(doc, path, resolution=resolution, faithful=digest is not None)
+        part = _Part(tree, _compile(tree))
+        if digest is not None:
+            # Racing threads build equal parts; whichever is stored first is shared.
+            part = _DOCUMENTS.setdefault((resolution, digest), part)
+    return part
 
 
 class Outline(NamedTuple):
@@ -171,14 +237,49 @@ class Outline(NamedTuple):
     platform: tuple[Box, ...] | None
 
 
-def outline(doc: Mapping[str, object]) -> Outline:
+# The analyses `outline` makes of a rule object: `values_needed` of the product and
+# `platform_boxes`.
+Analyses = tuple[frozenset[Hashable] | None, tuple[Box, ...] | None]
+# Subtrees whose analyses one memo keeps (see `outline`).
+_MEMO_ENTRIES = 100_000
+
+
+def outline(doc: Mapping[str, object], memo: dict[bytes, Analyses] | None = None) -> Outline:
     """The `products` and `platform` that `compile_rules(doc)` would give, at a fraction of
-    its cost and memory; for stored (validated) documents."""
-    main = shape({key: value for key, value in doc.items() if key != "resolved_by"})
-    boxes = _shared_boxes(platform_boxes(main, _PREFILTERED))
+    its cost and memory; for stored (validated) documents.
+
+    `memo` keeps the analyses of subtrees by their JSON for the next documents: rules
+    repeat their parts (platforms, conditions) far more than they repeat whole.
+    """
+    values, boxes = _analyses(
+        {key: value for key, value in doc.items() if key != "resolved_by"}, memo
+    )
+    boxes = _shared_boxes(boxes)
     if boxes is not None:
         boxes = _BOXES.setdefault(boxes, boxes) if len(_BOXES) < _MAX_SETS else boxes
-    return Outline(_shared(products_needed(main)), boxes)
+    return Outline(_shared(product_set(values)), boxes)
+
+
+def _analyses(doc: Mapping[str, object], memo: dict[bytes, Analyses] | None) -> Analyses:
+    kind = next((key for key in (ALL, ANY, NOT) if key in doc), None)
+    children = doc.get(kind) if kind in (ALL, ANY) else None
+    if not isinstance(children, list):
+        shaped = shape(doc)
+        return values_needed(shaped, "product"), platform_boxes(shaped, _PREFILTERED)
+    # `all` and `any` combine their children's analyses (tree.values_combined).
+    analysed = [_child_analyses(child, memo) for child in children]
+    values = values_combined(kind, [values for values, _ in analysed])
+    return values, boxes_combined(kind, [boxes for _, boxes in analysed])
+
+
+def _child_analyses(child: Mapping[str, object], memo: dict[bytes, Analyses] | None) -> Analyses:
+    digest = json_digest(child) if memo is not None and isinstance(child, dict) else None
+    found = memo.get(digest) if memo is not None and digest is not None else None
+    if found is None:
+        found = _analyses(child, memo)
+        if memo is not None and digest is not None and len(memo) < _MEMO_ENTRIES:
+            memo[digest] = found
+    return found
 
 
 def platform_rules_out(platform: tuple[Box, ...] | None, facts: Facts) -> bool:
@@ -268,20 +369,28 @@ _PARTS: weakref.WeakKeyDictionary[Node, _LeafParts] = weakref.WeakKeyDictionary(
 def _leaf_parts(node: Node) -> _LeafParts:
     parts = _PARTS.get(node)
     if parts is None:
-        name, test = node.info.fact, node.predicate
-        assert name is not None and test is not None
-        # Leaf reasons are fixed per outcome, so evaluating allocates none.
-        yes, no, unknown = (
-            Reason(node.info, truth) for truth in (Truth.TRUE, Truth.FALSE, Truth.UNKNOWN)
-        )
-        parts = _PARTS.setdefault(node, (name, test, yes, no, unknown))
+        parts = _PARTS.setdefault(node, _new_leaf_parts(node))
     return parts
 
 
+def _new_leaf_parts(node: Node) -> _LeafParts:
+    name, test = node.info.fact, node.predicate
+    assert name is not None and test is not None
+    # Leaf reasons are fixed per outcome, so evaluating allocates none.
+    yes, no, unknown = (
+        Reason(node.info, truth) for truth in (Truth.TRUE, Truth.FALSE, Truth.UNKNOWN)
+    )
+    return name, test, yes, no, unknown
+
+
 def _leaf(node: Node) -> Compiled:
-    name, test, yes, no, unknown = _leaf_parts(node)
+    # A leaf on its own (a `resolved_by`, mostly one per article) keeps its parts in one
+    # cell and out of _PARTS: every object a compiled rule keeps is work for the
+    # collector, and a worker keeps 20,000 rules.
+    parts = _new_leaf_parts(node)
 
     def evaluate(facts: Facts, out: list[Reason]) -> bool | None:
+        name, test, yes, no, unknown = parts
         value = facts.get(name)
         if value is None:
             out.append(unknown)

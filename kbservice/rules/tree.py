@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import weakref
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple, TypeGuard
+
+import orjson
 
 from .language import join, leaf_test
 from .model import NodeInfo
@@ -43,11 +46,18 @@ _NODES: weakref.WeakValueDictionary[Hashable, Node] = weakref.WeakValueDictionar
 
 
 def build(
-    doc: Mapping[str, object], path: str = "", *, negated: bool = False, resolution: bool = False
+    doc: Mapping[str, object],
+    path: str = "",
+    *,
+    negated: bool = False,
+    resolution: bool = False,
+    faithful: bool = False,
 ) -> Node:
     """Turn a validated rule object (without `resolved_by`) into a Node tree.
 
     Identical subtrees at the same path are the same Node, shared between calls.
+    `faithful` tells that `doc` reads back from its JSON as itself (`json_digest` is not
+    None): then its subtrees are found by their JSON before they are walked.
     """
     label = doc.get("label")
     labels = tuple(sorted(label.items())) if isinstance(label, dict) else ()
@@ -58,26 +68,76 @@ def build(
 
     kind = next((key for key in (ALL, ANY, NOT) if key in doc), None)
     if kind is not None:
-        children = _children(doc, kind, path, negated=negated, resolution=resolution)
+        children = _children(doc, kind, path, negated, resolution, faithful)
+        if faithful:  # shared by its JSON (see _child); a second key only costs memory
+            return Node(info(kind), kind, children)
         return _intern((kind, *place, children), lambda: Node(info(kind), kind, children))
     test, fact = leaf_test(doc)
+    if faithful:
+        return _leaf(info, test, fact, doc[test], is_fact="fact" in doc)
     key = (test, *place, fact, json.dumps(doc[test]))
     return _intern(key, lambda: _leaf(info, test, fact, doc[test], is_fact="fact" in doc))
 
 
 def _children(
-    doc: Mapping[str, object], kind: str, path: str, *, negated: bool, resolution: bool
+    doc: Mapping[str, object],
+    kind: str,
+    path: str,
+    negated: bool,
+    resolution: bool,
+    faithful: bool,
 ) -> tuple[Node, ...]:
     if kind == NOT:
         child = doc[NOT]
         assert isinstance(child, dict)
-        return (build(child, join(path, NOT), negated=not negated, resolution=resolution),)
+        return (_child(child, join(path, NOT), not negated, resolution, faithful),)
     children = doc[kind]
     assert isinstance(children, list)
     return tuple(
-        build(child, join(join(path, kind), index), negated=negated, resolution=resolution)
+        _child(child, join(join(path, kind), index), negated, resolution, faithful)
         for index, child in enumerate(children)
     )
+
+
+def _child(
+    doc: dict[str, object], path: str, negated: bool, resolution: bool, faithful: bool
+) -> Node:
+    """`build` of a subtree, first looked up by its JSON when the document is faithful."""
+    if not faithful:
+        return build(doc, path, negated=negated, resolution=resolution)
+    key = (path, negated, resolution, _digest(orjson.dumps(doc)))
+    node = _BY_JSON.get(key)
+    if node is None:
+        made = build(doc, path, negated=negated, resolution=resolution, faithful=True)
+        node = _BY_JSON.setdefault(key, made)
+    return node
+
+
+# Subtrees by path, flags and the digest of their JSON (faithful documents only): a
+# rule whose subtrees are all shared already is built without walking them, several
+# times faster than through `_NODES`, whose keys need the children (and a leaf's
+# operand as JSON) first.
+_BY_JSON: weakref.WeakValueDictionary[Hashable, Node] = weakref.WeakValueDictionary()
+
+
+def json_digest(doc: object) -> bytes | None:
+    """A digest of `doc`'s JSON that tells different documents apart, or None.
+
+    orjson keeps 1, 1.0 and true apart and key order as it is, but writes NaN and
+    infinities as null and refuses integers beyond 64 bits: JSON that does not read
+    back as the document it came from gets no digest. Subtrees of a document with a
+    digest read back too.
+    """
+    try:
+        text = orjson.dumps(doc)
+    except TypeError:
+        return None
+    return _digest(text) if orjson.loads(text) == doc else None
+
+
+def _digest(text: bytes) -> bytes:
+    # 128 bits: the keys stay small in memory, and a collision is out of reach.
+    return hashlib.blake2b(text, digest_size=16).digest()
 
 
 def _leaf(
@@ -156,7 +216,11 @@ def products_needed(node: Static, *, to_be: bool = True) -> frozenset[str] | Non
     With the default `to_be=True`: a system whose product is present and not in the
     returned set makes the node definitely false, so the article cannot apply.
     """
-    values = values_needed(node, "product", to_be=to_be)
+    return product_set(values_needed(node, "product", to_be=to_be))
+
+
+def product_set(values: frozenset[Hashable] | None) -> frozenset[str] | None:
+    """`values_needed` of the product as `products_needed` gives it."""
     if values is None or not all(isinstance(value, str) for value in values):
         return None  # products are strings: a set with numbers proves nothing useful
     return values  # type: ignore[return-value]
@@ -173,12 +237,19 @@ def values_needed(node: Static, fact: str, *, to_be: bool = True) -> frozenset[H
         return values_needed(node.children[0], fact, to_be=not to_be)
     if node.kind in (ALL, ANY):
         sets = [values_needed(child, fact, to_be=to_be) for child in node.children]
-        known = [found for found in sets if found is not None]
-        # all is false when one child is false; any is false only when all children are.
-        if (node.kind == ALL) == to_be:
-            return frozenset.intersection(*known) if known else None
-        return None if len(known) < len(sets) else frozenset().union(*known)
+        return values_combined(node.kind, sets, to_be=to_be)
     return _equality_leaf(node.info, fact) if to_be else None
+
+
+def values_combined(
+    kind: str, sets: list[frozenset[Hashable] | None], *, to_be: bool = True
+) -> frozenset[Hashable] | None:
+    """`values_needed` of an `all` or `any` node from those of its children."""
+    known = [found for found in sets if found is not None]
+    # all is false when one child is false; any is false only when all children are.
+    if (kind == ALL) == to_be:
+        return frozenset.intersection(*known) if known else None
+    return None if len(known) < len(sets) else frozenset().union(*known)
 
 
 # One alternative of a rule's platform: (fact, values) pairs, each fact once.
@@ -202,22 +273,29 @@ def platform_boxes(
         return platform_boxes(node.children[0], facts, to_be=not to_be)
     if node.kind in (ALL, ANY):
         children = [platform_boxes(child, facts, to_be=to_be) for child in node.children]
-        if (node.kind == ALL) == to_be:  # every child must hold
-            known = [boxes for boxes in children if boxes is not None]
-            return _conjunction(known) if known else None
-        # One child holding is enough: each child's alternatives are alternatives.
-        alternatives: list[Box] = []
-        for boxes in children:
-            if boxes is None:
-                return None
-            alternatives += boxes
-        return tuple(alternatives) if 0 < len(alternatives) <= _MAX_BOXES else None
+        return boxes_combined(node.kind, children, to_be=to_be)
     fact = node.info.fact
     if to_be and fact is not None and fact in facts:
         values = _equality_leaf(node.info, fact)
         if values is not None:
             return (((fact, values),),)
     return None
+
+
+def boxes_combined(
+    kind: str, children: list[tuple[Box, ...] | None], *, to_be: bool = True
+) -> tuple[Box, ...] | None:
+    """`platform_boxes` of an `all` or `any` node from those of its children."""
+    if (kind == ALL) == to_be:  # every child must hold
+        known = [boxes for boxes in children if boxes is not None]
+        return _conjunction(known) if known else None
+    # One child holding is enough: each child's alternatives are alternatives.
+    alternatives: list[Box] = []
+    for boxes in children:
+        if boxes is None:
+            return None
+        alternatives += boxes
+    return tuple(alternatives) if 0 < len(alternatives) <= _MAX_BOXES else None
 
 
 def _conjunction(known: list[tuple[Box, ...]]) -> tuple[Box, ...]:
