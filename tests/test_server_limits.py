@@ -174,6 +174,21 @@ def test_serve_refuses_a_request_timeout_that_is_not_positive(fresh_url):
     assert "KB_REQUEST_TIMEOUT must be a number of seconds above 0" in result.stderr + result.stdout
 
 
+def test_serve_refuses_a_gc_setting_that_is_not_a_positive_integer(fresh_url):
+    for value in ("0", "-3"):
+        env = {**os.environ, "KB_DATABASE_URL": fresh_url, "KB_GC_FULL_EVERY": value}
+        result = subprocess.run(
+            [str(SCRIPT), "serve", "--port", str(free_port())],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 1, result.stdout + result.stderr
+        said = f"KB_GC_FULL_EVERY must be a positive integer, got {int(value)}"
+        assert said in result.stderr + result.stdout
+
+
 def test_the_rate_limit_answers_429_problems_with_retry_after(make_app, seeded_url):
     app = make_app({"DATABASE_URL": seeded_url, "RATE_LIMIT": "3/minute"})
     client = app.test_client()
