@@ -160,30 +160,28 @@ def test_a_stalled_body_is_answered_408_and_frees_the_thread(seeded_url, tmp_pat
         assert call(f"http://127.0.0.1:{port}/api/v1/health")[0] == 200
 
 
-def test_serve_refuses_a_request_timeout_that_is_not_positive(fresh_url):
-    # A process of its own: `serve` sets up prometheus_client for its workers.
-    env = {**os.environ, "KB_DATABASE_URL": fresh_url, "KB_REQUEST_TIMEOUT": "0"}
-    result = subprocess.run(
+def _serve_with(url: str, **settings: str) -> subprocess.CompletedProcess[str]:
+    """`kbservice serve` in a process of its own (it sets up prometheus_client for its
+    workers in its environment), expected to refuse its settings."""
+    env = {**os.environ, "KB_DATABASE_URL": url, **settings}
+    return subprocess.run(
         [str(SCRIPT), "serve", "--port", str(free_port())],
         env=env,
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_serve_refuses_a_request_timeout_that_is_not_positive(fresh_url):
+    result = _serve_with(fresh_url, KB_REQUEST_TIMEOUT="0")
     assert result.returncode != 0
     assert "KB_REQUEST_TIMEOUT must be a number of seconds above 0" in result.stderr + result.stdout
 
 
 def test_serve_refuses_a_gc_setting_that_is_not_a_positive_integer(fresh_url):
     for value in ("0", "-3"):
-        env = {**os.environ, "KB_DATABASE_URL": fresh_url, "KB_GC_FULL_EVERY": value}
-        result = subprocess.run(
-            [str(SCRIPT), "serve", "--port", str(free_port())],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = _serve_with(fresh_url, KB_GC_FULL_EVERY=value)
         assert result.returncode == 1, result.stdout + result.stderr
         said = f"KB_GC_FULL_EVERY must be a positive integer, got {int(value)}"
         assert said in result.stderr + result.stdout
