@@ -37,7 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "ARTICLE_CACHE_MB": 16,
     # Per worker process: compiled article rules kept (about 5 KB each); the others are
     # compiled again from the database when a request judges them.
-    "RULE_CACHE_ENTRIES": 20_000,
+    "RULE_CACHE_ENTRIES": 10_000,
     # Per worker process: a full garbage collection runs at most once per this many
     # young (generation-1) collections; Python's default is 10. Kept rules are long-lived
     # objects the collector walks in full each time: ≈ 0.3 s of CPU at 20,000 rules.
