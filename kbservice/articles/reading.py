@@ -198,12 +198,27 @@ def snapshot_columns(revisions: Any, texts: Any) -> list[Any]:
 
 # One row per locale: the revision's columns repeat (and are decoded once), which costs
 # less than a second round trip to the database.
-_SNAPSHOT = (
-    select(*snapshot_columns(Revision.__table__, RevisionText.__table__))
-    .join_from(Revision.__table__, Article.__table__, _articles.id == _revisions.article_id)
-    .join(RevisionText.__table__, _texts.revision_id == _revisions.id)
-    .where(_revisions.id == bindparam("revision_id"))
-)
+def _revision_rows(columns: list[Any]) -> Any:
+    """`columns` of one revision (`revision_id`), a row per text, with its article's."""
+    return (
+        select(*columns)
+        .join_from(Revision.__table__, Article.__table__, _articles.id == _revisions.article_id)
+        .join(RevisionText.__table__, _texts.revision_id == _revisions.id)
+        .where(_revisions.id == bindparam("revision_id"))
+    )
+
+
+def _read_revision_rows(
+    readers: ThreadReaders, statement: Any, shared: int, revision_id: int
+) -> list[Row]:
+    """`statement`'s rows for this revision, its `shared` first columns decoded once."""
+    rows = readers.prepare(statement).all_sharing(shared, revision_id=revision_id)
+    if not rows:
+        raise NotFound(f"No revision {revision_id} exists.")
+    return rows
+
+
+_SNAPSHOT = _revision_rows(snapshot_columns(Revision.__table__, RevisionText.__table__))
 
 
 def load_snapshot(readers: ThreadReaders, revision_id: int) -> ArticleSnapshot:
@@ -213,9 +228,7 @@ def load_snapshot(readers: ThreadReaders, revision_id: int) -> ArticleSnapshot:
     did not bring the rows: one prepared statement, a tenth of the CPU of loading the
     same rows as ORM objects.
     """
-    rows = readers.prepare(_SNAPSHOT).all_sharing(REVISION_COLUMNS, revision_id=revision_id)
-    if not rows:
-        raise NotFound(f"No revision {revision_id} exists.")
+    rows = _read_revision_rows(readers, _SNAPSHOT, REVISION_COLUMNS, revision_id)
     return snapshot_from_rows(revision_id, rows)
 
 
@@ -268,22 +281,12 @@ def localized_columns(revisions: Any, texts: Any) -> list[Any]:
     ]
 
 
-_LOCALIZED = (
-    select(*localized_columns(Revision.__table__, RevisionText.__table__))
-    .join_from(Revision.__table__, Article.__table__, _articles.id == _revisions.article_id)
-    .join(RevisionText.__table__, _texts.revision_id == _revisions.id)
-    .where(_revisions.id == bindparam("revision_id"))
-)
+_LOCALIZED = _revision_rows(localized_columns(Revision.__table__, RevisionText.__table__))
 
 
 def load_localized_rows(readers: ThreadReaders, revision_id: int) -> list[Row]:
     """The `localized_columns` rows of the revision with this (internal) id, or NotFound."""
-    rows = readers.prepare(_LOCALIZED).all_sharing(
-        LOCALIZED_REVISION_COLUMNS, revision_id=revision_id
-    )
-    if not rows:
-        raise NotFound(f"No revision {revision_id} exists.")
-    return rows
+    return _read_revision_rows(readers, _LOCALIZED, LOCALIZED_REVISION_COLUMNS, revision_id)
 
 
 def localized_from_rows(
